@@ -1,0 +1,49 @@
+# Convenience entry points for building, running and testing tailor.
+#   make quickstart   install deps (if missing), build, run the quickstart experiment
+#   make test         install deps (if missing), build, run the test suite
+
+BUILD_DIR  ?= build
+BUILD_TYPE ?= Release
+JOBS       ?= $(shell nproc)
+TAILOR_BIN ?= $(BUILD_DIR)/host/tailor
+
+CCACHE_DIR ?= $(HOME)/.cache/ccache
+export CCACHE_DIR
+
+.PHONY: all deps configure build quickstart test format clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+configure: deps
+	@if [ ! -f $(BUILD_DIR)/CMakeCache.txt ]; then \
+	  launcher=; \
+	  if command -v ccache >/dev/null 2>&1; then \
+	    ccache -M 2G >/dev/null 2>&1 || true; \
+	    launcher=-DCMAKE_CXX_COMPILER_LAUNCHER=ccache; \
+	  fi; \
+	  echo cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $$launcher; \
+	  cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $$launcher; \
+	fi
+
+build: configure
+	cmake --build $(BUILD_DIR) -j$(JOBS)
+
+quickstart: build
+	$(TAILOR_BIN) run experiments/quickstart.toml
+
+test: build
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -j$(JOBS)
+
+format:
+	@if command -v clang-format >/dev/null 2>&1; then \
+	  find $(wildcard host sdk plugins tests bench) -type f \
+	    \( -name '*.cpp' -o -name '*.hpp' -o -name '*.h' \) -print0 | xargs -0 -r clang-format -i; \
+	else \
+	  echo "clang-format not found; skipping"; \
+	fi
+
+clean:
+	rm -rf $(BUILD_DIR)

@@ -1,0 +1,248 @@
+// host/cli/commands.cpp - what each subcommand does.
+#include "cli/commands.hpp"
+
+#include "config/experiment.hpp"
+#include "config/schema.hpp"
+#include "engine/experiment.hpp"
+#include "engine/threads.hpp"
+#include "engine/trainer.hpp"
+#include "plugins/host_api.hpp"
+#include "report/run_dir.hpp"
+
+#include <tailor/version.hpp>
+
+#include <ATen/Parallel.h>
+#include <torch/version.h>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cmath>
+#include <csignal>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#ifndef TAILOR_GIT_REVISION
+#define TAILOR_GIT_REVISION "unknown"
+#endif
+
+namespace fs = std::filesystem;
+
+namespace tailor::host {
+namespace {
+
+void set_logger(const fs::path& log_file, bool verbose) {
+  std::vector<spdlog::sink_ptr> sinks;
+  sinks.push_back(std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
+  if (!log_file.empty())
+    sinks.push_back(std::make_shared<spdlog::sinks::basic_file_sink_mt>(log_file.string()));
+  auto logger = std::make_shared<spdlog::logger>("tailor", sinks.begin(), sinks.end());
+  logger->set_pattern("[%Y-%m-%d %H:%M:%S] [%^%l%$] %v");
+  logger->set_level(verbose ? spdlog::level::debug : spdlog::level::info);
+  logger->flush_on(spdlog::level::info);
+  spdlog::set_default_logger(logger);
+}
+
+int configure_threads(int64_t wanted) {
+  std::string how;
+  const int usable = usable_cores(&how);
+  const int threads = wanted > 0 ? static_cast<int>(wanted) : usable;
+  at::set_num_threads(threads);
+  spdlog::info("using {} intra-op thread{} ({} usable core{}: {})", threads,
+               threads == 1 ? "" : "s", usable, usable == 1 ? "" : "s", how);
+  return threads;
+}
+
+nlohmann::json eval_json(const EvalResult& r) {
+  return {{"top1", r.top1},
+          {"top5", r.top5},
+          {"error", 1.0 - r.top1},
+          {"mean_class_recall", r.mean_class_recall},
+          {"mean_class_precision", r.mean_class_precision},
+          {"samples", r.num_samples}};
+}
+
+std::string per_class_csv(const Experiment& e, const RunSummary& s) {
+  std::ostringstream out;
+  out << "class,name,train_count,test_support,last_recall,last_precision,best_val_recall,"
+         "best_val_precision\n";
+  const auto& names = e.dataset().info().class_names;
+  auto num = [](const std::vector<double>& v, size_t i) -> std::string {
+    if (i >= v.size() || std::isnan(v[i])) return "";
+    std::ostringstream s;
+    s.precision(6);
+    s << v[i];
+    return s.str();
+  };
+  for (size_t c = 0; c < names.size(); ++c) {
+    std::string name = names[c];
+    for (auto& ch : name)
+      if (ch == ',' || ch == '"') ch = ' ';
+    out << c << "," << name << "," << e.class_counts()[c] << ","
+        << (c < s.last_test.support.size() ? s.last_test.support[c] : 0) << ","
+        << num(s.last_test.recall, c) << "," << num(s.last_test.precision, c) << ","
+        << num(s.best_val_test.recall, c) << "," << num(s.best_val_test.precision, c) << "\n";
+  }
+  return out.str();
+}
+
+void log_dataset(const Experiment& e) {
+  const auto& info = e.dataset().info();
+  std::string counts;
+  for (int64_t c : e.class_counts()) counts += " " + std::to_string(c);
+  spdlog::info("dataset '{}': {} classes, train {} / val {} / test {}; train counts:{}",
+               e.dataset().name(), info.num_classes, info.split_size[0], info.split_size[1],
+               info.split_size[2], counts);
+  spdlog::info("backbone '{}': {} features; loss '{}'; device {}", e.backbone().name(),
+               e.backbone().feature_dim(), e.loss().name(), e.device().str());
+}
+
+int run(const Command& cmd) {
+  set_logger({}, cmd.verbose);
+  auto experiment = Experiment::load(cmd.experiment, cmd.overrides, cmd.executable);
+  const auto& options = experiment->experiment();
+
+  RunDir run = [&] {
+    if (cmd.out.empty()) return RunDir::create(options.output_dir, options.name);
+    if (fs::exists(cmd.out) && !fs::is_empty(cmd.out))
+      throw std::runtime_error("--out " + cmd.out.string() +
+                               " exists and is not empty; choose a new directory");
+    fs::create_directories(cmd.out / "checkpoints");
+    return RunDir::open(cmd.out);
+  }();
+  set_logger(run.file("log.txt"), cmd.verbose);
+  spdlog::info("run directory {}", run.path().string());
+  write_file_atomic(run.file("config.resolved.toml"), experiment->resolved_toml());
+  const int threads = configure_threads(options.threads);
+  log_dataset(*experiment);
+  experiment->dataset().write_artifacts(run.path().string());
+
+  Trainer trainer(*experiment, run);
+  const RunSummary s = trainer.run();
+
+  nlohmann::json summary = {
+      {"experiment", options.name},
+      {"config", experiment->file().string()},
+      {"seed", options.seed},
+      {"versions",
+       {{"tailor", TAILOR_SDK_VERSION},
+        {"abi", std::to_string(TAILOR_ABI_MAJOR) + "." + std::to_string(TAILOR_ABI_MINOR)},
+        {"torch", TORCH_VERSION},
+        {"git_revision", TAILOR_GIT_REVISION}}},
+      {"device", experiment->device().str()},
+      {"threads", threads},
+      {"seconds", s.seconds},
+      {"last_epoch", {{"label", "last epoch"}, {"test", eval_json(s.last_test)}}},
+  };
+  if (s.best_epoch > 0)
+    summary["best_on_val"] = {{"label", "epoch with the best val top-1"},
+                              {"epoch", s.best_epoch},
+                              {"val_top1", s.best_val_top1},
+                              {"test", eval_json(s.best_val_test)}};
+  write_file_atomic(run.file("per_class.csv"), per_class_csv(*experiment, s));
+  write_file_atomic(run.file("summary.json"), summary.dump(2) + "\n");
+  spdlog::info("done in {:.1f} s: test top-1 {:.2f}% (last epoch), mean class recall {:.2f}%",
+               s.seconds, 100 * s.last_test.top1, 100 * s.last_test.mean_class_recall);
+  spdlog::info("results in {}", run.path().string());
+  return 0;
+}
+
+int validate(const Command& cmd) {
+  set_logger({}, cmd.verbose);
+  auto experiment = Experiment::load(cmd.experiment, cmd.overrides, cmd.executable);
+  log_dataset(*experiment);
+  std::cout << experiment->resolved_toml();
+  spdlog::info("{} is valid", cmd.experiment.string());
+  return 0;
+}
+
+void add_dirs(PluginLoader& loader, const Command& cmd) {
+  for (const auto& d : cmd.plugin_dirs) loader.add_search_dir(d);
+  loader.add_default_dirs(cmd.executable);
+}
+
+void print_descriptor(const LoadedPlugin& p) {
+  const auto* d = p.descriptor;
+  std::cout << p.name << " (" << kind_name(p.kind) << ") " << d->version << "\n"
+            << "  " << (d->description != nullptr ? d->description : "") << "\n"
+            << "  file: " << p.path.string() << "\n"
+            << "  ABI " << d->abi_major << "." << d->abi_minor << ", built with "
+            << d->fingerprint.compiler << " against torch " << d->fingerprint.torch_major << "."
+            << d->fingerprint.torch_minor << " (" << d->fingerprint.torch_build_id << ")\n";
+}
+
+int plugins_list(const Command& cmd) {
+  set_logger({}, cmd.verbose);
+  PluginLoader loader;
+  add_dirs(loader, cmd);
+  std::vector<std::pair<std::string, std::string>> refused;
+  const auto found = loader.discover(&refused);
+  for (uint32_t kind : {TAILOR_KIND_DATASET, TAILOR_KIND_BACKBONE, TAILOR_KIND_LOSS}) {
+    std::cout << (kind == TAILOR_KIND_LOSS ? "losses" : std::string(kind_name(kind)) + "s") << ":\n";
+    for (const auto* p : found)
+      if (p->kind == kind)
+        std::cout << "  " << p->name << std::string(p->name.size() < 22 ? 22 - p->name.size() : 1, ' ')
+                  << p->descriptor->description << "\n";
+  }
+  for (const auto& [file, why] : refused) std::cout << "refused: " << why << "\n";
+  std::cout << "searched:";
+  for (const auto& d : loader.search_dirs()) std::cout << " " << d.string();
+  std::cout << "\n";
+  return 0;
+}
+
+int plugins_describe(const Command& cmd) {
+  set_logger({}, cmd.verbose);
+  PluginLoader loader;
+  add_dirs(loader, cmd);
+  std::vector<std::pair<std::string, std::string>> refused;
+  for (const auto* p : loader.discover(&refused)) {
+    if (p->name != cmd.plugin) continue;
+    print_descriptor(*p);
+    std::cout << "\nparameters ([" << kind_name(p->kind) << "] table):\n";
+    for (const auto& e : parse_schema(p->schema_text)) {
+      std::cout << "  " << e.key << " (" << e.type << ") = " << e.default_literal;
+      if (!e.constraint.empty()) std::cout << "   [" << e.constraint << "]";
+      std::cout << "\n      " << e.doc << "\n";
+    }
+    return 0;
+  }
+  std::cerr << "error: no plugin named '" << cmd.plugin
+            << "'; run `tailor plugins list` to see what is installed\n";
+  return 1;
+}
+
+int plugins_inspect(const Command& cmd) {
+  set_logger({}, cmd.verbose);
+  PluginLoader loader;
+  const Inspection report = loader.inspect(cmd.plugin_file);
+  std::cout << "file: " << report.path.string() << "\nexported tailor symbols:";
+  for (const auto& s : report.exported) std::cout << " " << s;
+  std::cout << "\nhost fingerprint marker: " << host_fingerprint_marker() << "\n";
+  if (report.plugin != nullptr) print_descriptor(*report.plugin);
+  std::cout << "verdict: " << report.verdict << "\n";
+  return report.compatible ? 0 : 1;
+}
+
+}  // namespace
+
+int execute(const Command& cmd) {
+  try {
+    switch (cmd.kind) {
+      case Command::Kind::kRun: return run(cmd);
+      case Command::Kind::kValidate: return validate(cmd);
+      case Command::Kind::kPluginsList: return plugins_list(cmd);
+      case Command::Kind::kPluginsDescribe: return plugins_describe(cmd);
+      case Command::Kind::kPluginsInspect: return plugins_inspect(cmd);
+    }
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  }
+  return 1;
+}
+
+}  // namespace tailor::host

@@ -1,0 +1,27 @@
+// host/cli/commands.hpp - the subcommands of `tailor`, one function each.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace tailor::host {
+
+/// Parsed command line.
+struct Command {
+  enum class Kind { kRun, kValidate, kPluginsList, kPluginsDescribe, kPluginsInspect };
+  Kind kind = Kind::kRun;
+  std::filesystem::path executable;       ///< argv[0], to find the bundled plugins
+  std::filesystem::path experiment;       ///< run, validate
+  std::vector<std::string> overrides;     ///< --set key.path=value
+  std::filesystem::path out;              ///< run --out: exact run directory
+  std::string plugin;                     ///< plugins describe NAME
+  std::filesystem::path plugin_file;      ///< plugins inspect PATH
+  std::vector<std::filesystem::path> plugin_dirs;  ///< --plugin-dir for plugins *
+  bool verbose = false;
+};
+
+/// Runs the command; returns the process exit status. Errors are printed, not thrown.
+int execute(const Command& command);
+
+}  // namespace tailor::host

@@ -1,0 +1,67 @@
+// host/data/batch_loader.hpp - batches assembled on worker threads, delivered in order.
+#pragma once
+
+#include "plugins/instances.hpp"
+
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+namespace tailor::host {
+
+/// splitmix64: a tiny, well-mixed hash used to derive independent seeds.
+uint64_t mix_seed(uint64_t a, uint64_t b);
+
+/// Serves the samples of `order` (positions within one split) in batches. Workers call the
+/// dataset plugin concurrently; at most `prefetch` batches are prepared ahead of the consumer.
+/// Batch k always gets seed mix_seed(seed, k), so outputs do not depend on the number of
+/// workers or on scheduling.
+class BatchLoader {
+ public:
+  struct Options {
+    int64_t batch_size = 128;
+    bool augment = false;
+    bool drop_last = false;
+    int64_t workers = 2;
+    int64_t prefetch = 4;
+    uint64_t seed = 0;
+    bool pin_memory = false;  ///< page-locked host memory for non-blocking CUDA copies
+  };
+
+  BatchLoader(const DatasetPlugin& dataset, Split split, std::vector<int64_t> order, Options options);
+  ~BatchLoader();
+  BatchLoader(const BatchLoader&) = delete;
+  BatchLoader& operator=(const BatchLoader&) = delete;
+
+  int64_t num_batches() const { return num_batches_; }
+  /// Positions of batch k within the split.
+  std::vector<int64_t> batch_indices(int64_t k) const;
+  /// The next batch in order, or nullopt after the last. Rethrows a worker's error.
+  std::optional<Batch> next();
+
+ private:
+  void work();
+
+  const DatasetPlugin& dataset_;
+  Split split_;
+  std::vector<int64_t> order_;
+  Options options_;
+  int64_t num_batches_ = 0;
+
+  std::mutex mutex_;
+  std::condition_variable ready_;  // a batch finished (consumer waits)
+  std::condition_variable room_;   // the consumer advanced (workers wait)
+  int64_t next_job_ = 0;           // next batch a worker will build
+  int64_t next_out_ = 0;           // next batch the consumer takes
+  bool stop_ = false;
+  std::exception_ptr error_;
+  std::map<int64_t, Batch> done_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace tailor::host

@@ -1,0 +1,41 @@
+// host/main.cpp - the `tailor` command line: parsing, then one call.
+#include "cli/commands.hpp"
+
+#include <CLI/CLI.hpp>
+
+int main(int argc, char** argv) {
+  using tailor::host::Command;
+  Command cmd;
+  cmd.executable = argv[0];
+
+  CLI::App app{"tailor: long-tailed recognition experiments from TOML files and plugins"};
+  app.require_subcommand(1);
+  app.add_flag("-v,--verbose", cmd.verbose, "Debug logging");
+
+  auto* run = app.add_subcommand("run", "Train an experiment into a new run directory");
+  run->add_option("experiment", cmd.experiment, "Experiment TOML file")->required();
+  run->add_option("--set", cmd.overrides, "Override a key: --set loss.gamma=2");
+  run->add_option("--out", cmd.out, "Exact run directory to create (default: runs/<name>/<time>)");
+
+  auto* validate = app.add_subcommand("validate", "Resolve the config and create every plugin; train nothing");
+  validate->add_option("experiment", cmd.experiment, "Experiment TOML file")->required();
+  validate->add_option("--set", cmd.overrides, "Override a key: --set loss.gamma=2");
+
+  auto* plugins = app.add_subcommand("plugins", "List, describe or inspect plugins");
+  plugins->require_subcommand(1);
+  auto* list = plugins->add_subcommand("list", "Plugins found in the search path");
+  list->add_option("--plugin-dir", cmd.plugin_dirs, "Extra directory to search first");
+  auto* describe = plugins->add_subcommand("describe", "Parameters, defaults and docs of a plugin");
+  describe->add_option("name", cmd.plugin, "Plugin name")->required();
+  describe->add_option("--plugin-dir", cmd.plugin_dirs, "Extra directory to search first");
+  auto* inspect = plugins->add_subcommand("inspect", "Descriptor and compatibility of a .so file");
+  inspect->add_option("path", cmd.plugin_file, "Plugin file")->required();
+
+  CLI11_PARSE(app, argc, argv);
+  if (*run) cmd.kind = Command::Kind::kRun;
+  if (*validate) cmd.kind = Command::Kind::kValidate;
+  if (*list) cmd.kind = Command::Kind::kPluginsList;
+  if (*describe) cmd.kind = Command::Kind::kPluginsDescribe;
+  if (*inspect) cmd.kind = Command::Kind::kPluginsInspect;
+  return tailor::host::execute(cmd);
+}

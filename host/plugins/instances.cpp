@@ -1,0 +1,290 @@
+// host/plugins/instances.cpp - status-checked calls into plugin vtables.
+#include "plugins/instances.hpp"
+
+#include "plugins/host_api.hpp"
+
+#include <tailor/payload.hpp>
+
+#include <cstring>
+
+namespace tailor::host {
+namespace {
+
+TailorError new_error() {
+  TailorError err;
+  err.struct_size = sizeof(TailorError);
+  err.code = TAILOR_OK;
+  err.message[0] = '\0';
+  return err;
+}
+
+TailorClock to_c(const Clock& k) {
+  TailorClock c;
+  c.struct_size = sizeof(TailorClock);
+  c.epoch = k.epoch;
+  c.total_epochs = k.total_epochs;
+  c.step = k.step;
+  c.steps_per_epoch = k.steps_per_epoch;
+  c.global_step = k.global_step;
+  c.stage = k.stage;
+  return c;
+}
+
+const char* status_name(TailorStatus s) {
+  switch (s) {
+    case TAILOR_ERR_INVALID_ARGUMENT: return "invalid argument";
+    case TAILOR_ERR_TORCH: return "torch error";
+    case TAILOR_ERR_RUNTIME: return "runtime error";
+    case TAILOR_ERR_UNSUPPORTED: return "unsupported";
+    default: return "internal error";
+  }
+}
+
+template <typename VTable>
+const VTable* vtable_of(const LoadedPlugin& p) {
+  return static_cast<const VTable*>(p.descriptor->vtable);
+}
+
+}  // namespace
+
+void PluginInstance::create(const TailorConfig& config, const void* kind_context) {
+  const LoadedPlugin& plugin = plugin_;
+  TailorCreateArgs args;
+  args.struct_size = sizeof(TailorCreateArgs);
+  args.api = host_api();
+  args.config = &config;
+  args.kind_context = kind_context;
+  TailorError err = new_error();
+  TailorInstance instance = nullptr;
+  check(plugin.descriptor->create(&args, &instance, &err), err, "create");
+  if (instance == nullptr)
+    throw PluginError(kind_name(plugin.kind) + std::string(" plugin '") + plugin.name + "' (" +
+                      plugin.path.string() + "): create returned no instance");
+  self_ = instance;
+}
+
+PluginInstance::~PluginInstance() {
+  if (self_ != nullptr) plugin_.descriptor->destroy(self_);
+}
+
+void PluginInstance::check(TailorStatus status, const TailorError& err, const char* call) const {
+  if (status == TAILOR_OK) return;
+  throw PluginError(std::string(kind_name(plugin_.kind)) + " plugin '" + plugin_.name + "' (" +
+                    plugin_.path.string() + "): " + call + " failed (" + status_name(status) +
+                    "): " + std::string(err.message, strnlen(err.message, sizeof err.message)));
+}
+
+// -- dataset ---------------------------------------------------------------------------------
+
+DatasetPlugin::DatasetPlugin(const LoadedPlugin& plugin, const TailorConfig& config)
+    : PluginInstance(plugin), vt_(vtable_of<TailorDatasetVTable>(plugin)) {
+  create(config, nullptr);
+  TailorDatasetInfo c{};
+  c.struct_size = sizeof(TailorDatasetInfo);
+  TailorError err = new_error();
+  check(vt_->info(self_, &c, &err), err, "info");
+  info_.num_classes = c.num_classes;
+  info_.modality = static_cast<Modality>(c.modality);
+  info_.sample_shape.assign(c.input_shape, c.input_shape + c.input_rank);
+  for (int i = 0; i < 3; ++i) info_.split_size[i] = c.split_size[i];
+  for (int64_t i = 0; i < c.num_classes; ++i) {
+    const char* name = vt_->class_name(self_, i);
+    info_.class_names.emplace_back(name != nullptr ? name : std::to_string(i));
+  }
+}
+
+at::Tensor DatasetPlugin::labels(Split split) const {
+  at::Tensor out;
+  TailorError err = new_error();
+  check(vt_->labels(self_, static_cast<int32_t>(split), payload::handle(out), &err), err, "labels");
+  return out;
+}
+
+Batch DatasetPlugin::batch(const BatchRequest& r) const {
+  TailorBatchRequest c;
+  c.struct_size = sizeof(TailorBatchRequest);
+  c.split = static_cast<int32_t>(r.split);
+  c.augment = r.augment ? 1 : 0;
+  c.indices = r.indices;
+  c.count = r.count;
+  c.seed = r.seed;
+  Batch b;
+  TailorError err = new_error();
+  check(vt_->batch(self_, &c, payload::handle(b.inputs), payload::handle(b.targets), &err), err,
+        "batch");
+  return b;
+}
+
+void DatasetPlugin::write_artifacts(const std::string& dir) const {
+  if (vt_->write_artifacts == nullptr) return;
+  TailorError err = new_error();
+  check(vt_->write_artifacts(self_, dir.c_str(), &err), err, "write_artifacts");
+}
+
+// -- backbone --------------------------------------------------------------------------------
+
+namespace {
+TailorBackboneContext backbone_context(const BackboneContext& c) {
+  TailorBackboneContext out{};
+  out.struct_size = sizeof(TailorBackboneContext);
+  out.input_rank = static_cast<int32_t>(c.sample_shape.size());
+  for (size_t i = 0; i < c.sample_shape.size() && i < 4; ++i) out.input_shape[i] = c.sample_shape[i];
+  out.num_classes = c.num_classes;
+  return out;
+}
+}  // namespace
+
+BackbonePlugin::BackbonePlugin(const LoadedPlugin& plugin, const TailorConfig& config,
+                               const BackboneContext& context)
+    : PluginInstance(plugin), vt_(vtable_of<TailorBackboneVTable>(plugin)) {
+  const TailorBackboneContext c = backbone_context(context);
+  create(config, &c);
+}
+
+int64_t BackbonePlugin::feature_dim() const { return vt_->feature_dim(self_); }
+
+torch::nn::Module& BackbonePlugin::module() const { return payload::module(vt_->module(self_)); }
+
+at::Tensor BackbonePlugin::forward(const at::Tensor& inputs) const {
+  at::Tensor out;
+  TailorError err = new_error();
+  check(vt_->forward(self_, payload::handle(inputs), payload::handle(out), &err), err, "forward");
+  return out;
+}
+
+at::Tensor BackbonePlugin::forward_functional(const at::Tensor& inputs,
+                                              const NamedTensors& params) const {
+  if (vt_->forward_functional == nullptr)
+    throw PluginError("backbone plugin '" + plugin_.name +
+                      "' has no functional forward, which full-model meta-learning needs; use a "
+                      "backbone that provides one or restrict the look-ahead to the head");
+  TensorDict dict{params};
+  at::Tensor out;
+  TailorError err = new_error();
+  check(vt_->forward_functional(self_, payload::handle(inputs), dict.handle(),
+                                payload::handle(out), &err),
+        err, "forward_functional");
+  return out;
+}
+
+// -- loss ------------------------------------------------------------------------------------
+
+LossPlugin::LossPlugin(const LoadedPlugin& plugin, const TailorConfig& config,
+                       const LossContext& context)
+    : PluginInstance(plugin), vt_(vtable_of<TailorLossVTable>(plugin)) {
+  TAILOR_CHECK(static_cast<int64_t>(context.class_counts.size()) == context.num_classes,
+               "loss context: ", context.class_counts.size(), " class counts for ",
+               context.num_classes, " classes");
+  TailorLossContext c{};
+  c.struct_size = sizeof(TailorLossContext);
+  c.num_classes = context.num_classes;
+  c.class_counts = context.class_counts.data();
+  c.feature_dim = context.feature_dim;
+  c.device_type = context.device.is_cuda() ? 1 : 0;
+  c.device_index = context.device.has_index() ? context.device.index() : 0;
+  c.total_epochs = context.total_epochs;
+  create(config, &c);
+  needs_ = vt_->needs != nullptr ? vt_->needs(self_) : 0;
+}
+
+at::Tensor LossPlugin::forward(const LossInput& in) const {
+  TailorClock clock = to_c(in.clock);
+  TailorLossInput c;
+  c.struct_size = sizeof(TailorLossInput);
+  c.logits = payload::handle(in.logits);
+  c.targets = payload::handle(in.targets);
+  c.features = in.features.defined() ? payload::handle(in.features) : nullptr;
+  c.indices = in.indices.defined() ? payload::handle(in.indices) : nullptr;
+  c.clock = &clock;
+  at::Tensor out;
+  TailorError err = new_error();
+  check(vt_->forward(self_, &c, payload::handle(out), &err), err, "forward");
+  if (!out.defined() || out.numel() != 1)
+    throw PluginError("loss plugin '" + plugin_.name + "' (" + plugin_.path.string() +
+                      "): forward must return a scalar tensor");
+  return out;
+}
+
+void LossPlugin::on_epoch_start(const Clock& clock) const {
+  if (vt_->on_epoch_start == nullptr) return;
+  TailorClock c = to_c(clock);
+  TailorError err = new_error();
+  check(vt_->on_epoch_start(self_, &c, &err), err, "on_epoch_start");
+}
+
+void LossPlugin::on_validation(const ClassStats& stats) const {
+  if (vt_->on_validation == nullptr) return;
+  TailorClock clock = to_c(stats.clock);
+  TailorClassStats c;
+  c.struct_size = sizeof(TailorClassStats);
+  c.split = static_cast<int32_t>(stats.split);
+  c.num_classes = static_cast<int64_t>(stats.accuracy.size());
+  c.accuracy = stats.accuracy.data();
+  c.support = stats.support.data();
+  c.clock = &clock;
+  TailorError err = new_error();
+  check(vt_->on_validation(self_, &c, &err), err, "on_validation");
+}
+
+void LossPlugin::on_feature_bank(const at::Tensor& features, const at::Tensor& labels,
+                                 const Clock& clock) const {
+  if (vt_->on_feature_bank == nullptr) return;
+  TailorClock k = to_c(clock);
+  TailorFeatureBank c;
+  c.struct_size = sizeof(TailorFeatureBank);
+  c.features = payload::handle(features);
+  c.labels = payload::handle(labels);
+  c.clock = &k;
+  TailorError err = new_error();
+  check(vt_->on_feature_bank(self_, &c, &err), err, "on_feature_bank");
+}
+
+NamedTensors LossPlugin::parameters() const {
+  TensorDict dict;
+  if (vt_->parameters == nullptr) return {};
+  TailorError err = new_error();
+  check(vt_->parameters(self_, dict.handle(), &err), err, "parameters");
+  return dict.items;
+}
+
+void LossPlugin::meta_update(const at::Tensor& meta_loss, const Clock& clock) const {
+  if (vt_->meta_update == nullptr) return;
+  TailorClock c = to_c(clock);
+  TailorError err = new_error();
+  check(vt_->meta_update(self_, payload::handle(meta_loss), &c, &err), err, "meta_update");
+}
+
+NamedTensors LossPlugin::state() const {
+  TensorDict dict;
+  if (vt_->state_save == nullptr) return {};
+  TailorError err = new_error();
+  check(vt_->state_save(self_, dict.handle(), &err), err, "state_save");
+  return dict.items;
+}
+
+void LossPlugin::load_state(const NamedTensors& state) const {
+  if (vt_->state_load == nullptr) return;
+  TensorDict dict{state};
+  TailorError err = new_error();
+  check(vt_->state_load(self_, dict.handle(), &err), err, "state_load");
+}
+
+at::Tensor LossPlugin::class_weights() const {
+  at::Tensor out;
+  if (vt_->class_weights == nullptr) return out;
+  TailorError err = new_error();
+  check(vt_->class_weights(self_, payload::handle(out), &err), err, "class_weights");
+  return out;
+}
+
+at::Tensor LossPlugin::adjust_logits(const at::Tensor& logits) const {
+  if (!TAILOR_HAS_MEMBER(vt_, TailorLossVTable, adjust_logits) || vt_->adjust_logits == nullptr)
+    return logits;
+  at::Tensor out;
+  TailorError err = new_error();
+  check(vt_->adjust_logits(self_, payload::handle(logits), payload::handle(out), &err), err,
+        "adjust_logits");
+  return out;
+}
+
+}  // namespace tailor::host

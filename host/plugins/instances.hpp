@@ -1,0 +1,97 @@
+// host/plugins/instances.hpp - C++ handles over plugin instances, one per kind.
+//
+// Each call goes through the plugin's C vtable; a non-OK status becomes a PluginError that
+// names the plugin, its path and the call. Slots appended after ABI 1.0 are used only when
+// the plugin's vtable is large enough to hold them; otherwise the documented default applies.
+#pragma once
+
+#include "plugins/loader.hpp"
+
+#include <tailor/components.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace tailor::host {
+
+/// Owns one TailorInstance; destroys it through the plugin in the destructor.
+class PluginInstance {
+ public:
+  explicit PluginInstance(const LoadedPlugin& plugin) : plugin_(plugin) {}
+  virtual ~PluginInstance();
+  PluginInstance(const PluginInstance&) = delete;
+  PluginInstance& operator=(const PluginInstance&) = delete;
+
+  const LoadedPlugin& plugin() const { return plugin_; }
+  const std::string& name() const { return plugin_.name; }
+
+ protected:
+  /// Calls the plugin's create() with `config` and the kind's context struct.
+  void create(const TailorConfig& config, const void* kind_context);
+  /// Throws PluginError when `status` is not OK.
+  void check(TailorStatus status, const TailorError& err, const char* call) const;
+  TailorInstance self_ = nullptr;
+  const LoadedPlugin& plugin_;
+};
+
+/// Static facts of a dataset.
+struct DatasetInfo {
+  int64_t num_classes = 0;
+  Modality modality = Modality::kImage;
+  std::vector<int64_t> sample_shape;
+  int64_t split_size[3] = {0, 0, 0};
+  std::vector<std::string> class_names;
+};
+
+class DatasetPlugin final : public PluginInstance {
+ public:
+  DatasetPlugin(const LoadedPlugin& plugin, const TailorConfig& config);
+  const DatasetInfo& info() const { return info_; }
+  int64_t size(Split split) const { return info_.split_size[static_cast<int>(split)]; }
+  at::Tensor labels(Split split) const;
+  /// Thread-safe: called from loader worker threads.
+  Batch batch(const BatchRequest& request) const;
+  void write_artifacts(const std::string& dir) const;
+
+ private:
+  const TailorDatasetVTable* vt_;
+  DatasetInfo info_;
+};
+
+class BackbonePlugin final : public PluginInstance {
+ public:
+  BackbonePlugin(const LoadedPlugin& plugin, const TailorConfig& config,
+                 const BackboneContext& context);
+  int64_t feature_dim() const;
+  torch::nn::Module& module() const;
+  at::Tensor forward(const at::Tensor& inputs) const;
+  bool has_functional_forward() const { return vt_->forward_functional != nullptr; }
+  at::Tensor forward_functional(const at::Tensor& inputs, const NamedTensors& params) const;
+
+ private:
+  const TailorBackboneVTable* vt_;
+};
+
+class LossPlugin final : public PluginInstance {
+ public:
+  LossPlugin(const LoadedPlugin& plugin, const TailorConfig& config, const LossContext& context);
+  uint32_t needs() const { return needs_; }
+  at::Tensor forward(const LossInput& input) const;
+  void on_epoch_start(const Clock& clock) const;
+  void on_validation(const ClassStats& stats) const;
+  void on_feature_bank(const at::Tensor& features, const at::Tensor& labels, const Clock& clock) const;
+  NamedTensors parameters() const;
+  void meta_update(const at::Tensor& meta_loss, const Clock& clock) const;
+  NamedTensors state() const;
+  void load_state(const NamedTensors& state) const;
+  at::Tensor class_weights() const;
+  /// Post-hoc logit adjustment; identity for plugins built before ABI 1.1.
+  at::Tensor adjust_logits(const at::Tensor& logits) const;
+
+ private:
+  const TailorLossVTable* vt_;
+  uint32_t needs_ = 0;
+};
+
+}  // namespace tailor::host

@@ -1,0 +1,79 @@
+// host/report/run_dir.cpp - run directory layout and atomic writes.
+#include "report/run_dir.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <stdexcept>
+
+namespace fs = std::filesystem;
+
+namespace tailor::host {
+
+void write_file_atomic(const fs::path& path, const std::string& content) {
+  const fs::path tmp = path.string() + ".tmp." + std::to_string(::getpid());
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    throw std::runtime_error("cannot write " + path.string() + ": " + std::strerror(errno));
+  size_t written = 0;
+  while (written < content.size()) {
+    const ssize_t n = ::write(fd, content.data() + written, content.size() - written);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const std::string why = std::strerror(errno);
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      throw std::runtime_error("cannot write " + path.string() + ": " + why);
+    }
+    written += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    const std::string why = std::strerror(errno);
+    ::unlink(tmp.c_str());
+    throw std::runtime_error("cannot write " + path.string() + ": " + why);
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const std::string why = std::strerror(errno);
+    ::unlink(tmp.c_str());
+    throw std::runtime_error("cannot replace " + path.string() + ": " + why);
+  }
+}
+
+RunDir RunDir::create(const fs::path& root, const std::string& name) {
+  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  ::localtime_r(&now, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+  const fs::path parent = root / name;
+  fs::create_directories(parent);
+  for (int suffix = 0;; ++suffix) {
+    fs::path dir = parent / (suffix == 0 ? std::string(stamp)
+                                         : std::string(stamp) + "-" + std::to_string(suffix));
+    if (fs::create_directory(dir)) {
+      fs::create_directories(dir / "checkpoints");
+      return RunDir(dir);
+    }
+  }
+}
+
+RunDir RunDir::open(const fs::path& dir) {
+  if (!fs::is_directory(dir))
+    throw std::runtime_error("run directory " + dir.string() + " does not exist");
+  return RunDir(fs::canonical(dir));
+}
+
+void RunDir::append_metrics(const nlohmann::json& record) {
+  std::ofstream out(file("metrics.jsonl"), std::ios::app);
+  out << record.dump() << '\n';
+  out.flush();
+  if (!out) throw std::runtime_error("cannot append to " + file("metrics.jsonl").string());
+}
+
+}  // namespace tailor::host

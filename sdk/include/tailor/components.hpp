@@ -1,0 +1,204 @@
+// tailor/components.hpp - the C++ base classes plugin authors implement.
+//
+// Subclass one of tailor::Dataset, tailor::Backbone or tailor::Loss, give the class a nested
+// `Options` struct (see tailor/options.hpp) and the constructor the kind requires, then name
+// it once with TAILOR_DATASET_PLUGIN / TAILOR_BACKBONE_PLUGIN / TAILOR_LOSS_PLUGIN
+// (tailor/plugin.hpp). Every virtual call may throw: the generated trampolines turn
+// tailor::Error, c10::Error and any other exception into a status and message for the host.
+#pragma once
+
+#include <ATen/Tensor.h>
+#include <c10/core/Device.h>
+#include <torch/nn/module.h>
+
+#include <tailor/abi.h>
+#include <tailor/error.hpp>
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace tailor {
+
+/// Ordered (name, tensor) pairs: parameter lists, loss state, substituted parameters.
+using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
+
+/// Data splits. `val` is a held-out split for model selection; `test` is never tuned on.
+enum class Split : int32_t { kTrain = TAILOR_SPLIT_TRAIN, kVal = TAILOR_SPLIT_VAL, kTest = TAILOR_SPLIT_TEST };
+
+/// Printable split name: "train", "val", "test".
+inline const char* split_name(Split s) {
+  switch (s) {
+    case Split::kTrain: return "train";
+    case Split::kVal: return "val";
+    case Split::kTest: return "test";
+  }
+  return "?";
+}
+
+/// Input modality of a dataset.
+enum class Modality : int32_t { kImage = TAILOR_MODALITY_IMAGE, kVideo = TAILOR_MODALITY_VIDEO };
+
+/// The training clock as components see it. Epochs and steps are 0-based within a stage.
+struct Clock {
+  int64_t epoch = 0;
+  int64_t total_epochs = 0;
+  int64_t step = 0;
+  int64_t steps_per_epoch = 0;
+  int64_t global_step = 0;
+  int32_t stage = 0;
+};
+
+// ----------------------------------------------------------------------------------------
+// Dataset
+// ----------------------------------------------------------------------------------------
+
+/// One batch of a dataset: inputs [N, ...sample_shape] float32, targets [N] int64.
+struct Batch {
+  at::Tensor inputs;
+  at::Tensor targets;
+};
+
+/// What the host asks a dataset for. `indices` are positions within `split`.
+struct BatchRequest {
+  Split split = Split::kTrain;
+  bool augment = false;           ///< true: training augmentation; false: eval transform
+  const int64_t* indices = nullptr;
+  size_t count = 0;
+  uint64_t seed = 0;              ///< derive per-sample randomness from (seed, position)
+};
+
+/// Base class of dataset plugins. Construct with `Class(const Options&)`.
+///
+/// Load or index the data in the constructor and throw tailor::Error naming the file and the
+/// fix when it is missing or malformed. batch() is called concurrently from worker threads:
+/// it must not mutate shared state and must be deterministic for a given request.
+class Dataset {
+ public:
+  virtual ~Dataset() = default;
+
+  /// Class names, in label order. Their count is the number of classes.
+  virtual const std::vector<std::string>& class_names() const = 0;
+  /// Shape of one sample as batch() returns it, e.g. {1, 28, 28} or {3, 16, 112, 112}.
+  virtual std::vector<int64_t> sample_shape() const = 0;
+  /// Number of samples in `split`; 0 when the dataset has no such split.
+  virtual int64_t size(Split split) const = 0;
+  /// Labels of every sample of `split`, int64 [size(split)].
+  virtual at::Tensor labels(Split split) const = 0;
+  /// Decode, augment and stack the requested samples.
+  virtual Batch batch(const BatchRequest& request) const = 0;
+  /// Input modality. Default: image.
+  virtual Modality modality() const { return Modality::kImage; }
+  /// Writes artefacts (e.g. the selected long-tail index list) into the run directory.
+  virtual void write_artifacts(const std::string& /*dir*/) const {}
+};
+
+// ----------------------------------------------------------------------------------------
+// Backbone
+// ----------------------------------------------------------------------------------------
+
+/// What a backbone is built for.
+struct BackboneContext {
+  std::vector<int64_t> sample_shape;  ///< one sample, as the dataset serves it
+  int64_t num_classes = 0;            ///< informational: the host owns the classifier head
+};
+
+/// Base class of backbone plugins. Construct with `Class(const Options&, const BackboneContext&)`.
+///
+/// A backbone maps a batch of inputs to features [N, feature_dim()]. Every parameter and
+/// buffer must be registered on module(): the host moves it between devices, switches
+/// train/eval, optimises and checkpoints through it.
+class Backbone {
+ public:
+  /// Set to true in a subclass that overrides forward_functional().
+  static constexpr bool kFunctionalForward = false;
+
+  virtual ~Backbone() = default;
+
+  /// The module owning all parameters and buffers.
+  virtual torch::nn::Module& module() = 0;
+  /// Width of the feature vector.
+  virtual int64_t feature_dim() const = 0;
+  /// Features of `inputs` with the module's own parameters.
+  virtual at::Tensor forward(const at::Tensor& inputs) = 0;
+  /// Features of `inputs` with parameters substituted by name from `params` (names as in
+  /// module().named_parameters(); names not given use the module's own). Must stay
+  /// differentiable w.r.t. the substituted tensors. Needed by full-model meta-learning.
+  virtual at::Tensor forward_functional(const at::Tensor& /*inputs*/,
+                                        const NamedTensors& /*params*/) {
+    throw Error("this backbone has no functional forward");
+  }
+};
+
+// ----------------------------------------------------------------------------------------
+// Loss
+// ----------------------------------------------------------------------------------------
+
+/// What a loss is built for.
+struct LossContext {
+  int64_t num_classes = 0;
+  std::vector<int64_t> class_counts;  ///< train samples per class
+  int64_t feature_dim = 0;
+  c10::Device device = c10::Device(c10::kCPU);
+  int64_t total_epochs = 0;           ///< epochs of the stage that owns this loss
+};
+
+/// Capability flags a loss returns from needs().
+namespace needs {
+constexpr uint32_t kFeatures = TAILOR_LOSS_NEEDS_FEATURES;        ///< read LossInput::features
+constexpr uint32_t kIndices = TAILOR_LOSS_NEEDS_INDICES;          ///< read LossInput::indices
+constexpr uint32_t kValidationStats = TAILOR_LOSS_NEEDS_VAL_STATS; ///< on_validation()
+constexpr uint32_t kFeatureBank = TAILOR_LOSS_NEEDS_FEATURE_BANK;  ///< on_feature_bank()
+constexpr uint32_t kMetaStep = TAILOR_LOSS_NEEDS_META_STEP;        ///< meta_update()
+constexpr uint32_t kNormedHead = TAILOR_LOSS_NORMED_HEAD;          ///< cosine classifier
+}  // namespace needs
+
+/// One batch as a loss sees it.
+struct LossInput {
+  at::Tensor logits;    ///< [N, C]
+  at::Tensor targets;   ///< [N] int64
+  at::Tensor features;  ///< [N, D]; undefined unless needs() has kFeatures
+  at::Tensor indices;   ///< [N] int64; undefined unless needs() has kIndices
+  Clock clock;
+};
+
+/// Per-class results of one evaluation pass.
+struct ClassStats {
+  Split split = Split::kVal;
+  std::vector<double> accuracy;  ///< per-class recall in [0,1]; NaN where a class has no sample
+  std::vector<int64_t> support;  ///< evaluated samples per class
+  Clock clock;
+};
+
+/// Base class of loss plugins. Construct with `Class(const Options&, const LossContext&)`.
+class Loss {
+ public:
+  virtual ~Loss() = default;
+
+  /// Capability flags from tailor::needs. Default: logits and targets only.
+  virtual uint32_t needs() const { return 0; }
+  /// Scalar loss of one batch, differentiable w.r.t. logits (and features).
+  virtual at::Tensor forward(const LossInput& input) = 0;
+  /// Called before the first step of every epoch.
+  virtual void on_epoch_start(const Clock& /*clock*/) {}
+  /// Per-class accuracy after every validation pass (needs kValidationStats).
+  virtual void on_validation(const ClassStats& /*stats*/) {}
+  /// Train-split features and labels at epoch start (needs kFeatureBank).
+  virtual void on_feature_bank(const at::Tensor& /*features*/, const at::Tensor& /*labels*/,
+                               const Clock& /*clock*/) {}
+  /// Learnable parameters the host optimises in their own group (e.g. DRO-LT's ε).
+  virtual NamedTensors parameters() { return {}; }
+  /// Meta update from the look-ahead loss on a balanced meta batch (needs kMetaStep).
+  virtual void meta_update(const at::Tensor& /*meta_loss*/, const Clock& /*clock*/) {}
+  /// All state a resumed run needs (weights, optimiser moments of meta parameters, ...).
+  virtual NamedTensors state() const { return {}; }
+  /// Restores what state() returned.
+  virtual void load_state(const NamedTensors& /*state*/) {}
+  /// Current per-class weights [C] for logs and plots; undefined when the loss has none.
+  virtual at::Tensor class_weights() const { return {}; }
+  /// Logits as the loss wants them evaluated (post-hoc logit adjustment). Default: as is.
+  virtual at::Tensor adjust_logits(const at::Tensor& logits) const { return logits; }
+};
+
+}  // namespace tailor

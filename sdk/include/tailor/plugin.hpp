@@ -1,0 +1,404 @@
+// tailor/plugin.hpp - turns a C++ component class into a tailor plugin.
+//
+// Include this once, in the .cpp that names the plugin:
+//
+//   #include <tailor/plugin.hpp>
+//   class MyLoss : public tailor::Loss {
+//    public:
+//     struct Options { double gamma = 2.0; template <class V> void visit(V& v) { ... } };
+//     MyLoss(const Options& o, const tailor::LossContext& ctx);
+//     at::Tensor forward(const tailor::LossInput& in) override;
+//   };
+//   TAILOR_LOSS_PLUGIN(MyLoss, "my_loss", "1.0.0", "One-line description.")
+//
+// The macro emits the two exported symbols (tailor_plugin_v1 and the fingerprint marker)
+// and a static descriptor whose function pointers are noexcept trampolines: each catches
+// tailor::Error, c10::Error, any std::exception and any other type and reports it as a
+// status and message. Plugin authors never write C.
+#pragma once
+
+#include <c10/util/Exception.h>
+
+#include <tailor/abi.h>
+#include <tailor/components.hpp>
+#include <tailor/error.hpp>
+#include <tailor/options.hpp>
+#include <tailor/payload.hpp>
+#include <tailor/version.hpp>
+
+#include <atomic>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <type_traits>
+
+namespace tailor {
+
+namespace detail {
+
+/// The host API and this plugin's name, recorded when the host calls the entry point.
+struct PluginGlobals {
+  std::atomic<const TailorHostApi*> api{nullptr};
+  const char* name = "?";
+};
+inline PluginGlobals& globals() {
+  static PluginGlobals g;
+  return g;
+}
+
+inline void fill_error(TailorError* err, TailorStatus code, const char* message) noexcept {
+  if (err == nullptr) return;
+  err->code = code;
+  std::strncpy(err->message, message != nullptr ? message : "", TAILOR_ERROR_MESSAGE_SIZE - 1);
+  err->message[TAILOR_ERROR_MESSAGE_SIZE - 1] = '\0';
+}
+
+/// Runs `body`, converting every exception into a status. Never throws.
+template <typename Body>
+TailorStatus guarded(TailorError* err, Body&& body) noexcept {
+  try {
+    body();
+    return TAILOR_OK;
+  } catch (const Error& e) {
+    fill_error(err, TAILOR_ERR_INVALID_ARGUMENT, e.what());
+  } catch (const c10::Error& e) {
+    fill_error(err, TAILOR_ERR_TORCH, e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    fill_error(err, TAILOR_ERR_RUNTIME, e.what());
+  } catch (...) {
+    fill_error(err, TAILOR_ERR_INTERNAL, "unknown exception (a type not derived from std::exception)");
+  }
+  return err != nullptr ? err->code : TAILOR_ERR_INTERNAL;
+}
+
+inline Clock to_clock(const TailorClock* c) {
+  Clock k;
+  if (c == nullptr) return k;
+  k.epoch = c->epoch;
+  k.total_epochs = c->total_epochs;
+  k.step = c->step;
+  k.steps_per_epoch = c->steps_per_epoch;
+  k.global_step = c->global_step;
+  k.stage = c->stage;
+  return k;
+}
+
+inline NamedTensors read_dict(TailorTensorDict dict) {
+  const TailorHostApi* api = globals().api.load();
+  TAILOR_ASSERT(api != nullptr, "host API not set");
+  NamedTensors out;
+  const size_t n = api->dict_size(dict);
+  for (size_t i = 0; i < n; ++i)
+    out.emplace_back(api->dict_name(dict, i), payload::tensor(api->dict_at(dict, i)));
+  return out;
+}
+
+inline void write_dict(TailorTensorDict dict, const NamedTensors& items) {
+  const TailorHostApi* api = globals().api.load();
+  TAILOR_ASSERT(api != nullptr, "host API not set");
+  for (const auto& [name, t] : items) api->dict_set(dict, name.c_str(), payload::handle(t));
+}
+
+/// Instance wrapper: the component plus anything the C layer must keep alive.
+template <typename Base>
+struct Instance {
+  std::unique_ptr<Base> object;
+  std::vector<std::string> class_names;  // datasets: stable storage for class_name()
+};
+
+template <typename Base>
+Base& self_of(TailorInstance self) {
+  return *reinterpret_cast<Instance<Base>*>(self)->object;
+}
+
+template <typename Class, typename Base>
+struct GlueCommon {
+  static_assert(std::is_base_of_v<Base, Class>, "plugin class derives from the wrong base");
+  using Options = typename Class::Options;
+
+  static const char* schema() noexcept {
+    static const std::string text = [] {
+      try {
+        return schema_of<Options>();
+      } catch (...) {
+        return std::string();
+      }
+    }();
+    return text.c_str();
+  }
+
+  static void destroy(TailorInstance self) noexcept {
+    delete reinterpret_cast<Instance<Base>*>(self);
+  }
+
+  static void adopt_api(const TailorCreateArgs* args) {
+    TAILOR_CHECK(args != nullptr && args->config != nullptr, "create() called without arguments");
+    if (args->api != nullptr) globals().api.store(args->api);
+  }
+};
+
+// -- dataset glue --------------------------------------------------------------------------
+
+template <typename Class>
+struct DatasetGlue : GlueCommon<Class, Dataset> {
+  using Common = GlueCommon<Class, Dataset>;
+  static constexpr uint32_t kKind = TAILOR_KIND_DATASET;
+
+  static TailorStatus create(const TailorCreateArgs* args, TailorInstance* out,
+                             TailorError* err) noexcept {
+    return guarded(err, [&] {
+      Common::adopt_api(args);
+      auto options = read_options<typename Class::Options>(*args->config);
+      auto inst = std::make_unique<Instance<Dataset>>();
+      inst->object = std::make_unique<Class>(options);
+      inst->class_names = inst->object->class_names();
+      *out = reinterpret_cast<TailorInstance>(inst.release());
+    });
+  }
+  static TailorStatus info(TailorInstance self, TailorDatasetInfo* out, TailorError* err) noexcept {
+    return guarded(err, [&] {
+      auto& inst = *reinterpret_cast<Instance<Dataset>*>(self);
+      const Dataset& d = *inst.object;
+      const auto shape = d.sample_shape();
+      TAILOR_CHECK(!shape.empty() && shape.size() <= 4, "sample_shape() must have rank 1..4, has ",
+                   shape.size());
+      out->num_classes = static_cast<int64_t>(inst.class_names.size());
+      out->modality = static_cast<int32_t>(d.modality());
+      out->input_rank = static_cast<int32_t>(shape.size());
+      for (size_t i = 0; i < 4; ++i) out->input_shape[i] = i < shape.size() ? shape[i] : 0;
+      out->split_size[0] = d.size(Split::kTrain);
+      out->split_size[1] = d.size(Split::kVal);
+      out->split_size[2] = d.size(Split::kTest);
+    });
+  }
+  static const char* class_name(TailorInstance self, int64_t index) noexcept {
+    auto& names = reinterpret_cast<Instance<Dataset>*>(self)->class_names;
+    if (index < 0 || index >= static_cast<int64_t>(names.size())) return nullptr;
+    return names[static_cast<size_t>(index)].c_str();
+  }
+  static TailorStatus labels(TailorInstance self, int32_t split, TailorTensor out,
+                             TailorError* err) noexcept {
+    return guarded(err, [&] {
+      payload::tensor(out) = self_of<Dataset>(self).labels(static_cast<Split>(split));
+    });
+  }
+  static TailorStatus batch(TailorInstance self, const TailorBatchRequest* r, TailorTensor inputs,
+                            TailorTensor targets, TailorError* err) noexcept {
+    return guarded(err, [&] {
+      BatchRequest request;
+      request.split = static_cast<Split>(r->split);
+      request.augment = r->augment != 0;
+      request.indices = r->indices;
+      request.count = r->count;
+      request.seed = r->seed;
+      Batch b = self_of<Dataset>(self).batch(request);
+      payload::tensor(inputs) = std::move(b.inputs);
+      payload::tensor(targets) = std::move(b.targets);
+    });
+  }
+  static TailorStatus write_artifacts(TailorInstance self, const char* dir, TailorError* err) noexcept {
+    return guarded(err, [&] { self_of<Dataset>(self).write_artifacts(dir); });
+  }
+  static constexpr TailorDatasetVTable vtable = {sizeof(TailorDatasetVTable), &info, &class_name,
+                                                 &labels, &batch, &write_artifacts};
+};
+
+// -- backbone glue -------------------------------------------------------------------------
+
+template <typename Class>
+struct BackboneGlue : GlueCommon<Class, Backbone> {
+  using Common = GlueCommon<Class, Backbone>;
+  static constexpr uint32_t kKind = TAILOR_KIND_BACKBONE;
+
+  static TailorStatus create(const TailorCreateArgs* args, TailorInstance* out,
+                             TailorError* err) noexcept {
+    return guarded(err, [&] {
+      Common::adopt_api(args);
+      auto options = read_options<typename Class::Options>(*args->config);
+      const auto* c = static_cast<const TailorBackboneContext*>(args->kind_context);
+      TAILOR_CHECK(c != nullptr, "backbone created without a context");
+      BackboneContext context;
+      context.sample_shape.assign(c->input_shape, c->input_shape + c->input_rank);
+      context.num_classes = c->num_classes;
+      auto inst = std::make_unique<Instance<Backbone>>();
+      inst->object = std::make_unique<Class>(options, context);
+      *out = reinterpret_cast<TailorInstance>(inst.release());
+    });
+  }
+  static int64_t feature_dim(TailorInstance self) noexcept {
+    return self_of<Backbone>(self).feature_dim();
+  }
+  static TailorModule module(TailorInstance self) noexcept {
+    return payload::handle(self_of<Backbone>(self).module());
+  }
+  static TailorStatus forward(TailorInstance self, TailorTensor inputs, TailorTensor out,
+                              TailorError* err) noexcept {
+    return guarded(err, [&] {
+      payload::tensor(out) = self_of<Backbone>(self).forward(payload::tensor(inputs));
+    });
+  }
+  static TailorStatus forward_functional(TailorInstance self, TailorTensor inputs,
+                                         TailorTensorDict params, TailorTensor out,
+                                         TailorError* err) noexcept {
+    return guarded(err, [&] {
+      payload::tensor(out) =
+          self_of<Backbone>(self).forward_functional(payload::tensor(inputs), read_dict(params));
+    });
+  }
+  static constexpr TailorBackboneVTable vtable = {
+      sizeof(TailorBackboneVTable), &feature_dim, &module, &forward,
+      Class::kFunctionalForward ? &forward_functional : nullptr};
+};
+
+// -- loss glue -----------------------------------------------------------------------------
+
+template <typename Class>
+struct LossGlue : GlueCommon<Class, Loss> {
+  using Common = GlueCommon<Class, Loss>;
+  static constexpr uint32_t kKind = TAILOR_KIND_LOSS;
+
+  static TailorStatus create(const TailorCreateArgs* args, TailorInstance* out,
+                             TailorError* err) noexcept {
+    return guarded(err, [&] {
+      Common::adopt_api(args);
+      auto options = read_options<typename Class::Options>(*args->config);
+      const auto* c = static_cast<const TailorLossContext*>(args->kind_context);
+      TAILOR_CHECK(c != nullptr, "loss created without a context");
+      LossContext context;
+      context.num_classes = c->num_classes;
+      if (c->class_counts != nullptr)
+        context.class_counts.assign(c->class_counts, c->class_counts + c->num_classes);
+      context.feature_dim = c->feature_dim;
+      context.device = c10::Device(c->device_type == 1 ? c10::kCUDA : c10::kCPU,
+                                   static_cast<c10::DeviceIndex>(c->device_type == 1 ? c->device_index : -1));
+      context.total_epochs = c->total_epochs;
+      auto inst = std::make_unique<Instance<Loss>>();
+      inst->object = std::make_unique<Class>(options, context);
+      *out = reinterpret_cast<TailorInstance>(inst.release());
+    });
+  }
+  static uint32_t needs(TailorInstance self) noexcept {
+    try {
+      return self_of<Loss>(self).needs();
+    } catch (...) {
+      return 0;
+    }
+  }
+  static TailorStatus forward(TailorInstance self, const TailorLossInput* in, TailorTensor out,
+                              TailorError* err) noexcept {
+    return guarded(err, [&] {
+      LossInput input;
+      input.logits = payload::tensor(in->logits);
+      input.targets = payload::tensor(in->targets);
+      if (in->features != nullptr) input.features = payload::tensor(in->features);
+      if (in->indices != nullptr) input.indices = payload::tensor(in->indices);
+      input.clock = to_clock(in->clock);
+      payload::tensor(out) = self_of<Loss>(self).forward(input);
+    });
+  }
+  static TailorStatus on_epoch_start(TailorInstance self, const TailorClock* clock,
+                                     TailorError* err) noexcept {
+    return guarded(err, [&] { self_of<Loss>(self).on_epoch_start(to_clock(clock)); });
+  }
+  static TailorStatus on_validation(TailorInstance self, const TailorClassStats* s,
+                                    TailorError* err) noexcept {
+    return guarded(err, [&] {
+      ClassStats stats;
+      stats.split = static_cast<Split>(s->split);
+      stats.accuracy.assign(s->accuracy, s->accuracy + s->num_classes);
+      stats.support.assign(s->support, s->support + s->num_classes);
+      stats.clock = to_clock(s->clock);
+      self_of<Loss>(self).on_validation(stats);
+    });
+  }
+  static TailorStatus on_feature_bank(TailorInstance self, const TailorFeatureBank* bank,
+                                      TailorError* err) noexcept {
+    return guarded(err, [&] {
+      self_of<Loss>(self).on_feature_bank(payload::tensor(bank->features),
+                                          payload::tensor(bank->labels), to_clock(bank->clock));
+    });
+  }
+  static TailorStatus parameters(TailorInstance self, TailorTensorDict out, TailorError* err) noexcept {
+    return guarded(err, [&] { write_dict(out, self_of<Loss>(self).parameters()); });
+  }
+  static TailorStatus meta_update(TailorInstance self, TailorTensor meta_loss,
+                                  const TailorClock* clock, TailorError* err) noexcept {
+    return guarded(err, [&] {
+      self_of<Loss>(self).meta_update(payload::tensor(meta_loss), to_clock(clock));
+    });
+  }
+  static TailorStatus state_save(TailorInstance self, TailorTensorDict out, TailorError* err) noexcept {
+    return guarded(err, [&] { write_dict(out, self_of<Loss>(self).state()); });
+  }
+  static TailorStatus state_load(TailorInstance self, TailorTensorDict in, TailorError* err) noexcept {
+    return guarded(err, [&] { self_of<Loss>(self).load_state(read_dict(in)); });
+  }
+  static TailorStatus class_weights(TailorInstance self, TailorTensor out, TailorError* err) noexcept {
+    return guarded(err, [&] { payload::tensor(out) = self_of<Loss>(self).class_weights(); });
+  }
+  static TailorStatus adjust_logits(TailorInstance self, TailorTensor logits, TailorTensor out,
+                                    TailorError* err) noexcept {
+    return guarded(err, [&] {
+      payload::tensor(out) = self_of<Loss>(self).adjust_logits(payload::tensor(logits));
+    });
+  }
+  static constexpr TailorLossVTable vtable = {
+      sizeof(TailorLossVTable), &needs,         &forward,     &on_epoch_start,
+      &on_validation,           &on_feature_bank, &parameters, &meta_update,
+      &state_save,              &state_load,    &class_weights, &adjust_logits};
+};
+
+}  // namespace detail
+
+/// Writes one log line through the host, attributed to this plugin.
+inline void log(TailorLogLevel level, const std::string& message) {
+  const TailorHostApi* api = detail::globals().api.load();
+  if (api != nullptr && api->log != nullptr) api->log(level, detail::globals().name, message.c_str());
+}
+/// Shorthands for log().
+inline void log_info(const std::string& message) { log(TAILOR_LOG_INFO, message); }
+inline void log_warn(const std::string& message) { log(TAILOR_LOG_WARN, message); }
+
+}  // namespace tailor
+
+#ifndef TAILOR_FINGERPRINT_MARKER
+#error "TAILOR_FINGERPRINT_MARKER is undefined: build plugins with tailor_add_plugin() from TailorSDK"
+#endif
+
+/// Internal: the descriptor and the two exported symbols for glue type GLUE.
+#define TAILOR_DEFINE_PLUGIN_(GLUE, NAME, VERSION, DESCRIPTION)                              \
+  extern "C" TAILOR_EXPORT const char TAILOR_FINGERPRINT_MARKER = 1;                         \
+  namespace {                                                                                \
+  const TailorPluginDescriptor tailor_descriptor_ = {                                        \
+      TAILOR_DESCRIPTOR_MAGIC,                                                               \
+      sizeof(TailorPluginDescriptor),                                                        \
+      TAILOR_ABI_MAJOR,                                                                      \
+      TAILOR_ABI_MINOR,                                                                      \
+      GLUE::kKind,                                                                           \
+      TAILOR_PLUGIN_FLAGS,                                                                   \
+      NAME,                                                                                  \
+      VERSION,                                                                               \
+      DESCRIPTION,                                                                           \
+      &GLUE::schema,                                                                         \
+      TAILOR_BUILD_FINGERPRINT_INIT,                                                         \
+      &GLUE::create,                                                                         \
+      &GLUE::destroy,                                                                        \
+      &GLUE::vtable,                                                                         \
+      {nullptr, nullptr, nullptr, nullptr}};                                                 \
+  }                                                                                          \
+  extern "C" TAILOR_EXPORT const TailorPluginDescriptor* tailor_plugin_v1(                   \
+      const TailorHostInfo* host) {                                                          \
+    if (host != nullptr && host->api != nullptr) ::tailor::detail::globals().api.store(host->api); \
+    ::tailor::detail::globals().name = NAME;                                                 \
+    return &tailor_descriptor_;                                                              \
+  }
+
+/// Declares CLASS (a tailor::Dataset) as this library's plugin, registered as NAME.
+#define TAILOR_DATASET_PLUGIN(CLASS, NAME, VERSION, DESCRIPTION) \
+  TAILOR_DEFINE_PLUGIN_(::tailor::detail::DatasetGlue<CLASS>, NAME, VERSION, DESCRIPTION)
+/// Declares CLASS (a tailor::Backbone) as this library's plugin, registered as NAME.
+#define TAILOR_BACKBONE_PLUGIN(CLASS, NAME, VERSION, DESCRIPTION) \
+  TAILOR_DEFINE_PLUGIN_(::tailor::detail::BackboneGlue<CLASS>, NAME, VERSION, DESCRIPTION)
+/// Declares CLASS (a tailor::Loss) as this library's plugin, registered as NAME.
+#define TAILOR_LOSS_PLUGIN(CLASS, NAME, VERSION, DESCRIPTION) \
+  TAILOR_DEFINE_PLUGIN_(::tailor::detail::LossGlue<CLASS>, NAME, VERSION, DESCRIPTION)
