@@ -1,0 +1,133 @@
+// Pins the layout of every public ABI struct (LP64). A change here breaks every plugin
+// already built: append new members at the end of a struct and bump TAILOR_ABI_MINOR
+// instead, then add the new offsets below.
+#include <tailor/abi.h>
+
+#include <catch2/catch.hpp>
+
+#include <cstddef>
+
+#define PIN_SIZE(type, bytes) static_assert(sizeof(type) == (bytes), #type " size changed")
+#define PIN_AT(type, member, at) \
+  static_assert(offsetof(type, member) == (at), #type "::" #member " moved")
+
+static_assert(sizeof(void*) == 8, "the pinned layout below is the LP64 one");
+
+PIN_SIZE(TailorError, 2056);
+PIN_AT(TailorError, code, 4);
+PIN_AT(TailorError, message, 8);
+
+PIN_SIZE(TailorBuildFingerprint, 32);
+PIN_AT(TailorBuildFingerprint, torch_major, 4);
+PIN_AT(TailorBuildFingerprint, cxx11_abi, 8);
+PIN_AT(TailorBuildFingerprint, has_cuda, 10);
+PIN_AT(TailorBuildFingerprint, torch_build_id, 16);
+PIN_AT(TailorBuildFingerprint, compiler, 24);
+
+PIN_SIZE(TailorValue, 80);
+PIN_AT(TailorValue, type, 4);
+PIN_AT(TailorValue, key, 8);
+PIN_AT(TailorValue, origin, 16);
+PIN_AT(TailorValue, int_value, 24);
+PIN_AT(TailorValue, float_value, 32);
+PIN_AT(TailorValue, string_value, 40);
+PIN_AT(TailorValue, count, 48);
+PIN_AT(TailorValue, ints, 56);
+PIN_AT(TailorValue, floats, 64);
+PIN_AT(TailorValue, strings, 72);
+
+PIN_SIZE(TailorConfig, 32);
+PIN_AT(TailorConfig, section, 8);
+PIN_AT(TailorConfig, count, 16);
+PIN_AT(TailorConfig, values, 24);
+
+PIN_SIZE(TailorHostApi, 56);
+PIN_AT(TailorHostApi, log, 8);
+PIN_AT(TailorHostApi, dict_find, 48);
+
+PIN_SIZE(TailorHostInfo, 24);
+PIN_AT(TailorHostInfo, abi_minor, 6);
+PIN_AT(TailorHostInfo, fingerprint, 8);
+PIN_AT(TailorHostInfo, api, 16);
+
+PIN_SIZE(TailorDatasetInfo, 80);
+PIN_AT(TailorDatasetInfo, num_classes, 8);
+PIN_AT(TailorDatasetInfo, modality, 16);
+PIN_AT(TailorDatasetInfo, input_rank, 20);
+PIN_AT(TailorDatasetInfo, input_shape, 24);
+PIN_AT(TailorDatasetInfo, split_size, 56);
+
+PIN_SIZE(TailorBatchRequest, 40);
+PIN_AT(TailorBatchRequest, split, 4);
+PIN_AT(TailorBatchRequest, augment, 8);
+PIN_AT(TailorBatchRequest, indices, 16);
+PIN_AT(TailorBatchRequest, count, 24);
+PIN_AT(TailorBatchRequest, seed, 32);
+
+PIN_SIZE(TailorDatasetVTable, 48);
+PIN_AT(TailorDatasetVTable, info, 8);
+PIN_AT(TailorDatasetVTable, write_artifacts, 40);
+
+PIN_SIZE(TailorBackboneContext, 48);
+PIN_AT(TailorBackboneContext, input_shape, 8);
+PIN_AT(TailorBackboneContext, num_classes, 40);
+
+PIN_SIZE(TailorBackboneVTable, 40);
+PIN_AT(TailorBackboneVTable, feature_dim, 8);
+PIN_AT(TailorBackboneVTable, forward_functional, 32);
+
+PIN_SIZE(TailorLossContext, 48);
+PIN_AT(TailorLossContext, class_counts, 16);
+PIN_AT(TailorLossContext, device_type, 32);
+PIN_AT(TailorLossContext, total_epochs, 40);
+
+PIN_SIZE(TailorClock, 56);
+PIN_AT(TailorClock, epoch, 8);
+PIN_AT(TailorClock, global_step, 40);
+PIN_AT(TailorClock, stage, 48);
+
+PIN_SIZE(TailorLossInput, 48);
+PIN_AT(TailorLossInput, logits, 8);
+PIN_AT(TailorLossInput, clock, 40);
+
+PIN_SIZE(TailorClassStats, 40);
+PIN_AT(TailorClassStats, accuracy, 16);
+PIN_AT(TailorClassStats, clock, 32);
+
+PIN_SIZE(TailorFeatureBank, 32);
+PIN_AT(TailorFeatureBank, clock, 24);
+
+// 1.0 ended at class_weights (88 bytes); 1.1 appended adjust_logits.
+PIN_AT(TailorLossVTable, needs, 8);
+PIN_AT(TailorLossVTable, forward, 16);
+PIN_AT(TailorLossVTable, class_weights, 80);
+PIN_AT(TailorLossVTable, adjust_logits, 88);
+PIN_SIZE(TailorLossVTable, 96);
+
+PIN_SIZE(TailorCreateArgs, 32);
+PIN_AT(TailorCreateArgs, config, 16);
+PIN_AT(TailorCreateArgs, kind_context, 24);
+
+PIN_SIZE(TailorPluginDescriptor, 144);
+PIN_AT(TailorPluginDescriptor, struct_size, 4);
+PIN_AT(TailorPluginDescriptor, abi_major, 8);
+PIN_AT(TailorPluginDescriptor, abi_minor, 10);
+PIN_AT(TailorPluginDescriptor, kind, 12);
+PIN_AT(TailorPluginDescriptor, flags, 16);
+PIN_AT(TailorPluginDescriptor, name, 24);
+PIN_AT(TailorPluginDescriptor, schema, 48);
+PIN_AT(TailorPluginDescriptor, fingerprint, 56);
+PIN_AT(TailorPluginDescriptor, create, 88);
+PIN_AT(TailorPluginDescriptor, vtable, 104);
+PIN_AT(TailorPluginDescriptor, reserved, 112);
+
+TEST_CASE("the 1.x version constants and the member-presence check agree", "[abi]") {
+  STATIC_REQUIRE(TAILOR_ABI_MAJOR == 1);
+  TailorLossVTable v10{};
+  v10.struct_size = offsetof(TailorLossVTable, adjust_logits);  // what a 1.0 plugin reports
+  CHECK(TAILOR_HAS_MEMBER(&v10, TailorLossVTable, class_weights));
+  CHECK_FALSE(TAILOR_HAS_MEMBER(&v10, TailorLossVTable, adjust_logits));
+  TailorLossVTable v11{};
+  v11.struct_size = sizeof(TailorLossVTable);
+  CHECK(TAILOR_HAS_MEMBER(&v11, TailorLossVTable, adjust_logits));
+}
