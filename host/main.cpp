@@ -3,6 +3,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <iostream>
+
 int main(int argc, char** argv) {
   using tailor::host::Command;
   Command cmd;
@@ -13,7 +15,10 @@ int main(int argc, char** argv) {
   app.add_flag("-v,--verbose", cmd.verbose, "Debug logging");
 
   auto* run = app.add_subcommand("run", "Train an experiment into a new run directory");
-  run->add_option("experiment", cmd.experiment, "Experiment TOML file")->required();
+  run->add_option("experiment", cmd.experiment, "Experiment TOML file");
+  run->add_option("--resume", cmd.resume,
+                  "Continue this run directory from its latest checkpoint (with EXPERIMENT: "
+                  "check it is the same experiment)");
   run->add_option("--set", cmd.overrides, "Override a key: --set loss.gamma=2");
   run->add_option("--out", cmd.out, "Exact run directory to create (default: runs/<name>/<time>)");
 
@@ -32,6 +37,10 @@ int main(int argc, char** argv) {
   inspect->add_option("path", cmd.plugin_file, "Plugin file")->required();
 
   CLI11_PARSE(app, argc, argv);
+  if (*run && cmd.experiment.empty() && cmd.resume.empty()) {
+    std::cerr << "tailor run: give an experiment file, or --resume RUN_DIR\n";
+    return 2;
+  }
   if (*run) cmd.kind = Command::Kind::kRun;
   if (*validate) cmd.kind = Command::Kind::kValidate;
   if (*list) cmd.kind = Command::Kind::kPluginsList;

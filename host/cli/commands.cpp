@@ -7,6 +7,7 @@
 #include "engine/threads.hpp"
 #include "engine/trainer.hpp"
 #include "plugins/host_api.hpp"
+#include "report/records.hpp"
 #include "report/run_dir.hpp"
 
 #include <tailor/version.hpp>
@@ -20,6 +21,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cmath>
+#include <optional>
 #include <csignal>
 #include <fstream>
 #include <iostream>
@@ -56,18 +58,9 @@ int configure_threads(int64_t wanted) {
   return threads;
 }
 
-nlohmann::json eval_json(const EvalResult& r) {
-  return {{"top1", r.top1},
-          {"top5", r.top5},
-          {"error", 1.0 - r.top1},
-          {"mean_class_recall", r.mean_class_recall},
-          {"mean_class_precision", r.mean_class_precision},
-          {"samples", r.num_samples}};
-}
-
 std::string per_class_csv(const Experiment& e, const RunSummary& s) {
   std::ostringstream out;
-  out << "class,name,train_count,test_support,last_recall,last_precision,best_val_recall,"
+  out << "class,name,train_count,shot,test_support,last_recall,last_precision,best_val_recall,"
          "best_val_precision\n";
   const auto& names = e.dataset().info().class_names;
   auto num = [](const std::vector<double>& v, size_t i) -> std::string {
@@ -77,16 +70,62 @@ std::string per_class_csv(const Experiment& e, const RunSummary& s) {
     s << v[i];
     return s.str();
   };
+  const char* shots[] = {"many", "medium", "few"};
   for (size_t c = 0; c < names.size(); ++c) {
     std::string name = names[c];
     for (auto& ch : name)
       if (ch == ',' || ch == '"') ch = ' ';
-    out << c << "," << name << "," << e.class_counts()[c] << ","
+    const int64_t n = e.class_counts()[c];
+    out << c << "," << name << "," << n << ","
+        << shots[shot_group(n, e.eval().many_threshold, e.eval().few_threshold)] << ","
         << (c < s.last_test.support.size() ? s.last_test.support[c] : 0) << ","
         << num(s.last_test.recall, c) << "," << num(s.last_test.precision, c) << ","
-        << num(s.best_val_test.recall, c) << "," << num(s.best_val_test.precision, c) << "\n";
+        << num(s.best_test.recall, c) << "," << num(s.best_test.precision, c) << "\n";
   }
   return out.str();
+}
+
+std::string confusion_csv(const at::Tensor& m) {
+  std::ostringstream out;
+  if (!m.defined()) return "";
+  const auto* d = m.data_ptr<int64_t>();
+  for (int64_t i = 0; i < m.size(0); ++i) {
+    for (int64_t j = 0; j < m.size(1); ++j) out << (j ? "," : "") << d[i * m.size(1) + j];
+    out << "\n";
+  }
+  return out.str();
+}
+
+nlohmann::json summary_json(const Experiment& e, const RunSummary& s, int threads) {
+  const auto& options = e.experiment();
+  nlohmann::json j = {
+      {"experiment", options.name},
+      {"config", e.file().string()},
+      {"seed", options.seed},
+      {"versions",
+       {{"tailor", TAILOR_SDK_VERSION},
+        {"abi", std::to_string(TAILOR_ABI_MAJOR) + "." + std::to_string(TAILOR_ABI_MINOR)},
+        {"torch", TORCH_VERSION},
+        {"git_revision", TAILOR_GIT_REVISION}}},
+      {"device", e.device().str()},
+      {"threads", threads},
+      {"epochs", s.epochs},
+      {"seconds", s.seconds},
+      {"evaluation",
+       {{"many_threshold", e.eval().many_threshold},
+        {"few_threshold", e.eval().few_threshold},
+        {"ece_bins", e.eval().ece_bins},
+        {"shot_rule", "many: train count > many_threshold; few: < few_threshold; medium: the rest"},
+        {"group_accuracy", "mean per-class recall over the group's classes"}}},
+  };
+  if (s.has_test) j["last_epoch"] = {{"label", "after the last epoch"}, {"test", headline(s.last_test)}};
+  if (s.has_val) j["last_epoch"]["val"] = headline(s.last_val);
+  if (s.best_epoch > 0 && s.has_test)
+    j["best_on_val"] = {{"label", "epoch with the best val top-1 (selected on val, never on test)"},
+                        {"epoch", s.best_epoch},
+                        {"val_top1", s.best_val_top1},
+                        {"test", headline(s.best_test)}};
+  return j;
 }
 
 void log_dataset(const Experiment& e) {
@@ -96,56 +135,80 @@ void log_dataset(const Experiment& e) {
   spdlog::info("dataset '{}': {} classes, train {} / val {} / test {}; train counts:{}",
                e.dataset().name(), info.num_classes, info.split_size[0], info.split_size[1],
                info.split_size[2], counts);
-  spdlog::info("backbone '{}': {} features; loss '{}'; device {}", e.backbone().name(),
-               e.backbone().feature_dim(), e.loss().name(), e.device().str());
+  spdlog::info("backbone '{}': {} features; {} stage{}; device {}", e.backbone().name(),
+               e.backbone().feature_dim(), e.stages().size(), e.stages().size() == 1 ? "" : "s",
+               e.device().str());
+}
+
+// The resolved configuration without its comment header, for comparisons.
+std::string config_body(const std::string& resolved) {
+  std::istringstream in(resolved);
+  std::string line, out;
+  while (std::getline(in, line))
+    if (line.rfind("#", 0) != 0) out += line + "\n";
+  return out;
 }
 
 int run(const Command& cmd) {
   set_logger({}, cmd.verbose);
-  auto experiment = Experiment::load(cmd.experiment, cmd.overrides, cmd.executable);
-  const auto& options = experiment->experiment();
-
-  RunDir run = [&] {
-    if (cmd.out.empty()) return RunDir::create(options.output_dir, options.name);
-    if (fs::exists(cmd.out) && !fs::is_empty(cmd.out))
-      throw std::runtime_error("--out " + cmd.out.string() +
-                               " exists and is not empty; choose a new directory");
-    fs::create_directories(cmd.out / "checkpoints");
-    return RunDir::open(cmd.out);
-  }();
+  const bool resume = !cmd.resume.empty();
+  std::unique_ptr<Experiment> experiment;
+  std::optional<RunDir> dir;
+  if (resume) {
+    dir = RunDir::open(cmd.resume);
+    const fs::path stored = dir->file("config.resolved.toml");
+    if (!fs::exists(stored))
+      throw std::runtime_error(cmd.resume.string() + " is not a run directory (no " +
+                               "config.resolved.toml); give the directory `tailor run` created");
+    experiment = Experiment::load(stored, {}, cmd.executable);
+    if (!cmd.experiment.empty()) {
+      auto given = Experiment::load(cmd.experiment, cmd.overrides, cmd.executable);
+      if (config_body(given->resolved_toml()) != config_body(experiment->resolved_toml()))
+        throw std::runtime_error(
+            "cannot resume " + cmd.resume.string() + " with " + cmd.experiment.string() +
+            ": the run was made by a different experiment (their resolved configurations differ; "
+            "compare with `tailor validate`). Resume with `tailor run --resume " +
+            cmd.resume.string() + "` alone, or start a new run");
+    }
+  } else {
+    experiment = Experiment::load(cmd.experiment, cmd.overrides, cmd.executable);
+    const auto& options = experiment->experiment();
+    if (cmd.out.empty()) {
+      dir = RunDir::create(options.output_dir, options.name);
+    } else {
+      if (fs::exists(cmd.out) && !fs::is_empty(cmd.out))
+        throw std::runtime_error("--out " + cmd.out.string() +
+                                 " exists and is not empty; choose a new directory or resume it "
+                                 "with --resume");
+      fs::create_directories(cmd.out / "checkpoints");
+      dir = RunDir::open(cmd.out);
+    }
+  }
+  RunDir& run = *dir;
   set_logger(run.file("log.txt"), cmd.verbose);
-  spdlog::info("run directory {}", run.path().string());
-  write_file_atomic(run.file("config.resolved.toml"), experiment->resolved_toml());
-  const int threads = configure_threads(options.threads);
+  spdlog::info("run directory {}{}", run.path().string(), resume ? " (resumed)" : "");
+  if (!resume) write_file_atomic(run.file("config.resolved.toml"), experiment->resolved_toml());
+  const int threads = configure_threads(experiment->experiment().threads);
   log_dataset(*experiment);
-  experiment->dataset().write_artifacts(run.path().string());
+  if (!resume) experiment->dataset().write_artifacts(run.path().string());
 
   Trainer trainer(*experiment, run);
-  const RunSummary s = trainer.run();
-
-  nlohmann::json summary = {
-      {"experiment", options.name},
-      {"config", experiment->file().string()},
-      {"seed", options.seed},
-      {"versions",
-       {{"tailor", TAILOR_SDK_VERSION},
-        {"abi", std::to_string(TAILOR_ABI_MAJOR) + "." + std::to_string(TAILOR_ABI_MINOR)},
-        {"torch", TORCH_VERSION},
-        {"git_revision", TAILOR_GIT_REVISION}}},
-      {"device", experiment->device().str()},
-      {"threads", threads},
-      {"seconds", s.seconds},
-      {"last_epoch", {{"label", "last epoch"}, {"test", eval_json(s.last_test)}}},
-  };
-  if (s.best_epoch > 0)
-    summary["best_on_val"] = {{"label", "epoch with the best val top-1"},
-                              {"epoch", s.best_epoch},
-                              {"val_top1", s.best_val_top1},
-                              {"test", eval_json(s.best_val_test)}};
+  RunSummary s;
+  try {
+    s = trainer.run(resume);
+  } catch (const Interrupted& e) {
+    spdlog::warn("{}", e.what());
+    return 130;
+  }
   write_file_atomic(run.file("per_class.csv"), per_class_csv(*experiment, s));
-  write_file_atomic(run.file("summary.json"), summary.dump(2) + "\n");
-  spdlog::info("done in {:.1f} s: test top-1 {:.2f}% (last epoch), mean class recall {:.2f}%",
-               s.seconds, 100 * s.last_test.top1, 100 * s.last_test.mean_class_recall);
+  write_file_atomic(run.file("confusion_test_last.csv"), confusion_csv(s.last_test.confusion));
+  write_file_atomic(run.file("summary.json"), summary_json(*experiment, s, threads).dump(2) + "\n");
+  if (s.has_test)
+    spdlog::info("done: test top-1 {:.2f}% after the last epoch, mean class recall {:.2f}%, "
+                 "many/medium/few {:.1f}/{:.1f}/{:.1f}%",
+                 100 * s.last_test.top1, 100 * s.last_test.mean_class_recall,
+                 100 * s.last_test.many.accuracy, 100 * s.last_test.medium.accuracy,
+                 100 * s.last_test.few.accuracy);
   spdlog::info("results in {}", run.path().string());
   return 0;
 }

@@ -15,6 +15,7 @@ struct Command {
   std::filesystem::path experiment;       ///< run, validate
   std::vector<std::string> overrides;     ///< --set key.path=value
   std::filesystem::path out;              ///< run --out: exact run directory
+  std::filesystem::path resume;           ///< run --resume: run directory to continue
   std::string plugin;                     ///< plugins describe NAME
   std::filesystem::path plugin_file;      ///< plugins inspect PATH
   std::vector<std::filesystem::path> plugin_dirs;  ///< --plugin-dir for plugins *

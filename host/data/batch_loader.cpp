@@ -18,6 +18,7 @@ BatchLoader::BatchLoader(const DatasetPlugin& dataset, Split split, std::vector<
   const auto n = static_cast<int64_t>(order_.size());
   num_batches_ = options_.drop_last ? n / options_.batch_size
                                     : (n + options_.batch_size - 1) / options_.batch_size;
+  next_job_ = next_out_ = std::min(options_.start_batch, num_batches_);
   const int64_t workers = std::max<int64_t>(1, std::min(options_.workers, num_batches_));
   for (int64_t i = 0; i < workers && num_batches_ > 0; ++i) threads_.emplace_back([this] { work(); });
 }

@@ -31,6 +31,7 @@ class BatchLoader {
     int64_t prefetch = 4;
     uint64_t seed = 0;
     bool pin_memory = false;  ///< page-locked host memory for non-blocking CUDA copies
+    int64_t start_batch = 0;  ///< first batch to serve (resuming mid-epoch)
   };
 
   BatchLoader(const DatasetPlugin& dataset, Split split, std::vector<int64_t> order, Options options);

@@ -1,7 +1,7 @@
-// host/engine/model.cpp - backbone + linear head.
+// host/engine/model.cpp - backbone + head.
 #include "engine/model.hpp"
 
-#include <torch/nn/init.h>
+#include <map>
 
 namespace tailor::host {
 
@@ -9,7 +9,7 @@ Model::Model(BackbonePlugin& backbone, int64_t num_classes, const HeadOptions& o
     : backbone_(backbone), feature_dim_(backbone.feature_dim()) {
   TAILOR_CHECK(feature_dim_ > 0, "backbone '", backbone.name(), "' reports feature_dim ",
                feature_dim_, "; it must be positive");
-  head_ = torch::nn::Linear(torch::nn::LinearOptions(feature_dim_, num_classes).bias(options.bias));
+  head_ = Head(feature_dim_, num_classes, options);
 }
 
 Model::Output Model::forward(const at::Tensor& inputs) {
@@ -22,8 +22,21 @@ Model::Output Model::forward(const at::Tensor& inputs) {
   return out;
 }
 
-void Model::train(bool on) {
-  backbone_.module().train(on);
+Model::Output Model::forward_functional(const at::Tensor& inputs, const NamedTensors& params) {
+  NamedTensors backbone_params, head_params;
+  for (const auto& [name, t] : params) {
+    if (name.rfind("backbone.", 0) == 0) backbone_params.emplace_back(name.substr(9), t);
+    else if (name.rfind("head.", 0) == 0) head_params.emplace_back(name.substr(5), t);
+  }
+  Output out;
+  out.features = backbone_params.empty() ? backbone_.forward(inputs)
+                                         : backbone_.forward_functional(inputs, backbone_params);
+  out.logits = head_->forward_with(out.features, head_params);
+  return out;
+}
+
+void Model::train(bool on, bool backbone_frozen) {
+  backbone_.module().train(on && !backbone_frozen);
   head_->train(on);
 }
 
@@ -40,12 +53,31 @@ NamedTensors Model::named_parameters() const {
   return out;
 }
 
-NamedTensors Model::state() const {
-  NamedTensors out = named_parameters();
+NamedTensors Model::named_buffers() const {
+  NamedTensors out;
   for (const auto& b : backbone_.module().named_buffers())
     out.emplace_back("backbone." + b.key(), b.value());
   for (const auto& b : head_->named_buffers()) out.emplace_back("head." + b.key(), b.value());
   return out;
+}
+
+NamedTensors Model::state() const {
+  NamedTensors out = named_parameters();
+  for (auto& b : named_buffers()) out.push_back(std::move(b));
+  return out;
+}
+
+void Model::load_state(const NamedTensors& state) {
+  std::map<std::string, at::Tensor> given(state.begin(), state.end());
+  torch::NoGradGuard no_grad;
+  for (auto& [name, t] : this->state()) {
+    auto it = given.find(name);
+    TAILOR_CHECK(it != given.end(), "checkpoint has no tensor '", name,
+                 "'; it was written by a different model configuration");
+    TAILOR_CHECK(it->second.sizes() == t.sizes(), "checkpoint tensor '", name, "' has shape ",
+                 it->second.sizes(), ", the model expects ", t.sizes());
+    t.copy_(it->second);
+  }
 }
 
 }  // namespace tailor::host

@@ -1,23 +1,16 @@
 // host/engine/model.hpp - a backbone plugin plus the host's classifier head.
 #pragma once
 
+#include "engine/head.hpp"
 #include "plugins/instances.hpp"
 
-#include <torch/nn/modules/linear.h>
+#include <string>
+#include <vector>
 
 namespace tailor::host {
 
-/// [head]
-struct HeadOptions {
-  bool bias = true;
-
-  template <class V>
-  void visit(V& v) {
-    v("bias", bias, "Learn a bias in the linear classifier.");
-  }
-};
-
-/// features = backbone(x); logits = head(features).
+/// features = backbone(x); logits = head(features). Parameter and buffer names are
+/// "backbone.<name>" and "head.<name>".
 class Model {
  public:
   Model(BackbonePlugin& backbone, int64_t num_classes, const HeadOptions& options);
@@ -27,19 +20,29 @@ class Model {
     at::Tensor logits;
   };
   Output forward(const at::Tensor& inputs);
+  /// forward() with parameters substituted by full name; backbone names need the
+  /// backbone's functional forward.
+  Output forward_functional(const at::Tensor& inputs, const NamedTensors& params);
 
-  void train(bool on);
+  /// Training mode; a frozen backbone stays in evaluation mode (its BatchNorm statistics
+  /// do not move).
+  void train(bool on, bool backbone_frozen = false);
   void to(const c10::Device& device);
-  /// "backbone.<name>" and "head.<name>" parameters, in a fixed order.
+  Head& head() { return head_; }
+  BackbonePlugin& backbone() { return backbone_; }
+
   NamedTensors named_parameters() const;
-  /// Parameters and buffers (BN statistics), for checkpoints.
+  NamedTensors named_buffers() const;
+  /// Parameters and buffers, for checkpoints.
   NamedTensors state() const;
+  /// Copies `state` into the model; every name must exist with the same shape.
+  void load_state(const NamedTensors& state);
   int64_t feature_dim() const { return feature_dim_; }
 
  private:
   BackbonePlugin& backbone_;
   int64_t feature_dim_;
-  torch::nn::Linear head_{nullptr};
+  Head head_{nullptr};
 };
 
 }  // namespace tailor::host

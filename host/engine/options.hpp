@@ -33,42 +33,203 @@ struct ExperimentOptions {
   }
 };
 
-/// [train]
+/// [train]: what every stage shares unless the stage overrides it.
 struct TrainOptions {
   int64_t epochs = 10;
   int64_t batch_size = 128;
-  double lr = 0.1;
-  double momentum = 0.9;
-  bool nesterov = false;
-  double weight_decay = 5e-4;
-  std::string schedule = "cosine";
-  std::vector<int64_t> milestones = {};
-  double gamma = 0.1;
-  int64_t warmup_epochs = 0;
   int64_t workers = 2;
   int64_t prefetch = 4;
   int64_t eval_batch_size = 512;
   int64_t log_every = 50;
+  double grad_clip = 0.0;
+  int64_t checkpoint_every = 0;
 
   template <class V>
   void visit(V& v) {
-    v("epochs", epochs, "Training epochs.", at_least(1));
-    v("batch_size", batch_size, "Samples per training step.", at_least(1));
-    v("lr", lr, "Base learning rate (after warm-up).", greater_than(0));
-    v("momentum", momentum, "SGD momentum.", range(0, 1, /*hi_open=*/true));
-    v("nesterov", nesterov, "Nesterov momentum.");
-    v("weight_decay", weight_decay, "Coupled L2 weight decay.", at_least(0));
-    v("schedule", schedule, "Learning-rate schedule after warm-up.",
-      one_of({"constant", "cosine", "multistep"}));
-    v("milestones", milestones, "Epochs at which multistep multiplies the rate by gamma.",
+    v("epochs", epochs, "Training epochs (of the single implicit stage when no [[stage]] is given).",
       at_least(1));
-    v("gamma", gamma, "Multistep decay factor.", greater_than(0));
-    v("warmup_epochs", warmup_epochs, "Linear warm-up epochs from lr/warmup to lr.", at_least(0));
+    v("batch_size", batch_size, "Samples per training step.", at_least(1));
     v("workers", workers, "Threads decoding and augmenting batches.", at_least(1));
     v("prefetch", prefetch, "Batches prepared ahead of the training step.", at_least(1));
     v("eval_batch_size", eval_batch_size, "Samples per evaluation step.", at_least(1));
     v("log_every", log_every, "Log the training loss every N steps; 0 = once per epoch.",
       at_least(0));
+    v("grad_clip", grad_clip, "Clip the global gradient L2 norm to this value; 0 = off.",
+      at_least(0));
+    v("checkpoint_every", checkpoint_every,
+      "Also keep checkpoints/epoch_<N>.pt every N epochs; 0 = only latest and best.", at_least(0));
+  }
+};
+
+/// [optimizer]
+struct OptimizerOptions {
+  std::string type = "sgd";
+  double lr = 0.1;
+  double momentum = 0.9;
+  bool nesterov = false;
+  double weight_decay = 5e-4;
+  std::vector<std::string> no_decay = {};
+  std::vector<double> betas = {0.9, 0.999};
+  double eps = 1e-8;
+  double loss_lr = 0.0;
+
+  template <class V>
+  void visit(V& v) {
+    v("type", type, "sgd (coupled L2 decay), adam (coupled), adamw (decoupled).",
+      one_of({"sgd", "adam", "adamw"}));
+    v("lr", lr, "Base learning rate (reached after warm-up).", greater_than(0));
+    v("momentum", momentum, "SGD momentum.", range(0, 1, /*hi_open=*/true));
+    v("nesterov", nesterov, "Nesterov momentum (SGD).");
+    v("weight_decay", weight_decay, "Weight decay.", at_least(0));
+    v("no_decay", no_decay,
+      "Parameters without weight decay: exact names (head.bias), prefixes ending in '.' "
+      "(backbone.bn1.), or 'bias' / 'norm' for every bias / every 1-D (normalisation) "
+      "parameter.");
+    v("betas", betas, "Adam/AdamW betas.", range(0, 1, /*hi_open=*/true));
+    v("eps", eps, "Adam/AdamW epsilon.", greater_than(0));
+    v("loss_lr", loss_lr,
+      "Learning rate of the loss's own learnable parameters (their own group, no decay); "
+      "0 = the base lr.",
+      at_least(0));
+  }
+};
+
+/// [schedule]: per-epoch learning-rate schedule of a stage.
+struct ScheduleOptions {
+  std::string type = "cosine";
+  std::vector<int64_t> milestones = {};
+  int64_t step_size = 30;
+  double gamma = 0.1;
+  double min_lr = 0.0;
+  int64_t warmup_epochs = 0;
+  double warmup_start = 0.0;
+
+  template <class V>
+  void visit(V& v) {
+    v("type", type, "constant, step (every step_size epochs), multistep, cosine.",
+      one_of({"constant", "step", "multistep", "cosine"}));
+    v("milestones", milestones, "multistep: epochs (0-based within the stage) where lr *= gamma.",
+      at_least(1));
+    v("step_size", step_size, "step: epochs between decays.", at_least(1));
+    v("gamma", gamma, "Decay factor of step and multistep.", greater_than(0));
+    v("min_lr", min_lr, "cosine: final learning rate.", at_least(0));
+    v("warmup_epochs", warmup_epochs,
+      "Linear warm-up: epoch e < warmup uses lr * (e + 1) / warmup_epochs (LDAM-DRW's rule), "
+      "or starts from warmup_start * lr when warmup_start > 0.",
+      at_least(0));
+    v("warmup_start", warmup_start, "Warm-up start factor; 0 = LDAM-DRW's (e+1)/warmup rule.",
+      range(0, 1));
+  }
+};
+
+/// [sampler]: how a stage draws its training samples.
+struct SamplerOptions {
+  std::string type = "instance";
+  int64_t k = 4;
+  double q = 0.5;
+
+  template <class V>
+  void visit(V& v) {
+    v("type", type,
+      "instance (each sample once per epoch), class_balanced (class uniform, then instance), "
+      "sqrt (class ~ n_c^q), progressive (instance -> class-balanced over the stage), "
+      "class_aware (k consecutive samples per class, classes cycled).",
+      one_of({"instance", "class_balanced", "sqrt", "progressive", "class_aware"}));
+    v("k", k, "class_aware: samples per class before moving to the next class.", at_least(1));
+    v("q", q, "sqrt: class sampling exponent (0.5 = square root).", range(0, 1));
+  }
+};
+
+/// [head]: the host's classifier on top of the backbone features.
+struct HeadOptions {
+  std::string type = "linear";
+  bool bias = true;
+  std::string bias_init = "default";
+  double scale = 1.0;
+  double tau = 1.0;
+
+  template <class V>
+  void visit(V& v) {
+    v("type", type,
+      "linear; cosine (normalised features and weights, times scale; LDAM's NormedLinear); "
+      "tau_norm (linear whose weights are divided by ||w_c||^tau at evaluation); lws "
+      "(linear plus a learnable per-class scale).",
+      one_of({"linear", "cosine", "tau_norm", "lws"}));
+    v("bias", bias, "Learn a bias (linear, tau_norm, lws).");
+    v("bias_init", bias_init,
+      "default (PyTorch's uniform), zero, or prior: -log(C-1), as CB/CDB use for sigmoid and "
+      "focal losses.",
+      one_of({"default", "zero", "prior"}));
+    v("scale", scale, "cosine: logit scale s.", greater_than(0));
+    v("tau", tau, "tau_norm: exponent tau used at evaluation.", at_least(0));
+  }
+};
+
+/// [eval]: the evaluation convention (recorded in every run).
+struct EvalOptions {
+  int64_t val_every = 1;
+  int64_t test_every = 1;
+  int64_t many_threshold = 100;
+  int64_t few_threshold = 20;
+  int64_t ece_bins = 15;
+  std::vector<double> tau_sweep = {};
+
+  template <class V>
+  void visit(V& v) {
+    v("val_every", val_every, "Evaluate on val every N epochs (and after the last); 0 = never.",
+      at_least(0));
+    v("test_every", test_every,
+      "Evaluate on test every N epochs (and after the last; best-on-val epochs always).",
+      at_least(0));
+    v("many_threshold", many_threshold, "Many-shot classes have more than this many train samples.",
+      at_least(0));
+    v("few_threshold", few_threshold, "Few-shot classes have fewer than this many train samples.",
+      at_least(0));
+    v("ece_bins", ece_bins, "Equal-width confidence bins of the expected calibration error.",
+      at_least(1));
+    v("tau_sweep", tau_sweep,
+      "tau_norm head: candidate tau values; the one with the best val top-1 is used for test.",
+      at_least(0));
+  }
+};
+
+/// [meta]: the one-step look-ahead for losses that learn from a balanced meta batch.
+struct MetaOptions {
+  int64_t batch_size = 100;
+  std::string scope = "head";
+  std::string split = "val";
+
+  template <class V>
+  void visit(V& v) {
+    v("batch_size", batch_size, "Samples of the class-balanced meta batch drawn every step.",
+      at_least(1));
+    v("scope", scope,
+      "Parameters of the virtual step: head (features detached; any backbone) or full (every "
+      "parameter; needs a backbone with a functional forward).",
+      one_of({"head", "full"}));
+    v("split", split, "Split the meta batches are drawn from.", one_of({"val", "train"}));
+  }
+};
+
+/// One [[stage]]: a phase of training with its own epochs and overrides.
+struct StageOptions {
+  std::string name = "";
+  int64_t epochs = 0;
+  std::vector<std::string> freeze = {};
+  std::vector<std::string> reinit = {};
+  bool reset_optimizer = false;
+
+  template <class V>
+  void visit(V& v) {
+    v("name", name, "Stage name for logs and metrics; default stage<i>.");
+    v("epochs", epochs, "Epochs of this stage (required).", at_least(1));
+    v("freeze", freeze,
+      "Parts kept fixed: backbone, head, or parameter-name prefixes such as backbone.layer1. "
+      "Frozen backbones also keep their BatchNorm statistics (eval mode).");
+    v("reinit", reinit, "Parts re-initialised when the stage starts: head.");
+    v("reset_optimizer", reset_optimizer,
+      "Start the stage with a fresh optimizer state; otherwise momentum carries over when the "
+      "trainable parameters are the same.");
   }
 };
 

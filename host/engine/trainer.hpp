@@ -1,37 +1,47 @@
-// host/engine/trainer.hpp - the training loop: epochs of steps, evaluation, records.
+// host/engine/trainer.hpp - the training loop: stages of epochs of steps, evaluation,
+// checkpoints.
 #pragma once
 
 #include "engine/experiment.hpp"
+#include "engine/model.hpp"
 #include "eval/metrics.hpp"
 #include "report/run_dir.hpp"
+
+#include <stdexcept>
 
 namespace tailor::host {
 
 /// What a finished run reports.
 struct RunSummary {
-  EvalResult last_test;       ///< test split after the last epoch
-  EvalResult best_val_test;   ///< test split at the epoch with the best val top-1
-  int64_t best_epoch = -1;    ///< 1-based; -1 when there is no val split
+  EvalResult last_val, last_test;  ///< after the last epoch
+  EvalResult best_test;            ///< test at the epoch with the best val top-1
+  int64_t best_epoch = -1;         ///< 1-based over all stages; -1 without a val split
   double best_val_top1 = 0;
-  double seconds = 0;
+  int64_t epochs = 0;              ///< epochs run over all stages
+  double seconds = 0;              ///< wall time of this process's share of the run
+  bool has_val = false, has_test = false;
+};
+
+/// Thrown when SIGINT/SIGTERM stopped training; a checkpoint was written first.
+class Interrupted : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
 };
 
 /// Runs an experiment into a run directory. The loop is composed of the experiment's parts
-/// (dataset, model, loss, optimiser, schedule); it owns no policy of its own.
+/// (dataset, sampler, model, loss, optimiser, schedule) stage by stage; policy lives in the
+/// configuration, not here.
 class Trainer {
  public:
   Trainer(Experiment& experiment, RunDir& run);
-  RunSummary run();
+  ~Trainer();
+  /// Trains every stage. With `resume`, continues from checkpoints/latest.pt when present
+  /// (metrics of epochs after that checkpoint are dropped and recomputed).
+  RunSummary run(bool resume);
 
  private:
-  EvalResult evaluate(Split split, int64_t epoch);
-
-  Experiment& experiment_;
-  RunDir& run_;
-  Model model_;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
-
-/// Learning rate at the start of `epoch` (0-based) for `options`.
-double learning_rate(const TrainOptions& options, int64_t epoch);
 
 }  // namespace tailor::host

@@ -1,4 +1,4 @@
-// host/eval/metrics.cpp - confusion-matrix based metrics.
+// host/eval/metrics.cpp - confusion-matrix and calibration-bin based metrics.
 #include "eval/metrics.hpp"
 
 #include <ATen/ATen.h>
@@ -9,25 +9,56 @@
 
 namespace tailor::host {
 
-Evaluator::Evaluator(int64_t num_classes)
-    : num_classes_(num_classes), confusion_(at::zeros({num_classes, num_classes}, at::kLong)) {}
+int shot_group(int64_t n, int64_t many_threshold, int64_t few_threshold) {
+  if (n > many_threshold) return 0;
+  if (n < few_threshold) return 2;
+  return 1;
+}
+
+Evaluator::Evaluator(std::vector<int64_t> train_counts, int64_t many_threshold,
+                     int64_t few_threshold, int64_t ece_bins)
+    : num_classes_(static_cast<int64_t>(train_counts.size())),
+      train_counts_(std::move(train_counts)),
+      many_(many_threshold),
+      few_(few_threshold),
+      confusion_(at::zeros({num_classes_, num_classes_}, at::kLong)),
+      bins_(at::zeros({4, ece_bins, 3}, at::kDouble)) {}
 
 void Evaluator::add(const at::Tensor& logits, const at::Tensor& targets) {
   const at::Tensor l = logits.detach().to(at::kCPU, at::kFloat);
   const at::Tensor t = targets.detach().to(at::kCPU, at::kLong);
-  const at::Tensor pred = l.argmax(1);
+  const at::Tensor prob = at::softmax(l, 1);
+  const auto [confidence, pred] = prob.max(1);
   confusion_.view(-1).index_add_(0, t * num_classes_ + pred, at::ones_like(t));
   const int64_t k = std::min<int64_t>(5, num_classes_);
-  const at::Tensor topk = std::get<1>(l.topk(k, 1));
-  top5_correct_ += topk.eq(t.unsqueeze(1)).any(1).sum().item<int64_t>();
+  top5_correct_ += std::get<1>(l.topk(k, 1)).eq(t.unsqueeze(1)).any(1).sum().item<int64_t>();
   loss_sum_ += at::cross_entropy_loss(l, t, {}, at::Reduction::Sum).item<double>();
   count_ += t.size(0);
+
+  const int64_t nbins = bins_.size(1);
+  const auto* conf = confidence.data_ptr<float>();
+  const auto* p = pred.data_ptr<int64_t>();
+  const auto* y = t.data_ptr<int64_t>();
+  auto* b = bins_.data_ptr<double>();
+  for (int64_t i = 0; i < t.size(0); ++i) {
+    // Bin edges (j/B, (j+1)/B], as the usual ECE implementations use.
+    const int64_t bin = std::clamp<int64_t>(
+        static_cast<int64_t>(std::ceil(conf[i] * nbins)) - 1, 0, nbins - 1);
+    const int group = 1 + shot_group(train_counts_[y[i]], many_, few_);
+    for (int g : {0, group}) {
+      double* cell = b + (g * nbins + bin) * 3;
+      cell[0] += 1;
+      cell[1] += conf[i];
+      cell[2] += p[i] == y[i] ? 1.0 : 0.0;
+    }
+  }
 }
 
 EvalResult Evaluator::result() const {
   EvalResult r;
   const int64_t c = num_classes_;
   const auto* m = confusion_.data_ptr<int64_t>();
+  r.confusion = confusion_.clone();
   r.support.assign(c, 0);
   r.correct.assign(c, 0);
   r.predicted.assign(c, 0);
@@ -44,15 +75,25 @@ EvalResult Evaluator::result() const {
   const double nan = std::numeric_limits<double>::quiet_NaN();
   double recall_sum = 0, precision_sum = 0;
   int64_t classes = 0;
+  double group_sum[3] = {0, 0, 0};
+  int64_t group_measured[3] = {0, 0, 0};
+  GroupResult* groups[3] = {&r.many, &r.medium, &r.few};
   for (int64_t i = 0; i < c; ++i) {
     r.recall.push_back(r.support[i] > 0 ? double(r.correct[i]) / r.support[i] : nan);
     r.precision.push_back(r.predicted[i] > 0 ? double(r.correct[i]) / r.predicted[i] : 0.0);
+    const int g = shot_group(train_counts_[i], many_, few_);
+    groups[g]->classes += 1;
+    groups[g]->samples += r.support[i];
     if (r.support[i] > 0) {
       recall_sum += r.recall.back();
       precision_sum += r.precision.back();
       ++classes;
+      group_sum[g] += r.recall.back();
+      ++group_measured[g];
     }
   }
+  for (int g = 0; g < 3; ++g)
+    groups[g]->accuracy = group_measured[g] > 0 ? group_sum[g] / group_measured[g] : 0.0;
   if (count_ > 0) {
     r.top1 = double(total_correct) / count_;
     r.top5 = double(top5_correct_) / count_;
@@ -62,6 +103,19 @@ EvalResult Evaluator::result() const {
     r.mean_class_recall = recall_sum / classes;
     r.mean_class_precision = precision_sum / classes;
   }
+  const int64_t nbins = bins_.size(1);
+  const auto* b = bins_.data_ptr<double>();
+  auto ece = [&](int g) {
+    double total = 0, gap = 0;
+    for (int64_t j = 0; j < nbins; ++j) {
+      const double* cell = b + (g * nbins + j) * 3;
+      total += cell[0];
+      if (cell[0] > 0) gap += std::abs(cell[1] - cell[2]);  // |sum conf - sum correct|
+    }
+    return total > 0 ? gap / total : 0.0;
+  };
+  r.ece = ece(0);
+  for (int g = 0; g < 3; ++g) groups[g]->ece = ece(g + 1);
   return r;
 }
 

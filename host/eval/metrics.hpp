@@ -1,39 +1,64 @@
 // host/eval/metrics.hpp - the evaluation convention: accumulate, then summarise.
+//
+// One declared convention for every run (DESIGN.md "Evaluation"): top-1/top-5 over samples,
+// per-class recall and precision, their unweighted means over classes with samples (a class
+// never predicted has precision 0), many/medium/few groups by train count (more than
+// many_threshold, fewer than few_threshold, the rest medium) each the mean recall of its
+// classes (an empty group reports 0 with 0 classes), and the expected calibration error over
+// equal-width confidence bins, overall and per group (group of the true class).
 #pragma once
 
 #include <ATen/Tensor.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace tailor::host {
 
+/// One shot group's results.
+struct GroupResult {
+  int64_t classes = 0;  ///< classes in the group (train-count rule)
+  int64_t samples = 0;  ///< evaluated samples whose true class is in the group
+  double accuracy = 0;  ///< mean per-class recall over the group's classes with samples
+  double ece = 0;       ///< calibration error over the group's samples
+};
+
 /// Per-class results and aggregates of one evaluation pass.
 struct EvalResult {
   int64_t num_samples = 0;
-  double top1 = 0;               ///< micro accuracy over all samples
-  double top5 = 0;               ///< 1.0 when there are at most 5 classes
-  double mean_class_recall = 0;  ///< unweighted mean over classes with samples
-  double mean_class_precision = 0;  ///< unweighted mean over classes with samples; a class
-                                    ///< never predicted has precision 0
-  double loss = 0;               ///< mean cross-entropy of the raw logits
-  std::vector<int64_t> support;    ///< samples per true class
-  std::vector<int64_t> correct;    ///< correct predictions per true class
-  std::vector<int64_t> predicted;  ///< predictions per predicted class
-  std::vector<double> recall;      ///< per class; NaN without samples
-  std::vector<double> precision;   ///< per class; 0 when never predicted
+  double top1 = 0;                  ///< micro accuracy over all samples
+  double top5 = 0;                  ///< 1.0 when there are at most 5 classes
+  double mean_class_recall = 0;     ///< unweighted mean over classes with samples
+  double mean_class_precision = 0;  ///< unweighted mean over classes with samples
+  double loss = 0;                  ///< mean cross-entropy of the evaluated logits
+  double ece = 0;                   ///< expected calibration error, all samples
+  GroupResult many, medium, few;
+  std::vector<int64_t> support;     ///< samples per true class
+  std::vector<int64_t> correct;     ///< correct predictions per true class
+  std::vector<int64_t> predicted;   ///< predictions per predicted class
+  std::vector<double> recall;       ///< per class; NaN without samples
+  std::vector<double> precision;    ///< per class; 0 when never predicted
+  at::Tensor confusion;             ///< [C, C] int64, rows true class, columns prediction
 };
 
-/// Accumulates logits batch by batch (on any device) into per-class counts.
+/// Shot-group rule: 0 many, 1 medium, 2 few.
+int shot_group(int64_t train_count, int64_t many_threshold, int64_t few_threshold);
+
+/// Accumulates logits batch by batch (on any device) into counts and calibration bins.
 class Evaluator {
  public:
-  explicit Evaluator(int64_t num_classes);
+  Evaluator(std::vector<int64_t> train_counts, int64_t many_threshold, int64_t few_threshold,
+            int64_t ece_bins);
   void add(const at::Tensor& logits, const at::Tensor& targets);
   EvalResult result() const;
 
  private:
   int64_t num_classes_;
-  at::Tensor confusion_;  // [C, C] int64, rows = true class, cols = predicted
+  std::vector<int64_t> train_counts_;
+  int64_t many_, few_;
+  at::Tensor confusion_;  // [C, C] int64
+  at::Tensor bins_;       // [4 groups (all, many, medium, few), B, 3 (count, conf, correct)]
   int64_t top5_correct_ = 0;
   double loss_sum_ = 0;
   int64_t count_ = 0;

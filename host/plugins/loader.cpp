@@ -82,7 +82,13 @@ void PluginLoader::add_default_dirs(const fs::path& executable) {
   std::error_code ec;
   fs::path exe = fs::canonical(executable, ec);
   if (ec) exe = fs::canonical("/proc/self/exe", ec);
-  if (!ec) add_search_dir(exe.parent_path().parent_path() / "lib" / "tailor" / "plugins");
+  if (ec) return;
+  // The build tree keeps plugins in <build>/lib/tailor/plugins; an install uses its libdir
+  // (lib/x86_64-linux-gnu/... on Debian), both relative to <prefix>/bin/tailor.
+  add_search_dir(exe.parent_path().parent_path() / "lib" / "tailor" / "plugins");
+#ifdef TAILOR_PLUGIN_RELDIR
+  add_search_dir(exe.parent_path().parent_path() / TAILOR_PLUGIN_RELDIR);
+#endif
 }
 
 std::optional<fs::path> PluginLoader::find(const std::string& name) const {

@@ -7,8 +7,8 @@
 #   TAILOR_TORCH_HAS_CUDA   0 or 1
 #   TAILOR_TORCH_BUILD_ID   "<major.minor>:<real file name of libtorch>:<cpu|cuda>"
 #   TAILOR_FINGERPRINT_MARKER  tailor_fp_v1_<16 hex digits of SHA-256 of all of the above>
-# The host and every plugin built with tailor_add_plugin() carry the marker as an exported
-# symbol; the host refuses a plugin whose marker differs, before loading it.
+# Every plugin built with tailor_add_plugin() exports the marker as a symbol; the host is
+# compiled with its own marker and refuses a plugin whose marker differs, before loading it.
 function(tailor_torch_fingerprint)
   if(NOT DEFINED Torch_VERSION OR NOT TORCH_LIBRARY)
     message(FATAL_ERROR "tailor_torch_fingerprint(): call find_package(Torch) first")

@@ -22,6 +22,7 @@
 #include <tailor/abi.h>
 #include <tailor/error.hpp>
 
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -126,17 +127,10 @@ inline std::string toml_literal(double v) {
   if (std::isnan(v)) return "nan";
   if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  std::string s = buf;
-  // Round-trip shortest representation that still parses back to v.
-  for (int precision = 1; precision < 17; ++precision) {
-    std::snprintf(buf, sizeof buf, "%.*g", precision, v);
-    if (std::strtod(buf, nullptr) == v) {
-      s = buf;
-      break;
-    }
-  }
-  if (s.find_first_of(".eE") == std::string::npos) s += ".0";
+  // Shortest text that reads back as v ("100", "0.0005", "1e-05"), then made a TOML float.
+  const auto end = std::to_chars(buf, buf + sizeof buf, v).ptr;
+  std::string s(buf, end);
+  if (s.find_first_of(".eEn") == std::string::npos) s += ".0";
   return s;
 }
 inline std::string toml_literal(const std::string& v) {

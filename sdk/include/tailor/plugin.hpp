@@ -22,6 +22,7 @@
 #include <tailor/abi.h>
 #include <tailor/components.hpp>
 #include <tailor/error.hpp>
+#include <tailor/log.hpp>
 #include <tailor/options.hpp>
 #include <tailor/payload.hpp>
 #include <tailor/version.hpp>
@@ -35,16 +36,6 @@
 namespace tailor {
 
 namespace detail {
-
-/// The host API and this plugin's name, recorded when the host calls the entry point.
-struct PluginGlobals {
-  std::atomic<const TailorHostApi*> api{nullptr};
-  const char* name = "?";
-};
-inline PluginGlobals& globals() {
-  static PluginGlobals g;
-  return g;
-}
 
 inline void fill_error(TailorError* err, TailorStatus code, const char* message) noexcept {
   if (err == nullptr) return;
@@ -349,15 +340,6 @@ struct LossGlue : GlueCommon<Class, Loss> {
 };
 
 }  // namespace detail
-
-/// Writes one log line through the host, attributed to this plugin.
-inline void log(TailorLogLevel level, const std::string& message) {
-  const TailorHostApi* api = detail::globals().api.load();
-  if (api != nullptr && api->log != nullptr) api->log(level, detail::globals().name, message.c_str());
-}
-/// Shorthands for log().
-inline void log_info(const std::string& message) { log(TAILOR_LOG_INFO, message); }
-inline void log_warn(const std::string& message) { log(TAILOR_LOG_WARN, message); }
 
 }  // namespace tailor
 

@@ -1,0 +1,82 @@
+// host/report/records.cpp - JSON forms of evaluation results.
+#include "report/records.hpp"
+
+#include <cmath>
+#include <limits>
+
+namespace tailor::host {
+namespace {
+
+nlohmann::json numbers(const std::vector<double>& v) {
+  nlohmann::json a = nlohmann::json::array();
+  for (double x : v) a.push_back(std::isnan(x) ? nlohmann::json(nullptr) : nlohmann::json(x));
+  return a;
+}
+
+std::vector<double> from_numbers(const nlohmann::json& a) {
+  std::vector<double> v;
+  for (const auto& x : a)
+    v.push_back(x.is_null() ? std::numeric_limits<double>::quiet_NaN() : x.get<double>());
+  return v;
+}
+
+nlohmann::json group_json(const GroupResult& g) {
+  return {{"classes", g.classes}, {"samples", g.samples}, {"accuracy", g.accuracy}, {"ece", g.ece}};
+}
+
+GroupResult group_from(const nlohmann::json& j) {
+  GroupResult g;
+  g.classes = j.at("classes").get<int64_t>();
+  g.samples = j.at("samples").get<int64_t>();
+  g.accuracy = j.at("accuracy").get<double>();
+  g.ece = j.at("ece").get<double>();
+  return g;
+}
+
+}  // namespace
+
+nlohmann::json headline(const EvalResult& r) {
+  return {{"samples", r.num_samples},
+          {"top1", r.top1},
+          {"top5", r.top5},
+          {"error", 1.0 - r.top1},
+          {"mean_class_recall", r.mean_class_recall},
+          {"mean_class_precision", r.mean_class_precision},
+          {"loss", r.loss},
+          {"ece", r.ece},
+          {"many", group_json(r.many)},
+          {"medium", group_json(r.medium)},
+          {"few", group_json(r.few)}};
+}
+
+nlohmann::json to_json(const EvalResult& r) {
+  nlohmann::json j = headline(r);
+  j["per_class_recall"] = numbers(r.recall);
+  j["per_class_precision"] = numbers(r.precision);
+  j["support"] = r.support;
+  j["correct"] = r.correct;
+  j["predicted"] = r.predicted;
+  return j;
+}
+
+EvalResult eval_from_json(const nlohmann::json& j) {
+  EvalResult r;
+  r.num_samples = j.at("samples").get<int64_t>();
+  r.top1 = j.at("top1").get<double>();
+  r.top5 = j.at("top5").get<double>();
+  r.mean_class_recall = j.at("mean_class_recall").get<double>();
+  r.mean_class_precision = j.at("mean_class_precision").get<double>();
+  r.loss = j.at("loss").get<double>();
+  r.ece = j.at("ece").get<double>();
+  r.many = group_from(j.at("many"));
+  r.medium = group_from(j.at("medium"));
+  r.few = group_from(j.at("few"));
+  r.recall = from_numbers(j.at("per_class_recall"));
+  r.precision = from_numbers(j.at("per_class_precision"));
+  r.support = j.at("support").get<std::vector<int64_t>>();
+  r.correct = j.at("correct").get<std::vector<int64_t>>();
+  r.predicted = j.at("predicted").get<std::vector<int64_t>>();
+  return r;
+}
+
+}  // namespace tailor::host

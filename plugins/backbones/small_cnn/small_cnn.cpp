@@ -1,0 +1,126 @@
+// small_cnn: a four-conv BN-ReLU network for small images (MNIST-family 1x28x28 and alike).
+#include "small_cnn.hpp"
+
+#include <ATen/Context.h>
+#include <ATen/ops/batch_norm.h>
+#include <ATen/ops/conv2d.h>
+#include <ATen/ops/dropout.h>
+#include <ATen/ops/max_pool2d.h>
+#include <ATen/ops/relu.h>
+#include <torch/nn/init.h>
+
+#include <string>
+#include <unordered_map>
+
+namespace tailor::plugins {
+
+namespace {
+
+torch::nn::Conv2d conv3x3(int64_t in, int64_t out) {
+  // No bias: every conv feeds a BatchNorm, whose shift makes a conv bias redundant.
+  return torch::nn::Conv2d(
+      torch::nn::Conv2dOptions(in, out, /*kernel_size=*/3).stride(1).padding(1).bias(false));
+}
+
+std::string shape_text(at::IntArrayRef sizes) {
+  std::string s = "[";
+  for (size_t i = 0; i < sizes.size(); ++i) s += (i ? ", " : "") + std::to_string(sizes[i]);
+  return s + "]";
+}
+
+}  // namespace
+
+SmallCnnNetImpl::SmallCnnNetImpl(int64_t in_channels, int64_t width, double dropout)
+    : dropout_(dropout) {
+  conv1 = register_module("conv1", conv3x3(in_channels, width));
+  bn1 = register_module("bn1", torch::nn::BatchNorm2d(width));
+  conv2 = register_module("conv2", conv3x3(width, width));
+  bn2 = register_module("bn2", torch::nn::BatchNorm2d(width));
+  conv3 = register_module("conv3", conv3x3(width, 2 * width));
+  bn3 = register_module("bn3", torch::nn::BatchNorm2d(2 * width));
+  conv4 = register_module("conv4", conv3x3(2 * width, 4 * width));
+  bn4 = register_module("bn4", torch::nn::BatchNorm2d(4 * width));
+  // He et al. initialisation as torchvision's ResNets do it (fan_out, ReLU gain); BN keeps its
+  // default weight 1, bias 0.
+  torch::NoGradGuard no_grad;
+  for (auto* conv : {&conv1, &conv2, &conv3, &conv4})
+    torch::nn::init::kaiming_normal_((*conv)->weight, /*a=*/0.0, torch::kFanOut, torch::kReLU);
+}
+
+at::Tensor SmallCnnNetImpl::forward(const at::Tensor& input) {
+  at::Tensor x = at::relu(bn1(conv1(input)));
+  x = at::relu(bn2(conv2(x)));
+  x = at::max_pool2d(x, /*kernel_size=*/2);
+  x = at::relu(bn3(conv3(x)));
+  x = at::max_pool2d(x, /*kernel_size=*/2);
+  x = at::relu(bn4(conv4(x)));
+  x = x.mean({2, 3});
+  if (dropout_ > 0.0) x = at::dropout(x, dropout_, is_training());
+  return x;
+}
+
+at::Tensor SmallCnnNetImpl::forward_functional(const at::Tensor& input,
+                                               const NamedTensors& params) {
+  const auto own = named_parameters(/*recurse=*/true);
+  std::unordered_map<std::string, at::Tensor> given;
+  for (const auto& [name, tensor] : params) {
+    const at::Tensor* mine = own.find(name);
+    if (mine == nullptr) {
+      std::string known;
+      for (const auto& item : own) known += (known.empty() ? "" : ", ") + item.key();
+      TAILOR_CHECK(false, "small_cnn: unknown parameter '", name,
+                   "' in forward_functional; known names: ", known);
+    }
+    TAILOR_CHECK(tensor.sizes() == mine->sizes(), "small_cnn: parameter '", name, "' has shape ",
+                 shape_text(tensor.sizes()), ", expected ", shape_text(mine->sizes()));
+    given[name] = tensor;
+  }
+  auto param = [&](const std::string& name) -> at::Tensor {
+    const auto it = given.find(name);
+    return it != given.end() ? it->second : own[name];
+  };
+  auto conv = [&](const at::Tensor& x, const std::string& name) {
+    return at::conv2d(x, param(name + ".weight"), /*bias=*/{}, /*stride=*/1, /*padding=*/1);
+  };
+  // Same arithmetic and running-statistics update as torch::nn::BatchNorm2d::forward.
+  auto norm = [&](const at::Tensor& x, torch::nn::BatchNorm2d& bn, const std::string& name) {
+    const auto& opt = bn->options;
+    double momentum = opt.momentum().value_or(0.0);
+    if (bn->is_training() && opt.track_running_stats() && bn->num_batches_tracked.defined()) {
+      bn->num_batches_tracked += 1;
+      if (!opt.momentum()) momentum = 1.0 / bn->num_batches_tracked.item<double>();
+    }
+    return at::batch_norm(x, param(name + ".weight"), param(name + ".bias"), bn->running_mean,
+                          bn->running_var, bn->is_training() || !opt.track_running_stats(),
+                          momentum, opt.eps(), at::globalContext().userEnabledCuDNN());
+  };
+
+  at::Tensor x = at::relu(norm(conv(input, "conv1"), bn1, "bn1"));
+  x = at::relu(norm(conv(x, "conv2"), bn2, "bn2"));
+  x = at::max_pool2d(x, /*kernel_size=*/2);
+  x = at::relu(norm(conv(x, "conv3"), bn3, "bn3"));
+  x = at::max_pool2d(x, /*kernel_size=*/2);
+  x = at::relu(norm(conv(x, "conv4"), bn4, "bn4"));
+  x = x.mean({2, 3});
+  if (dropout_ > 0.0) x = at::dropout(x, dropout_, is_training());
+  return x;
+}
+
+SmallCnn::SmallCnn(const Options& options, const BackboneContext& context) : width_(options.width) {
+  const auto& shape = context.sample_shape;
+  TAILOR_CHECK(shape.size() == 3 && shape[0] >= 1 && shape[1] >= 4 && shape[2] >= 4,
+               "small_cnn: expects image samples [C, H, W] with H, W >= 4 (two 2x2 max-pools), "
+               "got ",
+               shape_text(shape), "; use an image dataset or another backbone");
+  net_ = SmallCnnNet(shape[0], options.width, options.dropout);
+}
+
+at::Tensor SmallCnn::forward(const at::Tensor& inputs) {
+  return net_->forward(inputs);
+}
+
+at::Tensor SmallCnn::forward_functional(const at::Tensor& inputs, const NamedTensors& params) {
+  return net_->forward_functional(inputs, params);
+}
+
+}  // namespace tailor::plugins

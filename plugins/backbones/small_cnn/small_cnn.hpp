@@ -1,0 +1,64 @@
+// small_cnn: a four-conv BN-ReLU network for small images (MNIST-family 1x28x28 and alike).
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/batchnorm.h>
+#include <torch/nn/modules/conv.h>
+#include <torch/nn/pimpl.h>
+
+#include <tailor/components.hpp>
+#include <tailor/options.hpp>
+
+#include <cstdint>
+
+namespace tailor::plugins {
+
+/// conv3x3(C->w) BN ReLU, conv3x3(w->w) BN ReLU, maxpool2, conv3x3(w->2w) BN ReLU, maxpool2,
+/// conv3x3(2w->4w) BN ReLU, global average pool, optional dropout -> [N, 4w].
+class SmallCnnNetImpl : public torch::nn::Module {
+ public:
+  SmallCnnNetImpl(int64_t in_channels, int64_t width, double dropout);
+
+  at::Tensor forward(const at::Tensor& x);
+  /// forward() with parameters looked up by name in `params` (falling back to the module's
+  /// own); BN running statistics update exactly as forward() updates them.
+  at::Tensor forward_functional(const at::Tensor& x, const NamedTensors& params);
+
+  torch::nn::Conv2d conv1{nullptr}, conv2{nullptr}, conv3{nullptr}, conv4{nullptr};
+  torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr}, bn3{nullptr}, bn4{nullptr};
+
+ private:
+  double dropout_;
+};
+TORCH_MODULE(SmallCnnNet);
+
+class SmallCnn final : public Backbone {
+ public:
+  static constexpr bool kFunctionalForward = true;
+
+  struct Options {
+    int64_t width = 32;
+    double dropout = 0.0;
+
+    template <class V>
+    void visit(V& v) {
+      v("width", width, "Channels of the first conv; features have 4 * width dimensions.",
+        tailor::at_least(1.0));
+      v("dropout", dropout, "Dropout probability on the pooled features (training only).",
+        tailor::range(0.0, 1.0, /*hi_open=*/true));
+    }
+  };
+
+  SmallCnn(const Options& options, const BackboneContext& context);
+
+  torch::nn::Module& module() override { return *net_; }
+  int64_t feature_dim() const override { return 4 * width_; }
+  at::Tensor forward(const at::Tensor& inputs) override;
+  at::Tensor forward_functional(const at::Tensor& inputs, const NamedTensors& params) override;
+
+ private:
+  int64_t width_;
+  SmallCnnNet net_{nullptr};
+};
+
+}  // namespace tailor::plugins

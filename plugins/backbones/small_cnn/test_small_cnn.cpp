@@ -1,0 +1,162 @@
+// Unit tests of the small_cnn backbone: shapes, parameter count, functional forward.
+#include "small_cnn.hpp"
+
+#include "../../../tests/support/readme_table.hpp"
+
+#include <torch/torch.h>
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+using tailor::plugins::SmallCnn;
+
+namespace {
+
+SmallCnn make(int64_t width, std::vector<int64_t> shape = {1, 28, 28}, double dropout = 0.0,
+              uint64_t seed = 0) {
+  torch::manual_seed(seed);
+  SmallCnn::Options o;
+  o.width = width;
+  o.dropout = dropout;
+  tailor::BackboneContext ctx;
+  ctx.sample_shape = std::move(shape);
+  ctx.num_classes = 10;
+  return SmallCnn(o, ctx);
+}
+
+tailor::NamedTensors own_parameters(SmallCnn& net) {
+  tailor::NamedTensors out;
+  for (const auto& item : net.module().named_parameters())
+    out.emplace_back(item.key(), item.value());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("small_cnn output shape and feature_dim", "[small_cnn]") {
+  SmallCnn net = make(8);
+  CHECK(net.feature_dim() == 32);
+  const at::Tensor y = net.forward(torch::randn({3, 1, 28, 28}));
+  CHECK(y.sizes() == at::IntArrayRef({3, 32}));
+
+  SmallCnn rgb = make(4, {3, 32, 32});
+  CHECK(rgb.feature_dim() == 16);
+  CHECK(rgb.forward(torch::randn({2, 3, 32, 32})).sizes() == at::IntArrayRef({2, 16}));
+
+  SmallCnn odd = make(2, {1, 5, 7});  // 5x7 -> 2x3 -> 1x1
+  CHECK(odd.forward(torch::randn({2, 1, 5, 7})).sizes() == at::IntArrayRef({2, 8}));
+}
+
+TEST_CASE("small_cnn parameter count and names", "[small_cnn]") {
+  SmallCnn net = make(8);
+  // convs (no bias): 1*8*9 + 8*8*9 + 8*16*9 + 16*32*9 = 72 + 576 + 1152 + 4608 = 6408;
+  // BN weight+bias: 2 * (8 + 8 + 16 + 32) = 128.
+  int64_t count = 0;
+  for (const auto& p : net.module().parameters()) count += p.numel();
+  CHECK(count == 6536);
+  // In general 99 w^2 + 9 C w + 16 w.
+  SmallCnn wide = make(32, {3, 28, 28});
+  int64_t wide_count = 0;
+  for (const auto& p : wide.module().parameters()) wide_count += p.numel();
+  CHECK(wide_count == 99 * 32 * 32 + 9 * 3 * 32 + 16 * 32);
+
+  std::vector<std::string> names;
+  for (const auto& item : net.module().named_parameters()) names.push_back(item.key());
+  CHECK(names == std::vector<std::string>{"conv1.weight", "bn1.weight", "bn1.bias", "conv2.weight",
+                                          "bn2.weight", "bn2.bias", "conv3.weight", "bn3.weight",
+                                          "bn3.bias", "conv4.weight", "bn4.weight", "bn4.bias"});
+  // Running statistics are buffers, so the host's checkpoints carry them.
+  CHECK(net.module().named_buffers().contains("bn4.running_var"));
+
+  // Kaiming-normal (fan_out, ReLU): std = sqrt(2 / (out_channels * 9)).
+  const at::Tensor w = net.module().named_parameters()["conv4.weight"];
+  CHECK(w.std().item<double>() == Approx(std::sqrt(2.0 / (32 * 9))).epsilon(0.1));
+}
+
+TEST_CASE("small_cnn forward_functional with its own parameters equals forward", "[small_cnn]") {
+  const at::Tensor x = torch::randn({4, 1, 28, 28});
+  SECTION("eval mode") {
+    SmallCnn net = make(8);
+    net.module().eval();
+    const at::Tensor a = net.forward(x);
+    CHECK(torch::allclose(net.forward_functional(x, {}), a, 1e-5, 1e-6));
+    CHECK(torch::allclose(net.forward_functional(x, own_parameters(net)), a, 1e-5, 1e-6));
+  }
+  SECTION("training mode updates BN statistics the same way") {
+    SmallCnn a = make(8, {1, 28, 28}, 0.0, /*seed=*/3);
+    SmallCnn b = make(8, {1, 28, 28}, 0.0, /*seed=*/3);
+    a.module().train();
+    b.module().train();
+    for (int step = 0; step < 2; ++step) {
+      const at::Tensor ya = a.forward(x + step);
+      const at::Tensor yb = b.forward_functional(x + step, own_parameters(b));
+      CHECK(torch::allclose(ya, yb, 1e-5, 1e-6));
+    }
+    const auto ba = a.module().named_buffers();
+    const auto bb = b.module().named_buffers();
+    REQUIRE(ba.size() == bb.size());
+    for (const auto& item : ba) {
+      INFO(item.key());
+      CHECK(torch::allclose(item.value().to(torch::kDouble), bb[item.key()].to(torch::kDouble),
+                            1e-5, 1e-6));
+    }
+    CHECK(bb["bn1.num_batches_tracked"].item<int64_t>() == 2);
+    // And eval after training agrees too (running statistics are used).
+    a.module().eval();
+    b.module().eval();
+    CHECK(torch::allclose(a.forward(x), b.forward_functional(x, {}), 1e-5, 1e-6));
+  }
+}
+
+TEST_CASE("small_cnn forward_functional substitutes parameters differentiably", "[small_cnn]") {
+  SmallCnn net = make(8);
+  net.module().eval();
+  const at::Tensor x = torch::randn({2, 1, 28, 28});
+  const at::Tensor own = net.module().named_parameters()["conv1.weight"];
+  const at::Tensor sub = (own.detach() * 1.5 + 0.01).requires_grad_(true);
+
+  const at::Tensor base = net.forward(x).detach();
+  const at::Tensor y = net.forward_functional(x, {{"conv1.weight", sub}});
+  CHECK_FALSE(torch::allclose(y, base, 1e-4, 1e-5));
+  y.pow(2).sum().backward();
+  REQUIRE(sub.grad().defined());
+  CHECK(sub.grad().abs().sum().item<double>() > 0.0);
+  CHECK_FALSE(own.grad().defined());  // the module's own conv1 weight was not used
+  // Parameters that were not substituted are the module's own and still get gradients.
+  CHECK(net.module().named_parameters()["conv4.weight"].grad().defined());
+}
+
+TEST_CASE("small_cnn rejects bad inputs", "[small_cnn]") {
+  SmallCnn net = make(4);
+  const at::Tensor x = torch::randn({2, 1, 28, 28});
+  CHECK_THROWS_WITH(
+      net.forward_functional(x, {{"fc.weight", torch::zeros({1})}}),
+      Catch::Contains("unknown parameter 'fc.weight'") && Catch::Contains("conv1.weight"));
+  CHECK_THROWS_WITH(net.forward_functional(x, {{"conv1.weight", torch::zeros({4, 1, 5, 5})}}),
+                    Catch::Contains("[4, 1, 5, 5]") && Catch::Contains("[4, 1, 3, 3]"));
+  CHECK_THROWS_WITH(make(4, {784}), Catch::Contains("[C, H, W]") && Catch::Contains("[784]"));
+  CHECK_THROWS_WITH(make(4, {1, 3, 28}), Catch::Contains("H, W >= 4"));
+}
+
+TEST_CASE("small_cnn dropout acts only in training", "[small_cnn]") {
+  const at::Tensor x = torch::randn({8, 1, 28, 28});
+  SmallCnn with = make(4, {1, 28, 28}, 0.5, /*seed=*/1);
+  SmallCnn without = make(4, {1, 28, 28}, 0.0, /*seed=*/1);
+  with.module().eval();
+  without.module().eval();
+  CHECK(torch::allclose(with.forward(x), without.forward(x)));
+  // In training each feature is either dropped or scaled by 1 / (1 - p) = 2.
+  with.module().train();
+  without.module().train();
+  const at::Tensor y = with.forward(x);
+  const at::Tensor reference = without.forward(x);
+  const at::Tensor dropped = y == 0;
+  CHECK(dropped.sum().item<int64_t>() > 0);
+  CHECK(torch::allclose(y, torch::where(dropped, torch::zeros_like(y), 2 * reference), 1e-5, 1e-6));
+}
+
+TEST_CASE("small_cnn README parameter table matches the options schema", "[small_cnn]") {
+  tailor::test::check_readme_matches_schema(PLUGIN_README, tailor::schema_of<SmallCnn::Options>());
+}

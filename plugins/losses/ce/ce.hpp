@@ -1,0 +1,43 @@
+// ce: softmax cross-entropy with optional per-class weights and label smoothing.
+#pragma once
+
+#include <tailor/components.hpp>
+#include <tailor/options.hpp>
+
+#include <string>
+#include <vector>
+
+namespace tailor::plugins {
+
+/// Cross-entropy exactly as torch.nn.functional.cross_entropy(weight=w, label_smoothing=eps):
+/// l_i = (1-eps) w_{y_i} (-log p_{i,y_i}) + (eps/C) sum_c w_c (-log p_{i,c}).
+class CrossEntropy final : public Loss {
+ public:
+  struct Options {
+    std::vector<double> class_weights;  // empty: uniform
+    double label_smoothing = 0.0;
+    std::string reduction = "mean";
+
+    template <class V>
+    void visit(V& v) {
+      v("class_weights", class_weights,
+        "Per-class weights w_c, one per class; empty means uniform.", at_least(0.0));
+      v("label_smoothing", label_smoothing, "Label smoothing epsilon.",
+        range(0.0, 1.0, /*hi_open=*/true));
+      v("reduction", reduction,
+        "mean: sum_i l_i / sum_i w_{y_i} (PyTorch's weighted mean); batch_mean: "
+        "sum_i l_i / N; sum: sum_i l_i.",
+        one_of({"mean", "batch_mean", "sum"}));
+    }
+  };
+
+  CrossEntropy(const Options& options, const LossContext& context);
+  at::Tensor forward(const LossInput& input) override;
+  at::Tensor class_weights() const override { return weights_; }
+
+ private:
+  Options options_;
+  at::Tensor weights_;  // [C] or undefined
+};
+
+}  // namespace tailor::plugins

@@ -1,0 +1,53 @@
+// Tests of the ce loss: golden values from PyTorch, option checks, README table.
+#include "ce.hpp"
+
+#include "../../../tests/support/golden.hpp"
+#include "../../../tests/support/readme_table.hpp"
+
+#include <catch2/catch.hpp>
+
+using tailor::plugins::CrossEntropy;
+
+namespace {
+
+tailor::LossContext context(int64_t classes) {
+  tailor::LossContext c;
+  c.num_classes = classes;
+  c.class_counts.assign(static_cast<size_t>(classes), 1);
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("ce matches torch.nn.functional.cross_entropy", "[ce][golden]") {
+  for (const auto& g : tailor::test::load_golden("ce")) {
+    DYNAMIC_SECTION(g.name) {
+      CrossEntropy::Options o;
+      o.class_weights = g.options.value("class_weights", std::vector<double>{});
+      o.label_smoothing = g.options.value("label_smoothing", 0.0);
+      o.reduction = g.options.value("reduction", std::string("mean"));
+      at::Tensor logits = g.tensor("logits").set_requires_grad(true);
+      CrossEntropy loss(o, context(logits.size(1)));
+      tailor::LossInput in;
+      in.logits = logits;
+      in.targets = g.tensor("targets");
+      at::Tensor value = loss.forward(in);
+      value.backward();
+      // float32 arithmetic against a float64 reference.
+      CHECK(value.item<double>() == Approx(g.scalar("loss")).epsilon(1e-5));
+      CHECK(at::allclose(logits.grad(), g.tensor("grad"), /*rtol=*/1e-4, /*atol=*/1e-6));
+    }
+  }
+}
+
+TEST_CASE("ce rejects class_weights of the wrong length", "[ce]") {
+  CrossEntropy::Options o;
+  o.class_weights = {1.0, 2.0};
+  CHECK_THROWS_WITH(CrossEntropy(o, context(3)),
+                    Catch::Contains("class_weights has 2 entries but the dataset has 3 classes"));
+}
+
+TEST_CASE("ce README parameter table matches the options schema", "[ce]") {
+  tailor::test::check_readme_matches_schema(PLUGIN_README,
+                                            tailor::schema_of<CrossEntropy::Options>());
+}
