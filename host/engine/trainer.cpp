@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -91,9 +93,23 @@ std::string frozen_list(const std::vector<std::string>& parts) {
   return s;
 }
 
+// A part names whole dotted components: "backbone", "head.weight", "backbone.layer1".
 bool matches(const std::string& name, const std::string& part) {
-  if (part == "backbone" || part == "head") return name.rfind(part + ".", 0) == 0;
-  return name.rfind(part, 0) == 0;
+  if (!part.empty() && part.back() == '.') return name.rfind(part, 0) == 0;
+  return name == part || name.rfind(part + ".", 0) == 0;
+}
+
+// TAILOR_FAULT_AT="<INT|TERM|KILL>@<epoch>:<step>" raises that signal before the given step
+// (1-based epoch over all stages, 0-based step): a test aid for interruption and resume.
+void maybe_inject_fault(int64_t epoch_1based, int64_t step) {
+  static const char* spec = std::getenv("TAILOR_FAULT_AT");
+  if (spec == nullptr || *spec == '\0') return;
+  char name[8] = {0};
+  long long e = 0, s = 0;
+  if (std::sscanf(spec, "%7[A-Z]@%lld:%lld", name, &e, &s) != 3) return;
+  if (e != epoch_1based || s != step) return;
+  const std::string n = name;
+  std::raise(n == "KILL" ? SIGKILL : n == "TERM" ? SIGTERM : SIGINT);
 }
 
 // Drops metrics of epochs after `completed` (they are recomputed after a resume).
@@ -427,6 +443,7 @@ struct Trainer::Impl {
     const auto t0 = SteadyClock::now();
     int64_t images = 0;
     for (; auto batch = loader.next(); ++step) {
+      maybe_inject_fault(completed + 1, step);
       if (g_signal.load() != 0) {
         save(plan, /*is_best=*/false);
         throw Interrupted("interrupted by signal " + std::to_string(g_signal.load()) + " at " +

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# The tailor executable end to end: a short two-stage run, and every kind of bad input
+# giving a clear message, a non-zero exit, and no result files.
+# usage: cli.sh <tailor binary> <source dir>
+set -uo pipefail
+tailor="$1"
+src="$2"
+tmp="$(mktemp -d "${TMPDIR:-/tmp}/tailor-cli.XXXXXX")"
+trap 'rm -rf "$tmp"' EXIT
+passed=0
+failed=0
+ok() { echo "PASS $*"; passed=$((passed + 1)); }
+bad() { echo "FAIL $*" >&2; failed=$((failed + 1)); }
+
+python3 "$src/tests/integration/make_idx_fixture.py" "$tmp/data" || exit 1
+exp="$src/tests/integration/tiny.toml"
+root=(--set "dataset.root=$tmp/data")
+
+# -- a real run ------------------------------------------------------------------------
+if "$tailor" run "$exp" "${root[@]}" --out "$tmp/run" > "$tmp/run.log" 2>&1; then
+  missing=""
+  for f in config.resolved.toml log.txt metrics.jsonl summary.json per_class.csv \
+           confusion_test_last.csv idx_lt_selection.csv checkpoints/latest.pt checkpoints/best.pt; do
+    [[ -s "$tmp/run/$f" ]] || missing="$missing $f"
+  done
+  [[ -z "$missing" ]] && ok "run directory complete" || bad "run directory lacks:$missing"
+  top1=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["last_epoch"]["test"]["top1"])' "$tmp/run/summary.json")
+  python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) > 0.3 else 1)' "$top1" &&
+    ok "learned: test top-1 $top1 (chance 0.1)" || bad "test top-1 $top1 is not above chance"
+  grep -q "stage = \|\[\[stage\]\]" "$tmp/run/config.resolved.toml" && ok "stages in the resolved config" ||
+    bad "resolved config lacks the stages"
+  # The resolved config runs as an experiment of its own.
+  "$tailor" validate "$tmp/run/config.resolved.toml" > /dev/null 2>&1 && ok "resolved config validates" ||
+    bad "resolved config does not validate"
+else
+  cat "$tmp/run.log"
+  bad "tiny run failed"
+fi
+
+# -- bad input -------------------------------------------------------------------------
+# expect_error NAME EXPECTED-SUBSTRING ARGS...: non-zero exit, message, no summary.
+expect_error() {
+  local name="$1" expected="$2"
+  shift 2
+  local out="$tmp/err-$name"
+  if "$tailor" "$@" > "$out.log" 2>&1; then
+    bad "$name: accepted"
+  elif ! grep -qF -- "$expected" "$out.log"; then
+    bad "$name: message lacks '$expected':"
+    sed 's/^/    /' "$out.log" | tail -3 >&2
+  else
+    ok "$name"
+  fi
+}
+printf '[experiment]\nname = "x"\nseed = \n' > "$tmp/malformed.toml"
+expect_error malformed_toml "malformed.toml:3:" validate "$tmp/malformed.toml"
+expect_error unknown_key "did you mean 'lr'" validate "$exp" "${root[@]}" --set optimizer.lrr=0.1
+expect_error unknown_plugin_key "unknown key 'smoothing' in [loss]" validate "$exp" "${root[@]}" --set loss.smoothing=0.1
+expect_error wrong_type "expected float" validate "$exp" "${root[@]}" --set optimizer.lr=fast
+expect_error unknown_section "did you mean [loss]" validate "$exp" "${root[@]}" --set lossx.a=1
+expect_error out_of_range "label_smoothing must be [0, 1), got 1.5" validate "$exp" "${root[@]}" --set loss.label_smoothing=1.5
+expect_error missing_plugin "no loss plugin named 'nope'" validate "$exp" "${root[@]}" --set loss.plugin=nope
+expect_error wrong_kind "is a dataset plugin, but the experiment uses it as a loss" validate "$exp" "${root[@]}" --set loss.plugin=idx_lt
+expect_error bad_sampler "one of: instance, class_balanced" validate "$exp" "${root[@]}" --set sampler.type=magic
+expect_error bad_schedule "one of: constant, step, multistep, cosine" validate "$exp" "${root[@]}" --set schedule.type=magic
+expect_error freeze_missing_part "freezes 'backbon', which matches no parameter" run "$exp" "${root[@]}" --set 'stage[1].freeze=["backbon"]' --out "$tmp/freeze"
+expect_error reinit_backbone "only the head can be re-initialised" validate "$exp" "${root[@]}" --set 'stage[1].reinit=["backbone"]'
+expect_error missing_data "$tmp/nowhere" validate "$exp" --set "dataset.root=$tmp/nowhere"
+mkdir -p "$tmp/truncated" && cp "$tmp/data/"*.gz "$tmp/truncated/"
+python3 - "$tmp/truncated/train-images-idx3-ubyte.gz" <<'PY'
+import gzip, sys
+data = gzip.open(sys.argv[1]).read()
+with gzip.open(sys.argv[1], "wb") as f:
+    f.write(data[: len(data) // 2])
+PY
+expect_error truncated_data "train-images-idx3-ubyte.gz" validate "$exp" --set "dataset.root=$tmp/truncated"
+expect_error label_out_of_range "label" validate "$exp" "${root[@]}" --set 'dataset.class_names=["a", "b"]'
+expect_error nan_loss "at stage 'features' epoch 1, step" run "$exp" "${root[@]}" --set optimizer.lr=1e30 --out "$tmp/nan"
+[[ ! -e "$tmp/nan/summary.json" && ! -e "$tmp/nan/checkpoints/latest.pt" ]] && ok "NaN run left no summary or checkpoint" ||
+  bad "NaN run left result files"
+mkdir -p "$tmp/full" && touch "$tmp/full/x"
+expect_error out_not_empty "exists and is not empty" run "$exp" "${root[@]}" --out "$tmp/full"
+expect_error resume_not_run "is not a run directory" run --resume "$tmp/data"
+expect_error describe_unknown "no plugin named 'nope'" plugins describe nope
+expect_error inspect_not_plugin "not a readable ELF" plugins inspect "$exp"
+
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 ]]

@@ -1,0 +1,52 @@
+// A two-stage experiment (train, then cRT: frozen backbone, re-initialised head,
+// class-balanced sampling) leaves the backbone exactly as stage 1 ended.
+#include "engine/checkpoint.hpp"
+
+#include <ATen/ATen.h>
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::map<std::string, at::Tensor> by_name(const tailor::NamedTensors& tensors) {
+  return {tensors.begin(), tensors.end()};
+}
+
+}  // namespace
+
+TEST_CASE("cRT stage keeps the backbone fixed and retrains the head", "[stages]") {
+  const fs::path tmp = fs::temp_directory_path() / "tailor_stages_test";
+  fs::remove_all(tmp);
+  fs::create_directories(tmp);
+  const std::string src = TAILOR_SOURCE_DIR;
+  REQUIRE(std::system(("python3 " + src + "/tests/integration/make_idx_fixture.py " +
+                       (tmp / "data").string()).c_str()) == 0);
+  const std::string cmd = std::string(TAILOR_BINARY) + " run " + src +
+                          "/tests/integration/tiny.toml --set dataset.root=" +
+                          (tmp / "data").string() + " --set train.checkpoint_every=1 --out " +
+                          (tmp / "run").string() + " > " + (tmp / "log.txt").string() + " 2>&1";
+  REQUIRE(std::system(cmd.c_str()) == 0);
+
+  // Epochs 1-2 are stage "features", 3-4 stage "crt".
+  const auto start = by_name(tailor::host::load_checkpoint(tmp / "run/checkpoints/epoch_1.pt").model);
+  const auto stage1 = by_name(tailor::host::load_checkpoint(tmp / "run/checkpoints/epoch_2.pt").model);
+  const auto stage2 = by_name(tailor::host::load_checkpoint(tmp / "run/checkpoints/epoch_4.pt").model);
+  int backbone = 0;
+  for (const auto& [name, t] : stage1) {
+    INFO(name);
+    if (name.rfind("backbone.", 0) == 0) {
+      ++backbone;
+      CHECK(at::equal(t, stage2.at(name)));  // parameters and BatchNorm statistics
+    }
+  }
+  CHECK(backbone > 4);
+  CHECK_FALSE(at::equal(stage1.at("head.weight"), stage2.at("head.weight")));
+  // Stage 1 itself did train the backbone.
+  CHECK_FALSE(at::equal(start.at("backbone.conv1.weight"), stage1.at("backbone.conv1.weight")));
+  fs::remove_all(tmp);
+}

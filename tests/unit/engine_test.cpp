@@ -1,0 +1,231 @@
+// Unit tests of the engine's parts: samplers, schedules, heads, metrics, optimiser groups.
+#include "data/sampler.hpp"
+#include "engine/head.hpp"
+#include "engine/optim.hpp"
+#include "eval/metrics.hpp"
+
+#include <ATen/ATen.h>
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <map>
+
+using namespace tailor;
+using namespace tailor::host;
+
+namespace {
+
+// 3 classes with 60 / 30 / 10 samples.
+std::vector<int64_t> lt_labels() {
+  std::vector<int64_t> labels;
+  for (int64_t c = 0; c < 3; ++c)
+    for (int64_t i = 0; i < (c == 0 ? 60 : c == 1 ? 30 : 10); ++i) labels.push_back(c);
+  return labels;
+}
+
+std::vector<double> drawn_class_share(const Sampler& s, const std::vector<int64_t>& labels,
+                                      int epochs, int64_t epoch) {
+  std::vector<double> count(3, 0);
+  double total = 0;
+  for (int r = 0; r < epochs; ++r)
+    for (int64_t i : s.order(static_cast<uint64_t>(r), epoch)) {
+      count[labels[i]] += 1;
+      total += 1;
+    }
+  for (auto& c : count) c /= total;
+  return count;
+}
+
+SamplerOptions sampler(const std::string& type) {
+  SamplerOptions o;
+  o.type = type;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("instance sampler visits every sample once per epoch", "[sampler]") {
+  const auto labels = lt_labels();
+  Sampler s(sampler("instance"), labels, 3, 10);
+  auto order = s.order(7, 0);
+  REQUIRE(order.size() == labels.size());
+  std::sort(order.begin(), order.end());
+  for (size_t i = 0; i < order.size(); ++i) CHECK(order[i] == static_cast<int64_t>(i));
+  CHECK(s.order(7, 0) == s.order(7, 0));  // a pure function of (seed, epoch)
+  CHECK(s.order(7, 0) != s.order(7, 1));
+}
+
+TEST_CASE("class-driven samplers draw classes with the documented probabilities", "[sampler]") {
+  const auto labels = lt_labels();
+  SECTION("class_balanced: uniform over classes") {
+    Sampler s(sampler("class_balanced"), labels, 3, 10);
+    const auto share = drawn_class_share(s, labels, 200, 0);
+    for (double p : share) CHECK(p == Approx(1.0 / 3).margin(0.02));
+  }
+  SECTION("sqrt: n_c^0.5 / sum") {
+    Sampler s(sampler("sqrt"), labels, 3, 10);
+    const double z = std::sqrt(60.0) + std::sqrt(30.0) + std::sqrt(10.0);
+    const auto share = drawn_class_share(s, labels, 200, 0);
+    CHECK(share[0] == Approx(std::sqrt(60.0) / z).margin(0.02));
+    CHECK(share[2] == Approx(std::sqrt(10.0) / z).margin(0.02));
+  }
+  SECTION("progressive: instance at the start, balanced at the end") {
+    Sampler s(sampler("progressive"), labels, 3, 10);
+    const auto p0 = s.class_probabilities(0), p5 = s.class_probabilities(5);
+    CHECK(p0[0] == Approx(0.6));
+    CHECK(p5[0] == Approx(0.5 * 0.6 + 0.5 / 3));
+    CHECK(drawn_class_share(s, labels, 200, 5)[2] == Approx(0.5 * 0.1 + 0.5 / 3).margin(0.02));
+  }
+  SECTION("class_aware: runs of k samples of one class, classes cycled") {
+    SamplerOptions o = sampler("class_aware");
+    o.k = 4;
+    Sampler s(o, labels, 3, 10);
+    const auto order = s.order(1, 0);
+    REQUIRE(order.size() == labels.size());
+    for (size_t i = 0; i + 4 <= 96; i += 4)
+      for (size_t j = 1; j < 4; ++j) CHECK(labels[order[i + j]] == labels[order[i]]);
+    const auto share = drawn_class_share(s, labels, 50, 0);
+    for (double p : share) CHECK(p == Approx(1.0 / 3).margin(0.03));
+  }
+}
+
+TEST_CASE("a class-driven sampler refuses a class without samples", "[sampler]") {
+  CHECK_THROWS_WITH(Sampler(sampler("class_balanced"), {0, 0, 2}, 3, 1),
+                    Catch::Contains("class 1 has none"));
+}
+
+TEST_CASE("shards of one global order cover it and are equal in length", "[sampler]") {
+  std::vector<int64_t> order(10);
+  for (int i = 0; i < 10; ++i) order[i] = 100 + i;
+  const auto a = Sampler::shard(order, 0, 3), b = Sampler::shard(order, 1, 3), c = Sampler::shard(order, 2, 3);
+  CHECK(a.size() == 4);
+  CHECK(b.size() == 4);
+  CHECK(c.size() == 4);
+  CHECK(a == std::vector<int64_t>{100, 103, 106, 109});
+}
+
+TEST_CASE("learning-rate schedules follow their curves", "[schedule]") {
+  ScheduleOptions s;
+  SECTION("cosine from lr to min_lr") {
+    s.type = "cosine";
+    s.min_lr = 0.0;
+    CHECK(scheduled_lr(s, 0.1, 0, 10) == Approx(0.1));
+    CHECK(scheduled_lr(s, 0.1, 5, 10) == Approx(0.05));
+    CHECK(scheduled_lr(s, 0.1, 9, 10) == Approx(0.05 * (1 + std::cos(M_PI * 0.9))));
+  }
+  SECTION("multistep (LDAM-DRW: x0.01 at 160, x0.0001 at 180) with linear warm-up") {
+    s.type = "multistep";
+    s.milestones = {160, 180};
+    s.gamma = 0.01;
+    s.warmup_epochs = 5;
+    CHECK(scheduled_lr(s, 0.1, 0, 200) == Approx(0.02));  // (e+1)/5
+    CHECK(scheduled_lr(s, 0.1, 4, 200) == Approx(0.1));
+    CHECK(scheduled_lr(s, 0.1, 159, 200) == Approx(0.1));
+    CHECK(scheduled_lr(s, 0.1, 160, 200) == Approx(0.001));
+    CHECK(scheduled_lr(s, 0.1, 180, 200) == Approx(0.00001));
+  }
+  SECTION("step") {
+    s.type = "step";
+    s.step_size = 3;
+    s.gamma = 0.5;
+    CHECK(scheduled_lr(s, 1.0, 2, 10) == Approx(1.0));
+    CHECK(scheduled_lr(s, 1.0, 3, 10) == Approx(0.5));
+    CHECK(scheduled_lr(s, 1.0, 7, 10) == Approx(0.25));
+  }
+  SECTION("warm-up from a start factor") {
+    s.type = "constant";
+    s.warmup_epochs = 4;
+    s.warmup_start = 0.2;
+    CHECK(scheduled_lr(s, 1.0, 0, 10) == Approx(0.2 + 0.8 * 0.25));
+    CHECK(scheduled_lr(s, 1.0, 4, 10) == Approx(1.0));
+  }
+}
+
+TEST_CASE("no_decay rules select parameters", "[optimizer]") {
+  const at::Tensor matrix = at::zeros({2, 2}), vector = at::zeros({2});
+  CHECK(excluded_from_decay("head.bias", vector, {"head.bias"}));
+  CHECK_FALSE(excluded_from_decay("head.weight", matrix, {"head.bias"}));
+  CHECK(excluded_from_decay("backbone.conv.bias", vector, {"bias"}));
+  CHECK(excluded_from_decay("backbone.bn1.weight", vector, {"norm"}));
+  CHECK_FALSE(excluded_from_decay("backbone.conv1.weight", matrix, {"norm"}));
+  CHECK(excluded_from_decay("backbone.layer1.x", matrix, {"backbone.layer1."}));
+}
+
+TEST_CASE("heads compute their logits", "[head]") {
+  HeadOptions o;
+  const at::Tensor f = at::tensor({3.0, 4.0, 0.0, 1.0}, at::kFloat).view({2, 2});
+  SECTION("prior bias init is -log(C-1)") {
+    o.bias_init = "prior";
+    Head h(2, 5, o);
+    CHECK(at::allclose(h->named_parameters()["bias"], at::full({5}, -std::log(4.0))));
+  }
+  SECTION("cosine: scaled cosine similarity") {
+    o.type = "cosine";
+    o.scale = 2.0;
+    Head h(2, 2, o);
+    torch::NoGradGuard g;
+    h->named_parameters()["weight"].copy_(at::tensor({1.0, 0.0, 0.0, 5.0}).view({2, 2}));
+    const at::Tensor l = h->forward(f);
+    CHECK(l[0][0].item<double>() == Approx(2.0 * 0.6));
+    CHECK(l[0][1].item<double>() == Approx(2.0 * 0.8));
+    CHECK(l[1][1].item<double>() == Approx(2.0));
+  }
+  SECTION("tau_norm divides weights by their norm^tau in evaluation only") {
+    o.type = "tau_norm";
+    o.bias = false;
+    o.tau = 1.0;
+    Head h(2, 2, o);
+    torch::NoGradGuard g;
+    h->named_parameters()["weight"].copy_(at::tensor({2.0, 0.0, 0.0, 4.0}).view({2, 2}));
+    CHECK(h->forward(f)[0][1].item<double>() == Approx(16.0));
+    h->eval();
+    CHECK(h->forward(f)[0][1].item<double>() == Approx(4.0));
+    h->set_tau(0.0);
+    CHECK(h->forward(f)[0][1].item<double>() == Approx(16.0));
+  }
+  SECTION("lws multiplies each class by a learnable scale") {
+    o.type = "lws";
+    o.bias = false;
+    Head h(2, 2, o);
+    torch::NoGradGuard g;
+    h->named_parameters()["weight"].copy_(at::eye(2));
+    h->named_parameters()["scales"].copy_(at::tensor({1.0, 3.0}));
+    CHECK(h->forward(f)[0][1].item<double>() == Approx(12.0));
+  }
+}
+
+TEST_CASE("metrics on an unbalanced test set", "[metrics]") {
+  // Train counts give groups: class 0 many (200), class 1 medium (50), class 2 few (5).
+  Evaluator e({200, 50, 5}, 100, 20, 15);
+  // 6 samples of class 0 (all right), 3 of class 1 (1 right), 1 of class 2 (wrong).
+  const at::Tensor targets = at::tensor({0, 0, 0, 0, 0, 0, 1, 1, 1, 2}, at::kLong);
+  const at::Tensor pred = at::tensor({0, 0, 0, 0, 0, 0, 1, 0, 0, 0}, at::kLong);
+  e.add(at::one_hot(pred, 3).to(at::kFloat) * 10.0, targets);
+  const EvalResult r = e.result();
+  CHECK(r.top1 == Approx(0.7));                           // 7 of 10
+  CHECK(r.mean_class_recall == Approx((1.0 + 1.0 / 3 + 0.0) / 3));  // micro != macro
+  CHECK(r.recall[1] == Approx(1.0 / 3));
+  CHECK(r.precision[0] == Approx(6.0 / 9));
+  CHECK(r.precision[2] == 0.0);  // never predicted counts as 0
+  CHECK(r.mean_class_precision == Approx((6.0 / 9 + 1.0 + 0.0) / 3));
+  CHECK(r.many.classes == 1);
+  CHECK(r.medium.accuracy == Approx(1.0 / 3));
+  CHECK(r.few.accuracy == 0.0);
+  CHECK(r.few.samples == 1);
+  CHECK(r.confusion[1][0].item<int64_t>() == 2);
+  CHECK(r.top5 == 1.0);
+}
+
+TEST_CASE("expected calibration error on a hand-made example", "[metrics]") {
+  Evaluator e({200, 200}, 100, 20, 10);
+  // Two samples at confidence 0.9 (one right), two at confidence 0.6 (both right).
+  const double l9 = std::log(0.9 / 0.1), l6 = std::log(0.6 / 0.4);
+  const at::Tensor logits = at::tensor({l9, 0.0, l9, 0.0, l6, 0.0, 0.0, l6}, at::kDouble).view({4, 2});
+  const at::Tensor targets = at::tensor({0, 1, 0, 1}, at::kLong);
+  e.add(logits, targets);
+  const EvalResult r = e.result();
+  // Bins: (0.8, 0.9] holds conf 0.9 x2 with accuracy 0.5 -> |1.8 - 1|; (0.5, 0.6] holds
+  // 0.6 x2 with accuracy 1 -> |1.2 - 2|. ECE = (0.8 + 0.8) / 4.
+  CHECK(r.ece == Approx(0.4).epsilon(1e-5));
+  CHECK(r.many.ece == Approx(0.4).epsilon(1e-5));
+}
