@@ -36,6 +36,9 @@ int main(int argc, char** argv) {
   auto* inspect = plugins->add_subcommand("inspect", "Descriptor and compatibility of a .so file");
   inspect->add_option("path", cmd.plugin_file, "Plugin file")->required();
 
+  auto* reference = app.add_subcommand("config-reference",
+                                       "Print every host configuration key as Markdown tables");
+
   CLI11_PARSE(app, argc, argv);
   if (*run && cmd.experiment.empty() && cmd.resume.empty()) {
     std::cerr << "tailor run: give an experiment file, or --resume RUN_DIR\n";
@@ -46,5 +49,6 @@ int main(int argc, char** argv) {
   if (*list) cmd.kind = Command::Kind::kPluginsList;
   if (*describe) cmd.kind = Command::Kind::kPluginsDescribe;
   if (*inspect) cmd.kind = Command::Kind::kPluginsInspect;
+  if (*reference) cmd.kind = Command::Kind::kConfigReference;
   return tailor::host::execute(cmd);
 }

@@ -4,6 +4,7 @@
 #include "config/experiment.hpp"
 #include "config/schema.hpp"
 #include "engine/experiment.hpp"
+#include "engine/options.hpp"
 #include "engine/threads.hpp"
 #include "engine/trainer.hpp"
 #include "plugins/host_api.hpp"
@@ -290,6 +291,34 @@ int plugins_inspect(const Command& cmd) {
   return report.compatible ? 0 : 1;
 }
 
+template <class T>
+void reference_table(std::ostream& out, const std::string& section, const std::string& about) {
+  out << "## [" << section << "]\n\n" << about << "\n\n"
+      << "| key | type | default | constraint | meaning |\n|---|---|---|---|---|\n";
+  for (const auto& e : parse_schema(schema_of<T>())) {
+    std::string doc = e.doc;
+    for (size_t p = 0; (p = doc.find('|', p)) != std::string::npos; p += 2) doc.replace(p, 1, "\\|");
+    out << "| `" << e.key << "` | " << e.type << " | `" << e.default_literal << "` | "
+        << e.constraint << " | " << doc << " |\n";
+  }
+  out << "\n";
+}
+
+int config_reference() {
+  std::ostream& out = std::cout;
+  reference_table<ExperimentOptions>(out, "experiment", "The run as a whole.");
+  reference_table<TrainOptions>(out, "train", "Shared by every stage unless a stage's `[stage.train]` overrides it.");
+  reference_table<OptimizerOptions>(out, "optimizer", "Per stage: `[stage.optimizer]` overrides keys.");
+  reference_table<ScheduleOptions>(out, "schedule", "Per stage: `[stage.schedule]` overrides keys; epochs count from the stage's start.");
+  reference_table<SamplerOptions>(out, "sampler", "Per stage: `[stage.sampler]` overrides keys.");
+  reference_table<HeadOptions>(out, "head", "The classifier the host puts on the backbone features.");
+  reference_table<EvalOptions>(out, "eval", "The evaluation convention, recorded in summary.json.");
+  reference_table<MetaOptions>(out, "meta", "The one-step look-ahead for losses that request a meta step.");
+  reference_table<PluginsOptions>(out, "plugins", "Where plugins are searched.");
+  reference_table<StageOptions>(out, "[stage]", "Each `[[stage]]` table; its `train`, `optimizer`, `schedule`, `sampler` and `loss` sub-tables override the global sections for that stage. A stage without a `loss` table shares the global loss instance (and its state).");
+  return 0;
+}
+
 }  // namespace
 
 int execute(const Command& cmd) {
@@ -300,6 +329,7 @@ int execute(const Command& cmd) {
       case Command::Kind::kPluginsList: return plugins_list(cmd);
       case Command::Kind::kPluginsDescribe: return plugins_describe(cmd);
       case Command::Kind::kPluginsInspect: return plugins_inspect(cmd);
+      case Command::Kind::kConfigReference: return config_reference();
     }
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());

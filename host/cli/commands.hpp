@@ -9,7 +9,7 @@ namespace tailor::host {
 
 /// Parsed command line.
 struct Command {
-  enum class Kind { kRun, kValidate, kPluginsList, kPluginsDescribe, kPluginsInspect };
+  enum class Kind { kRun, kValidate, kPluginsList, kPluginsDescribe, kPluginsInspect, kConfigReference };
   Kind kind = Kind::kRun;
   std::filesystem::path executable;       ///< argv[0], to find the bundled plugins
   std::filesystem::path experiment;       ///< run, validate
