@@ -21,6 +21,9 @@ int main(int argc, char** argv) {
                   "check it is the same experiment)");
   run->add_option("--set", cmd.overrides, "Override a key: --set loss.gamma=2");
   run->add_option("--out", cmd.out, "Exact run directory to create (default: runs/<name>/<time>)");
+  run->add_option("--max-epochs", cmd.max_epochs,
+                  "Cap every stage at N epochs (quick check of an experiment; recorded in the "
+                  "resolved config)");
 
   auto* validate = app.add_subcommand("validate", "Resolve the config and create every plugin; train nothing");
   validate->add_option("experiment", cmd.experiment, "Experiment TOML file")->required();

@@ -173,6 +173,7 @@ int run(const Command& cmd) {
     }
   } else {
     experiment = Experiment::load(cmd.experiment, cmd.overrides, cmd.executable);
+    if (cmd.max_epochs > 0) experiment->limit_epochs(cmd.max_epochs);
     const auto& options = experiment->experiment();
     if (cmd.out.empty()) {
       dir = RunDir::create(options.output_dir, options.name);

@@ -19,6 +19,7 @@ struct Command {
   std::string plugin;                     ///< plugins describe NAME
   std::filesystem::path plugin_file;      ///< plugins inspect PATH
   std::vector<std::filesystem::path> plugin_dirs;  ///< --plugin-dir for plugins *
+  int64_t max_epochs = 0;                 ///< run/validate: cap every stage's epochs (0: none)
   bool verbose = false;
 };
 

@@ -274,12 +274,21 @@ std::unique_ptr<Experiment> Experiment::load(const fs::path& file,
   return e;
 }
 
+void Experiment::limit_epochs(int64_t epochs) {
+  for (auto& plan : stages_) {
+    plan.stage.epochs = std::min(plan.stage.epochs, epochs);
+    plan.train.epochs = plan.stage.epochs;
+  }
+}
+
 std::string Experiment::resolved_toml() const {
   toml::table out;
   for (const auto& section : resolved_) {
     toml::table t = section.table();
     if (section.name() == "dataset") t.insert_or_assign("plugin", dataset_->name());
     if (section.name() == "backbone") t.insert_or_assign("plugin", backbone_->name());
+    if (section.name() == "train" && stages_.size() == 1 && stages_.front().stage.name == "main")
+      t.insert_or_assign("epochs", stages_.front().stage.epochs);  // after limit_epochs()
     if (section.name() == "plugins") {
       toml::array paths;
       for (const auto& p : plugins_.paths) paths.push_back(p);

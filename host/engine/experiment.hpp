@@ -45,6 +45,8 @@ class Experiment {
   const EvalOptions& eval() const { return eval_; }
   const MetaOptions& meta() const { return meta_; }
   const std::vector<StagePlan>& stages() const { return stages_; }
+  /// Caps every stage at `epochs` epochs (quick checks of an experiment file).
+  void limit_epochs(int64_t epochs);
   DatasetPlugin& dataset() const { return *dataset_; }
   BackbonePlugin& backbone() const { return *backbone_; }
   const std::vector<int64_t>& class_counts() const { return class_counts_; }

@@ -43,6 +43,7 @@ struct TrainOptions {
   int64_t log_every = 50;
   double grad_clip = 0.0;
   int64_t checkpoint_every = 0;
+  int64_t max_steps_per_epoch = 0;
 
   template <class V>
   void visit(V& v) {
@@ -58,6 +59,9 @@ struct TrainOptions {
       at_least(0));
     v("checkpoint_every", checkpoint_every,
       "Also keep checkpoints/epoch_<N>.pt every N epochs; 0 = only latest and best.", at_least(0));
+    v("max_steps_per_epoch", max_steps_per_epoch,
+      "Stop each epoch after this many steps (quick checks of an experiment); 0 = all.",
+      at_least(0));
   }
 };
 

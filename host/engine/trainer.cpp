@@ -428,7 +428,10 @@ struct Trainer::Impl {
     lo.seed = mix_seed(epoch_seed, 1);
     lo.pin_memory = device.is_cuda();
     lo.start_batch = step;
-    BatchLoader loader(dataset, Split::kTrain, order, lo);
+    auto limited = order;
+    if (train.max_steps_per_epoch > 0)
+      limited.resize(std::min<size_t>(limited.size(), static_cast<size_t>(train.max_steps_per_epoch * train.batch_size)));
+    BatchLoader loader(dataset, Split::kTrain, limited, lo);
     clock.steps_per_epoch = loader.num_batches();
     if (step == 0) {
       loss.on_epoch_start(clock);

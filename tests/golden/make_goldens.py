@@ -161,30 +161,39 @@ def focal():
         w_y = w[targets] if w is not None else torch.ones_like(per)
         return reduce_weighted(w_y * per, w_y, reduction)
 
+    w = weights.tolist()
     variants = [
-        # name, options, form, gamma, alpha, weights, detach, reduction
-        ("softmax_g0", {"form": "softmax", "gamma": 0.0}, "softmax", 0.0, None, None, False, "batch_mean"),
-        ("softmax_g2", {"form": "softmax", "gamma": 2.0}, "softmax", 2.0, None, None, False, "batch_mean"),
-        ("softmax_g05", {"form": "softmax", "gamma": 0.5}, "softmax", 0.5, None, None, False, "batch_mean"),
-        ("softmax_g1_sum", {"form": "softmax", "gamma": 1.0, "reduction": "sum"}, "softmax", 1.0, None, None, False, "sum"),
-        ("softmax_g2_detach", {"form": "softmax", "gamma": 2.0, "detach_modulator": True}, "softmax", 2.0, None, None, True, "batch_mean"),
-        ("softmax_g2_weighted_batch_mean", {"form": "softmax", "gamma": 2.0, "class_weights": weights.tolist()}, "softmax", 2.0, None, weights, False, "batch_mean"),
-        ("softmax_g2_weighted_mean", {"form": "softmax", "gamma": 2.0, "class_weights": weights.tolist(), "reduction": "mean"}, "softmax", 2.0, None, weights, False, "mean"),
-        ("softmax_g2_weighted_sum", {"form": "softmax", "gamma": 2.0, "class_weights": weights.tolist(), "reduction": "sum"}, "softmax", 2.0, None, weights, False, "sum"),
-        ("sigmoid_g0", {"form": "sigmoid", "gamma": 0.0}, "sigmoid", 0.0, None, None, False, "batch_mean"),
-        ("sigmoid_g2", {"form": "sigmoid", "gamma": 2.0}, "sigmoid", 2.0, None, None, False, "batch_mean"),
-        ("sigmoid_g05", {"form": "sigmoid", "gamma": 0.5}, "sigmoid", 0.5, None, None, False, "batch_mean"),
-        ("sigmoid_g2_alpha", {"form": "sigmoid", "gamma": 2.0, "alpha": 0.25}, "sigmoid", 2.0, 0.25, None, False, "batch_mean"),
-        ("sigmoid_g2_detach", {"form": "sigmoid", "gamma": 2.0, "detach_modulator": True}, "sigmoid", 2.0, None, None, True, "batch_mean"),
-        ("sigmoid_g1_weighted_batch_mean", {"form": "sigmoid", "gamma": 1.0, "class_weights": weights.tolist()}, "sigmoid", 1.0, None, weights, False, "batch_mean"),
-        ("sigmoid_g1_weighted_mean", {"form": "sigmoid", "gamma": 1.0, "class_weights": weights.tolist(), "reduction": "mean"}, "sigmoid", 1.0, None, weights, False, "mean"),
-        ("sigmoid_g1_alpha_weighted_sum", {"form": "sigmoid", "gamma": 1.0, "alpha": 0.75, "class_weights": weights.tolist(), "reduction": "sum"}, "sigmoid", 1.0, 0.75, weights, False, "sum"),
+        ("softmax_g0", {"form": "softmax", "gamma": 0.0}),
+        ("softmax_g2", {"form": "softmax", "gamma": 2.0}),
+        ("softmax_g05", {"form": "softmax", "gamma": 0.5}),
+        ("softmax_g1_sum", {"form": "softmax", "gamma": 1.0, "reduction": "sum"}),
+        ("softmax_g2_detach", {"form": "softmax", "gamma": 2.0, "detach_modulator": True}),
+        ("softmax_g2_weighted_batch_mean", {"form": "softmax", "class_weights": w}),
+        ("softmax_g2_weighted_mean", {"form": "softmax", "class_weights": w, "reduction": "mean"}),
+        ("softmax_g2_weighted_sum", {"form": "softmax", "class_weights": w, "reduction": "sum"}),
+        ("sigmoid_g0", {"form": "sigmoid", "gamma": 0.0}),
+        ("sigmoid_g2", {"form": "sigmoid", "gamma": 2.0}),
+        ("sigmoid_g05", {"form": "sigmoid", "gamma": 0.5}),
+        ("sigmoid_g2_alpha", {"form": "sigmoid", "gamma": 2.0, "alpha": 0.25}),
+        ("sigmoid_g2_detach", {"form": "sigmoid", "gamma": 2.0, "detach_modulator": True}),
+        ("sigmoid_g1_weighted_batch_mean", {"form": "sigmoid", "gamma": 1.0, "class_weights": w}),
+        ("sigmoid_g1_weighted_mean",
+         {"form": "sigmoid", "gamma": 1.0, "class_weights": w, "reduction": "mean"}),
+        ("sigmoid_g1_alpha_weighted_sum",
+         {"form": "sigmoid", "gamma": 1.0, "alpha": 0.75, "class_weights": w, "reduction": "sum"}),
     ]
-    for name, options, form, gamma, alpha, w, detach, reduction in variants:
-        if form == "softmax":
-            fn = lambda x: softmax_focal(x, gamma, w, detach, reduction)
+    for name, options in variants:
+        # Unset options take the loss's documented defaults.
+        gamma = options.get("gamma", 2.0)
+        alpha = options.get("alpha")
+        cw = torch.tensor(options["class_weights"], dtype=torch.float64) \
+            if "class_weights" in options else None
+        detach = options.get("detach_modulator", False)
+        reduction = options.get("reduction", "batch_mean")
+        if options["form"] == "softmax":
+            fn = lambda x: softmax_focal(x, gamma, cw, detach, reduction)
         else:
-            fn = lambda x: sigmoid_focal(x, gamma, alpha, w, detach, reduction)
+            fn = lambda x: sigmoid_focal(x, gamma, alpha, cw, detach, reduction)
         loss, grad = loss_and_grad(fn, logits)
         cases.append(case(name, options, {"logits": logits, "targets": targets, "grad": grad},
                           {"loss": loss}))
@@ -297,31 +306,42 @@ def cdb():
         w_y = w[targets]
         return reduce_weighted(w_y * per, w_y, reduction)
 
+    fixed = {"tau_mode": "fixed"}
     variants = [
-        # name, options, accuracy (None: no measurement yet), base, gamma, detach, reduction
-        ("unmeasured_uniform", {}, None, "ce", 0.0, False, "batch_mean"),
-        ("dynamic", {"tau_mode": "dynamic"}, acc, "ce", 0.0, False, "batch_mean"),
-        ("dynamic_v1", {"tau_mode": "dynamic_v1"}, acc, "ce", 0.0, False, "batch_mean"),
-        ("fixed_1p5", {"tau_mode": "fixed", "tau": 1.5}, acc, "ce", 0.0, False, "batch_mean"),
-        ("fixed_0_is_ce", {"tau_mode": "fixed", "tau": 0.0}, acc, "ce", 0.0, False, "batch_mean"),
-        ("fixed_1_mean", {"tau_mode": "fixed", "tau": 1.0, "reduction": "mean"}, acc, "ce", 0.0, False, "mean"),
-        ("dynamic_sum", {"reduction": "sum"}, acc, "ce", 0.0, False, "sum"),
-        ("solved_class_zero_weight", {"tau_mode": "fixed", "tau": 1.5}, acc_solved, "ce", 0.0, False, "batch_mean"),
-        ("solved_class_floor", {"tau_mode": "fixed", "tau": 1.5, "min_difficulty": 0.001}, acc_solved, "ce", 0.0, False, "batch_mean"),
-        ("solved_class_dynamic_mean", {"reduction": "mean"}, acc_solved, "ce", 0.0, False, "mean"),
-        ("all_solved_uniform", {}, [1.0] * c, "ce", 0.0, False, "batch_mean"),
-        ("focal_g2", {"base": "focal", "gamma": 2.0}, acc, "focal", 2.0, False, "batch_mean"),
-        ("focal_g1_detach", {"base": "focal", "gamma": 1.0, "detach_modulator": True}, acc, "focal", 1.0, True, "batch_mean"),
-        ("focal_g2_mean_tau3", {"base": "focal", "gamma": 2.0, "reduction": "mean", "tau_mode": "fixed", "tau": 3.0}, acc, "focal", 2.0, False, "mean"),
-        ("focal_g05_sum", {"base": "focal", "gamma": 0.5, "reduction": "sum", "tau_mode": "dynamic_v1"}, acc_solved, "focal", 0.5, False, "sum"),
+        # name, options, measured accuracy (None: no measurement yet)
+        ("unmeasured_uniform", {}, None),
+        ("dynamic", {"tau_mode": "dynamic"}, acc),
+        ("dynamic_v1", {"tau_mode": "dynamic_v1"}, acc),
+        ("fixed_1p5", {**fixed, "tau": 1.5}, acc),
+        ("fixed_0_is_ce", {**fixed, "tau": 0.0}, acc),
+        ("fixed_1_mean", {**fixed, "tau": 1.0, "reduction": "mean"}, acc),
+        ("dynamic_sum", {"reduction": "sum"}, acc),
+        ("solved_class_zero_weight", {**fixed, "tau": 1.5}, acc_solved),
+        ("solved_class_floor", {**fixed, "tau": 1.5, "min_difficulty": 0.001}, acc_solved),
+        ("solved_class_dynamic_mean", {"reduction": "mean"}, acc_solved),
+        ("all_solved_uniform", {}, [1.0] * c),
+        ("focal_g2", {"base": "focal", "gamma": 2.0}, acc),
+        ("focal_g1_detach", {"base": "focal", "gamma": 1.0, "detach_modulator": True}, acc),
+        ("focal_g2_mean_tau3",
+         {"base": "focal", "gamma": 2.0, "reduction": "mean", **fixed, "tau": 3.0}, acc),
+        ("focal_g05_sum",
+         {"base": "focal", "gamma": 0.5, "reduction": "sum", "tau_mode": "dynamic_v1"},
+         acc_solved),
     ]
-    for name, options, accuracy, base, gamma, detach, reduction in variants:
+    for name, options, accuracy in variants:
+        # Unset options take the loss's documented defaults.
+        base = options.get("base", "ce")
+        gamma = options.get("gamma", 2.0)
+        detach = options.get("detach_modulator", False)
+        reduction = options.get("reduction", "batch_mean")
         if accuracy is None:
             w = torch.ones(c, dtype=torch.float64)
         else:
-            w, _ = cdb_weights(accuracy, options.get("tau_mode", "dynamic"), options.get("tau", 1.5),
+            w, _ = cdb_weights(accuracy, options.get("tau_mode", "dynamic"),
+                               options.get("tau", 1.5),
                                min_difficulty=options.get("min_difficulty", 0.0))
-        loss, grad = loss_and_grad(lambda x: cdb_loss(x, w, base, gamma, detach, reduction), logits)
+        loss, grad = loss_and_grad(lambda x: cdb_loss(x, w, base, gamma, detach, reduction),
+                                   logits)
         context = {"class_counts": LT_COUNTS}
         if accuracy is not None:
             context["accuracy"] = accuracy
@@ -368,8 +388,10 @@ def ldam():
         ("m03_s10", {"max_m": 0.3, "s": 10.0}, 0.3, 10.0, None, "mean"),
         ("sum", {"reduction": "sum"}, 0.5, 30.0, None, "sum"),
         ("drw_mean", {"reweight": True}, 0.5, 30.0, drw, "mean"),
-        ("drw_batch_mean", {"reweight": True, "reduction": "batch_mean"}, 0.5, 30.0, drw, "batch_mean"),
-        ("drw_b99_sum", {"reweight": True, "drw_beta": 0.99, "reduction": "sum"}, 0.5, 30.0, drw99, "sum"),
+        ("drw_batch_mean", {"reweight": True, "reduction": "batch_mean"},
+         0.5, 30.0, drw, "batch_mean"),
+        ("drw_b99_sum", {"reweight": True, "drw_beta": 0.99, "reduction": "sum"},
+         0.5, 30.0, drw99, "sum"),
     ]
     for name, options, max_m, s, weight, reduction in variants:
         loss, grad = loss_and_grad(lambda x: ldam_loss(x, max_m, s, weight, reduction), logits)
@@ -414,7 +436,8 @@ def logit_adjustment():
         ("loss_tau05", {"mode": "loss", "tau": 0.5}, "loss", 0.5, "mean"),
         ("loss_tau2_sum", {"mode": "loss", "tau": 2.0, "reduction": "sum"}, "loss", 2.0, "sum"),
         ("posthoc_tau1", {"mode": "posthoc", "tau": 1.0}, "posthoc", 1.0, "mean"),
-        ("posthoc_tau15_sum", {"mode": "posthoc", "tau": 1.5, "reduction": "sum"}, "posthoc", 1.5, "sum"),
+        ("posthoc_tau15_sum", {"mode": "posthoc", "tau": 1.5, "reduction": "sum"},
+         "posthoc", 1.5, "sum"),
     ]
     for name, options, mode, tau, reduction in variants:
         offset = torch.log(pi ** tau + 1e-12)
@@ -457,10 +480,12 @@ def label_aware_smoothing():
     variants = [
         ("concave", {}, 0.4, 0.1, "concave", None, "mean"),
         ("concave_04_0", {"eps_head": 0.4, "eps_tail": 0.0}, 0.4, 0.0, "concave", None, "mean"),
-        ("linear", {"shape": "linear", "eps_head": 0.3, "eps_tail": 0.0}, 0.3, 0.0, "linear", None, "mean"),
+        ("linear", {"shape": "linear", "eps_head": 0.3, "eps_tail": 0.0},
+         0.3, 0.0, "linear", None, "mean"),
         ("convex", {"shape": "convex"}, 0.4, 0.1, "convex", None, "mean"),
         ("exp_p3", {"shape": "exp", "power": 3.0}, 0.4, 0.1, "exp", 3.0, "mean"),
-        ("concave_sum", {"reduction": "sum", "eps_head": 0.2, "eps_tail": 0.05}, 0.2, 0.05, "concave", None, "sum"),
+        ("concave_sum", {"reduction": "sum", "eps_head": 0.2, "eps_tail": 0.05},
+         0.2, 0.05, "concave", None, "sum"),
     ]
     for name, options, head, tail, shape, power, reduction in variants:
         smooth = las_smoothing(LT_COUNTS, head, tail, shape, power)

@@ -1,0 +1,183 @@
+// resnet32_cifar: He et al.'s three-stage CIFAR ResNet (ResNet-20/32/44/56/110) as a backbone.
+#include "resnet32_cifar.hpp"
+
+#include <ATen/Context.h>
+#include <ATen/ops/avg_pool2d.h>
+#include <ATen/ops/batch_norm.h>
+#include <ATen/ops/constant_pad_nd.h>
+#include <ATen/ops/conv2d.h>
+#include <ATen/ops/relu.h>
+#include <torch/nn/init.h>
+#include <torch/utils.h>
+
+#include <string>
+#include <unordered_map>
+
+namespace tailor::plugins {
+
+namespace {
+
+torch::nn::Conv2d conv3x3(int64_t in, int64_t out, int64_t stride) {
+  // No bias: every conv feeds a BatchNorm.
+  return torch::nn::Conv2d(
+      torch::nn::Conv2dOptions(in, out, /*kernel_size=*/3).stride(stride).padding(1).bias(false));
+}
+
+std::string shape_text(at::IntArrayRef sizes) {
+  std::string s = "[";
+  for (size_t i = 0; i < sizes.size(); ++i) s += (i ? ", " : "") + std::to_string(sizes[i]);
+  return s + "]";
+}
+
+CifarShortcut parse_shortcut(const std::string& name) {
+  if (name == "avgpool_pad") return CifarShortcut::kAvgPoolPad;
+  TAILOR_CHECK(name == "subsample_pad", "resnet32_cifar: unknown shortcut '", name,
+               "'; use subsample_pad or avgpool_pad");
+  return CifarShortcut::kSubsamplePad;
+}
+
+}  // namespace
+
+CifarBasicBlockImpl::CifarBasicBlockImpl(int64_t in_planes_, int64_t planes_, int64_t stride_,
+                                         CifarShortcut shortcut)
+    : in_planes(in_planes_), planes(planes_), stride(stride_), shortcut_kind(shortcut) {
+  conv1 = register_module("conv1", conv3x3(in_planes, planes, stride));
+  bn1 = register_module("bn1", torch::nn::BatchNorm2d(planes));
+  conv2 = register_module("conv2", conv3x3(planes, planes, 1));
+  bn2 = register_module("bn2", torch::nn::BatchNorm2d(planes));
+}
+
+at::Tensor CifarBasicBlockImpl::shortcut(const at::Tensor& x) const {
+  if (stride == 1 && in_planes == planes) return x;
+  at::Tensor y;
+  if (shortcut_kind == CifarShortcut::kSubsamplePad) {
+    y = x.slice(2, 0, c10::nullopt, stride).slice(3, 0, c10::nullopt, stride);
+  } else {
+    // TF 'SAME' pooling with kernel = stride: for odd sizes the last window is partial and
+    // averages only the pixels it covers.
+    y = at::avg_pool2d(x, {stride, stride}, {stride, stride}, {0, 0}, /*ceil_mode=*/true,
+                       /*count_include_pad=*/false);
+  }
+  const int64_t before = (planes - in_planes) / 2;
+  return at::constant_pad_nd(y, {0, 0, 0, 0, before, planes - in_planes - before}, 0);
+}
+
+at::Tensor CifarBasicBlockImpl::forward(const at::Tensor& x) {
+  at::Tensor out = at::relu(bn1(conv1(x)));
+  out = bn2(conv2(out));
+  return at::relu(out + shortcut(x));
+}
+
+ResNetCifarImpl::ResNetCifarImpl(int64_t in_channels, int64_t depth, CifarShortcut shortcut,
+                                 bool channels_last)
+    : channels_last_(channels_last) {
+  const int64_t blocks = (depth - 2) / 6;
+  conv1 = register_module("conv1", conv3x3(in_channels, 16, 1));
+  bn1 = register_module("bn1", torch::nn::BatchNorm2d(16));
+  int64_t in_planes = 16;
+  auto stage = [&](int64_t planes, int64_t stride) {
+    torch::nn::ModuleList layer;
+    for (int64_t i = 0; i < blocks; ++i) {
+      layer->push_back(CifarBasicBlock(in_planes, planes, i == 0 ? stride : 1, shortcut));
+      in_planes = planes;
+    }
+    return layer;
+  };
+  layer1 = register_module("layer1", stage(16, 1));
+  layer2 = register_module("layer2", stage(32, 2));
+  layer3 = register_module("layer3", stage(64, 2));
+
+  // LDAM-DRW's _weights_init: kaiming_normal_ with PyTorch's defaults (fan_in, gain sqrt(2)) on
+  // every conv; BatchNorm keeps weight 1, bias 0.
+  torch::NoGradGuard no_grad;
+  for (auto& item : named_parameters(/*recurse=*/true)) {
+    at::Tensor& p = item.value();
+    if (p.dim() != 4) continue;
+    torch::nn::init::kaiming_normal_(p, /*a=*/0.0, torch::kFanIn, torch::kLeakyReLU);
+    if (channels_last_) p.set_data(p.data().contiguous(at::MemoryFormat::ChannelsLast));
+  }
+}
+
+at::Tensor ResNetCifarImpl::forward(const at::Tensor& input) {
+  at::Tensor x = channels_last_ ? input.contiguous(at::MemoryFormat::ChannelsLast) : input;
+  x = at::relu(bn1(conv1(x)));
+  for (auto* layer : {&layer1, &layer2, &layer3})
+    for (size_t i = 0; i < (*layer)->size(); ++i)
+      x = (*layer)->at<CifarBasicBlockImpl>(i).forward(x);
+  return x.mean({2, 3});
+}
+
+at::Tensor ResNetCifarImpl::forward_functional(const at::Tensor& input,
+                                               const NamedTensors& params) {
+  const auto own = named_parameters(/*recurse=*/true);
+  std::unordered_map<std::string, at::Tensor> given;
+  for (const auto& [name, tensor] : params) {
+    const at::Tensor* mine = own.find(name);
+    if (mine == nullptr) {
+      std::string known;
+      for (size_t i = 0; i < own.size() && i < 6; ++i) known += own[i].key() + ", ";
+      TAILOR_CHECK(false, "resnet32_cifar: unknown parameter '", name,
+                   "' in forward_functional; names are those of named_parameters(), e.g. ", known,
+                   "...");
+    }
+    TAILOR_CHECK(tensor.sizes() == mine->sizes(), "resnet32_cifar: parameter '", name,
+                 "' has shape ", shape_text(tensor.sizes()), ", expected ",
+                 shape_text(mine->sizes()));
+    given[name] = tensor;
+  }
+  auto param = [&](const std::string& name) -> at::Tensor {
+    const auto it = given.find(name);
+    return it != given.end() ? it->second : own[name];
+  };
+  auto conv = [&](const at::Tensor& x, const std::string& name, int64_t stride) {
+    return at::conv2d(x, param(name + ".weight"), /*bias=*/{}, stride, /*padding=*/1);
+  };
+  // Same arithmetic and running-statistics update as torch::nn::BatchNorm2d::forward.
+  auto norm = [&](const at::Tensor& x, torch::nn::BatchNorm2d& bn, const std::string& name) {
+    const auto& opt = bn->options;
+    double momentum = opt.momentum().value_or(0.0);
+    if (bn->is_training() && opt.track_running_stats() && bn->num_batches_tracked.defined()) {
+      bn->num_batches_tracked += 1;
+      if (!opt.momentum()) momentum = 1.0 / bn->num_batches_tracked.item<double>();
+    }
+    return at::batch_norm(x, param(name + ".weight"), param(name + ".bias"), bn->running_mean,
+                          bn->running_var, bn->is_training() || !opt.track_running_stats(),
+                          momentum, opt.eps(), at::globalContext().userEnabledCuDNN());
+  };
+
+  at::Tensor x = channels_last_ ? input.contiguous(at::MemoryFormat::ChannelsLast) : input;
+  x = at::relu(norm(conv(x, "conv1", 1), bn1, "bn1"));
+  const std::pair<torch::nn::ModuleList*, const char*> layers[] = {
+      {&layer1, "layer1"}, {&layer2, "layer2"}, {&layer3, "layer3"}};
+  for (const auto& [layer, layer_name] : layers)
+    for (size_t i = 0; i < (*layer)->size(); ++i) {
+      auto& block = (*layer)->at<CifarBasicBlockImpl>(i);
+      const std::string prefix = std::string(layer_name) + "." + std::to_string(i);
+      at::Tensor out =
+          at::relu(norm(conv(x, prefix + ".conv1", block.stride), block.bn1, prefix + ".bn1"));
+      out = norm(conv(out, prefix + ".conv2", 1), block.bn2, prefix + ".bn2");
+      x = at::relu(out + block.shortcut(x));
+    }
+  return x.mean({2, 3});
+}
+
+ResNet32Cifar::ResNet32Cifar(const Options& options, const BackboneContext& context) {
+  const auto& shape = context.sample_shape;
+  TAILOR_CHECK(shape.size() == 3 && shape[0] >= 1 && shape[1] >= 1 && shape[2] >= 1,
+               "resnet32_cifar: expects image samples [C, H, W], got ", shape_text(shape),
+               "; use an image dataset or another backbone");
+  TAILOR_CHECK(options.depth >= 8 && (options.depth - 2) % 6 == 0, "resnet32_cifar: depth ",
+               options.depth, " is not 6n + 2; use 20, 32, 44, 56 or 110");
+  net_ =
+      ResNetCifar(shape[0], options.depth, parse_shortcut(options.shortcut), options.channels_last);
+}
+
+at::Tensor ResNet32Cifar::forward(const at::Tensor& inputs) {
+  return net_->forward(inputs);
+}
+
+at::Tensor ResNet32Cifar::forward_functional(const at::Tensor& inputs, const NamedTensors& params) {
+  return net_->forward_functional(inputs, params);
+}
+
+}  // namespace tailor::plugins

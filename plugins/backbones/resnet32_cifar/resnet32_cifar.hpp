@@ -1,0 +1,102 @@
+// resnet32_cifar: He et al.'s three-stage CIFAR ResNet (ResNet-20/32/44/56/110) as a backbone.
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/batchnorm.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/conv.h>
+#include <torch/nn/pimpl.h>
+
+#include <tailor/components.hpp>
+#include <tailor/options.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace tailor::plugins {
+
+/// How a CIFAR BasicBlock's shortcut matches a change of width and resolution. Neither has
+/// parameters.
+enum class CifarShortcut {
+  /// He et al.'s option A as LDAM-DRW codes it: x[:, :, ::2, ::2], then zero channels padded
+  /// symmetrically ((out - in) / 2 on each side).
+  kSubsamplePad,
+  /// Class-Balanced loss's TF ResNet (model_base.py, _residual_v1): 2x2 average pool with
+  /// stride 2 ('SAME'), then the same symmetric zero channel padding.
+  kAvgPoolPad,
+};
+
+/// conv3x3-BN-ReLU-conv3x3-BN, plus the parameter-free shortcut, then ReLU.
+class CifarBasicBlockImpl : public torch::nn::Module {
+ public:
+  CifarBasicBlockImpl(int64_t in_planes, int64_t planes, int64_t stride, CifarShortcut shortcut);
+
+  at::Tensor forward(const at::Tensor& x);
+  /// The shortcut branch (identity when the shape does not change).
+  at::Tensor shortcut(const at::Tensor& x) const;
+
+  int64_t in_planes, planes, stride;
+  CifarShortcut shortcut_kind;
+  torch::nn::Conv2d conv1{nullptr}, conv2{nullptr};
+  torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr};
+};
+TORCH_MODULE(CifarBasicBlock);
+
+/// The network without its classifier: conv3x3(16)-BN-ReLU, three stages of n BasicBlocks of
+/// widths 16, 32, 64 (strides 1, 2, 2), global average pooling -> [N, 64]. depth = 6n + 2.
+/// Parameter names follow LDAM-DRW's resnet_cifar.py (conv1, bn1, layer1.0.conv1, ...).
+class ResNetCifarImpl : public torch::nn::Module {
+ public:
+  ResNetCifarImpl(int64_t in_channels, int64_t depth, CifarShortcut shortcut, bool channels_last);
+
+  at::Tensor forward(const at::Tensor& x);
+  /// forward() with parameters looked up by name in `params` (falling back to the module's
+  /// own); BN running statistics update exactly as forward() updates them. Differentiable
+  /// with respect to the substituted tensors.
+  at::Tensor forward_functional(const at::Tensor& x, const NamedTensors& params);
+
+  torch::nn::Conv2d conv1{nullptr};
+  torch::nn::BatchNorm2d bn1{nullptr};
+  torch::nn::ModuleList layer1{nullptr}, layer2{nullptr}, layer3{nullptr};
+
+ private:
+  bool channels_last_;
+};
+TORCH_MODULE(ResNetCifar);
+
+class ResNet32Cifar final : public Backbone {
+ public:
+  static constexpr bool kFunctionalForward = true;
+
+  struct Options {
+    int64_t depth = 32;
+    std::string shortcut = "subsample_pad";
+    bool channels_last = false;
+
+    template <class V>
+    void visit(V& v) {
+      v("depth", depth,
+        "6n + 2 layers, n BasicBlocks per stage: 20, 32 (default), 44, 56, 110, ...",
+        tailor::at_least(8.0));
+      v("shortcut", shortcut,
+        "Parameter-free shortcut where the shape changes: subsample_pad (He et al.'s option A "
+        "as LDAM-DRW codes it: x[:, :, ::2, ::2] + zero channels) or avgpool_pad (CB loss's TF "
+        "code: 2x2 average pool + zero channels).",
+        tailor::one_of({"subsample_pad", "avgpool_pad"}));
+      v("channels_last", channels_last,
+        "Keep conv weights and inputs in channels-last (NHWC) memory format.");
+    }
+  };
+
+  ResNet32Cifar(const Options& options, const BackboneContext& context);
+
+  torch::nn::Module& module() override { return *net_; }
+  int64_t feature_dim() const override { return 64; }
+  at::Tensor forward(const at::Tensor& inputs) override;
+  at::Tensor forward_functional(const at::Tensor& inputs, const NamedTensors& params) override;
+
+ private:
+  ResNetCifar net_{nullptr};
+};
+
+}  // namespace tailor::plugins

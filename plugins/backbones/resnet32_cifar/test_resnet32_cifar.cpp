@@ -1,0 +1,219 @@
+// Unit tests of the resnet32_cifar backbone: size, shapes, shortcuts, functional forward.
+#include "resnet32_cifar.hpp"
+
+#include "../../../tests/support/readme_table.hpp"
+
+#include <torch/torch.h>
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+using tailor::plugins::ResNet32Cifar;
+
+namespace {
+
+ResNet32Cifar make(int64_t depth = 32, const std::string& shortcut = "subsample_pad",
+                   bool channels_last = false, uint64_t seed = 0,
+                   std::vector<int64_t> shape = {3, 32, 32}) {
+  torch::manual_seed(seed);
+  ResNet32Cifar::Options o;
+  o.depth = depth;
+  o.shortcut = shortcut;
+  o.channels_last = channels_last;
+  tailor::BackboneContext ctx;
+  ctx.sample_shape = std::move(shape);
+  ctx.num_classes = 10;
+  return ResNet32Cifar(o, ctx);
+}
+
+int64_t parameter_count(ResNet32Cifar& net) {
+  int64_t n = 0;
+  for (const auto& p : net.module().parameters()) n += p.numel();
+  return n;
+}
+
+tailor::NamedTensors own_parameters(ResNet32Cifar& net) {
+  tailor::NamedTensors out;
+  for (const auto& item : net.module().named_parameters())
+    out.emplace_back(item.key(), item.value());
+  return out;
+}
+
+// Copies every parameter and buffer of `from` into `to` (same architecture).
+void copy_state(ResNet32Cifar& from, ResNet32Cifar& to) {
+  torch::NoGradGuard no_grad;
+  auto dst = to.module().named_parameters();
+  for (const auto& item : from.module().named_parameters()) dst[item.key()].copy_(item.value());
+  auto dst_buffers = to.module().named_buffers();
+  for (const auto& item : from.module().named_buffers())
+    dst_buffers[item.key()].copy_(item.value());
+}
+
+}  // namespace
+
+TEST_CASE("resnet32_cifar has the published ResNet-32 size without its head", "[resnet32_cifar]") {
+  // ResNet-32 with Linear(64, 10) has 464,154 parameters (LDAM-DRW's resnet_cifar.py; 0.46M in
+  // He et al. Table 6); the host owns the head, 64 * 10 + 10 = 650 of them. Derivation of the
+  // remaining 463,504 (3x3 convs without bias, BN weight + bias):
+  //   stem   conv 3*16*9 = 432, BN 32                                          =     464
+  //   stage1 5 x (2 * 16*16*9 + 2 * 32)                  = 5 x 4,672            =  23,360
+  //   stage2 (16*32*9 + 32*32*9 + 128) + 4 x (2 * 32*32*9 + 128) = 13,952 + 74,240 = 88,192
+  //   stage3 (32*64*9 + 64*64*9 + 256) + 4 x (2 * 64*64*9 + 256) = 55,552 + 295,936 = 351,488
+  // Both shortcuts are parameter-free, so both variants have the same count.
+  ResNet32Cifar a = make();
+  CHECK(parameter_count(a) == 463504);
+  CHECK(parameter_count(a) + 64 * 10 + 10 == 464154);
+  ResNet32Cifar b = make(32, "avgpool_pad");
+  CHECK(parameter_count(b) == 463504);
+  // 6n + 2 in general: 464 + n * 4,672 + (13,952 + (n-1) * 18,560) + (55,552 + (n-1) * 73,984).
+  for (int64_t depth : {20, 56}) {
+    const int64_t n = (depth - 2) / 6;
+    ResNet32Cifar net = make(depth);
+    CHECK(parameter_count(net) ==
+          464 + n * 4672 + 13952 + (n - 1) * 18560 + 55552 + (n - 1) * 73984);
+  }
+
+  std::vector<std::string> names;
+  for (const auto& item : a.module().named_parameters()) names.push_back(item.key());
+  CHECK(names.size() == 3 + 15 * 6);
+  CHECK(names[0] == "conv1.weight");
+  CHECK(names[3] == "layer1.0.conv1.weight");
+  CHECK(names.back() == "layer3.4.bn2.bias");
+  CHECK(a.module().named_buffers().contains("layer2.0.bn1.running_var"));
+  // Kaiming-normal, fan_in, gain sqrt(2): std = sqrt(2 / (64 * 9)) for 64 -> 64 convs.
+  const at::Tensor w = a.module().named_parameters()["layer3.4.conv2.weight"];
+  CHECK(w.std().item<double>() == Approx(std::sqrt(2.0 / (64 * 9))).epsilon(0.05));
+}
+
+TEST_CASE("resnet32_cifar output shape and shortcut variants", "[resnet32_cifar]") {
+  ResNet32Cifar a = make(32, "subsample_pad", false, /*seed=*/5);
+  ResNet32Cifar b = make(32, "avgpool_pad", false, /*seed=*/5);
+  a.module().eval();
+  b.module().eval();
+  CHECK(a.feature_dim() == 64);
+  const at::Tensor x = torch::randn({3, 3, 32, 32});
+  const at::Tensor ya = a.forward(x);
+  CHECK(ya.sizes() == at::IntArrayRef({3, 64}));
+  // Same weights (same seed), different shortcut arithmetic: different features.
+  const at::Tensor yb = b.forward(x);
+  CHECK(yb.sizes() == at::IntArrayRef({3, 64}));
+  CHECK_FALSE(torch::allclose(ya, yb, 1e-3, 1e-4));
+
+  // The shortcuts themselves: option A takes every second pixel, avgpool_pad averages 2x2
+  // blocks; both put the 16 input channels in the middle of 32 (8 zero channels each side).
+  auto* block = a.module().named_modules()["layer2.0"]->as<tailor::plugins::CifarBasicBlockImpl>();
+  auto* block_b =
+      b.module().named_modules()["layer2.0"]->as<tailor::plugins::CifarBasicBlockImpl>();
+  const at::Tensor h = torch::randn({2, 16, 32, 32});
+  const at::Tensor sa = block->shortcut(h), sb = block_b->shortcut(h);
+  CHECK(sa.sizes() == at::IntArrayRef({2, 32, 16, 16}));
+  CHECK(torch::equal(sa.slice(1, 8, 24), h.slice(2, 0, 32, 2).slice(3, 0, 32, 2)));
+  CHECK(torch::allclose(sb.slice(1, 8, 24), torch::avg_pool2d(h, 2, 2)));
+  CHECK(sa.slice(1, 0, 8).abs().sum().item<double>() == 0.0);
+  CHECK(sb.slice(1, 24, 32).abs().sum().item<double>() == 0.0);
+
+  // Any channel count; odd sizes keep ceil(H / 2) rows in both shortcuts.
+  ResNet32Cifar gray = make(20, "avgpool_pad", false, 0, {1, 28, 28});
+  CHECK(gray.forward(torch::randn({2, 1, 28, 28})).sizes() == at::IntArrayRef({2, 64}));
+  ResNet32Cifar odd = make(20, "subsample_pad", false, 0, {3, 15, 15});
+  CHECK(odd.forward(torch::randn({2, 3, 15, 15})).sizes() == at::IntArrayRef({2, 64}));
+}
+
+TEST_CASE("resnet32_cifar forward_functional equals forward", "[resnet32_cifar]") {
+  const at::Tensor x = torch::randn({4, 3, 32, 32});
+  for (const std::string shortcut : {"subsample_pad", "avgpool_pad"}) {
+    DYNAMIC_SECTION("eval mode, " << shortcut) {
+      ResNet32Cifar net = make(32, shortcut);
+      net.module().eval();
+      const at::Tensor y = net.forward(x);
+      CHECK(torch::allclose(net.forward_functional(x, {}), y, 1e-5, 1e-6));
+      CHECK(torch::allclose(net.forward_functional(x, own_parameters(net)), y, 1e-5, 1e-6));
+    }
+    DYNAMIC_SECTION("training mode updates BN statistics the same way, " << shortcut) {
+      ResNet32Cifar a = make(32, shortcut, false, /*seed=*/3);
+      ResNet32Cifar b = make(32, shortcut, false, /*seed=*/3);
+      a.module().train();
+      b.module().train();
+      for (int step = 0; step < 2; ++step) {
+        const at::Tensor ya = a.forward(x * (1.0 + step));
+        const at::Tensor yb = b.forward_functional(x * (1.0 + step), own_parameters(b));
+        CHECK(torch::allclose(ya, yb, 1e-5, 1e-5));
+      }
+      const auto ba = a.module().named_buffers();
+      const auto bb = b.module().named_buffers();
+      REQUIRE(ba.size() == bb.size());
+      for (const auto& item : ba) {
+        INFO(item.key());
+        CHECK(torch::allclose(item.value().to(torch::kDouble), bb[item.key()].to(torch::kDouble),
+                              1e-5, 1e-6));
+      }
+      CHECK(bb["layer3.4.bn2.num_batches_tracked"].item<int64_t>() == 2);
+      a.module().eval();
+      b.module().eval();
+      CHECK(torch::allclose(a.forward(x), b.forward_functional(x, {}), 1e-5, 1e-5));
+    }
+  }
+}
+
+TEST_CASE("resnet32_cifar forward_functional substitutes parameters differentiably",
+          "[resnet32_cifar]") {
+  ResNet32Cifar net = make();
+  net.module().train();
+  const at::Tensor x = torch::randn({2, 3, 32, 32});
+  const at::Tensor own = net.module().named_parameters()["layer2.0.conv1.weight"];
+  // Not a rescaling: BatchNorm in training mode would undo it.
+  const at::Tensor sub = (own.detach() + 0.1 * torch::randn_like(own)).requires_grad_(true);
+  const at::Tensor base = net.forward_functional(x, {}).detach();
+  const at::Tensor y = net.forward_functional(x, {{"layer2.0.conv1.weight", sub}});
+  CHECK_FALSE(torch::allclose(y, base, 1e-4, 1e-5));
+  y.pow(2).sum().backward();
+  REQUIRE(sub.grad().defined());
+  CHECK(sub.grad().abs().sum().item<double>() > 0.0);
+  CHECK_FALSE(own.grad().defined());
+  CHECK(net.module().named_parameters()["conv1.weight"].grad().defined());
+
+  // A gradient of a gradient (MWN/Difficulty-Net look-ahead): d/dv of the loss at w - lr * g(w).
+  net.module().zero_grad();
+  const at::Tensor v = own.detach().clone().requires_grad_(true);
+  const at::Tensor inner = net.forward_functional(x, {{"layer2.0.conv1.weight", v}}).pow(2).mean();
+  const at::Tensor g = torch::autograd::grad({inner}, {v}, {}, /*retain_graph=*/true,
+                                             /*create_graph=*/true)[0];
+  const at::Tensor looked = v - 0.1 * g;
+  const at::Tensor outer =
+      net.forward_functional(x, {{"layer2.0.conv1.weight", looked}}).pow(2).mean();
+  const at::Tensor gv = torch::autograd::grad({outer}, {v})[0];
+  CHECK(gv.abs().sum().item<double>() > 0.0);
+
+  CHECK_THROWS_WITH(
+      net.forward_functional(x, {{"linear.weight", torch::zeros({1})}}),
+      Catch::Contains("unknown parameter 'linear.weight'") && Catch::Contains("conv1.weight"));
+  CHECK_THROWS_WITH(net.forward_functional(x, {{"conv1.weight", torch::zeros({16, 3, 5, 5})}}),
+                    Catch::Contains("[16, 3, 5, 5]") && Catch::Contains("[16, 3, 3, 3]"));
+}
+
+TEST_CASE("resnet32_cifar channels_last gives the same features", "[resnet32_cifar]") {
+  ResNet32Cifar plain = make(20, "subsample_pad", false, 1);
+  ResNet32Cifar cl = make(20, "subsample_pad", true, 2);
+  copy_state(plain, cl);
+  const at::Tensor w = cl.module().named_parameters()["layer1.0.conv1.weight"];
+  CHECK(w.is_contiguous(at::MemoryFormat::ChannelsLast));
+  CHECK_FALSE(w.is_contiguous());
+  plain.module().eval();
+  cl.module().eval();
+  const at::Tensor x = torch::randn({2, 3, 32, 32});
+  CHECK(torch::allclose(cl.forward(x), plain.forward(x), 1e-4, 1e-5));
+  CHECK(torch::allclose(cl.forward_functional(x, {}), plain.forward(x), 1e-4, 1e-5));
+}
+
+TEST_CASE("resnet32_cifar rejects bad options", "[resnet32_cifar]") {
+  CHECK_THROWS_WITH(make(33), Catch::Contains("depth 33 is not 6n + 2"));
+  CHECK_THROWS_WITH(make(32, "subsample_pad", false, 0, {3072}),
+                    Catch::Contains("[C, H, W]") && Catch::Contains("[3072]"));
+}
+
+TEST_CASE("resnet32_cifar README parameter table matches the options schema", "[resnet32_cifar]") {
+  tailor::test::check_readme_matches_schema(PLUGIN_README,
+                                            tailor::schema_of<ResNet32Cifar::Options>());
+}

@@ -1,0 +1,446 @@
+// cifar_lt: CIFAR-10 / CIFAR-100 (binary version) with the LDAM-DRW or CDB-loss long tail.
+#include "cifar_lt.hpp"
+
+#include <ATen/ops/empty.h>
+
+#include <tailor/plugin.hpp>  // tailor::log_info only; the plugin entry is in cifar_lt_plugin.cpp
+
+#include "numpy_random.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <utility>
+
+namespace tailor::plugins {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int64_t kPlane = CifarLt::kSide * CifarLt::kSide;
+constexpr int64_t kPad = 4;  // RandomCrop(32, padding=4)
+
+const std::vector<std::string> kCifar10Names = {"airplane", "automobile", "bird",  "cat",  "deer",
+                                                "dog",      "frog",       "horse", "ship", "truck"};
+
+// fine_label_names.txt of cifar-100-binary, in label order.
+const std::vector<std::string> kCifar100Names = {
+    "apple",       "aquarium_fish", "baby",      "bear",       "beaver",       "bed",
+    "bee",         "beetle",        "bicycle",   "bottle",     "bowl",         "boy",
+    "bridge",      "bus",           "butterfly", "camel",      "can",          "castle",
+    "caterpillar", "cattle",        "chair",     "chimpanzee", "clock",        "cloud",
+    "cockroach",   "couch",         "crab",      "crocodile",  "cup",          "dinosaur",
+    "dolphin",     "elephant",      "flatfish",  "forest",     "fox",          "girl",
+    "hamster",     "house",         "kangaroo",  "keyboard",   "lamp",         "lawn_mower",
+    "leopard",     "lion",          "lizard",    "lobster",    "man",          "maple_tree",
+    "motorcycle",  "mountain",      "mouse",     "mushroom",   "oak_tree",     "orange",
+    "orchid",      "otter",         "palm_tree", "pear",       "pickup_truck", "pine_tree",
+    "plain",       "plate",         "poppy",     "porcupine",  "possum",       "rabbit",
+    "raccoon",     "ray",           "road",      "rocket",     "rose",         "sea",
+    "seal",        "shark",         "shrew",     "skunk",      "skyscraper",   "snail",
+    "snake",       "spider",        "squirrel",  "streetcar",  "sunflower",    "sweet_pepper",
+    "table",       "tank",          "telephone", "television", "tiger",        "tractor",
+    "train",       "trout",         "tulip",     "turtle",     "wardrobe",     "whale",
+    "willow_tree", "wolf",          "woman",     "worm"};
+
+// What one variant's files look like on disk.
+struct Layout {
+  std::vector<std::string> train_files;
+  std::string test_file;
+  int64_t label_bytes;  // 1 (label) or 2 (coarse, fine); the last one is the class
+  int64_t num_classes;
+  const char* archive;  // where the files come from
+  const char* folder;
+};
+
+Layout layout_of(const std::string& variant) {
+  if (variant == "cifar100")
+    return {{"train.bin"}, "test.bin", 2, 100, "cifar-100-binary.tar.gz", "cifar-100-binary"};
+  return {{"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin",
+           "data_batch_5.bin"},
+          "test_batch.bin",
+          1,
+          10,
+          "cifar-10-binary.tar.gz",
+          "cifar-10-batches-bin"};
+}
+
+// A file of whole records, checked for existence and size.
+struct RecordFile {
+  fs::path path;
+  int64_t records = 0;
+};
+
+RecordFile check_file(const std::string& root, const std::string& name, const Layout& layout,
+                      const std::string& variant) {
+  const int64_t record_bytes = layout.label_bytes + CifarLt::kPixels;
+  RecordFile f{fs::path(root) / name, 0};
+  std::error_code ec;
+  if (!fs::is_regular_file(f.path, ec)) {
+    const Layout other = layout_of(variant == "cifar10" ? "cifar100" : "cifar10");
+    const bool other_present = fs::is_regular_file(fs::path(root) / other.test_file, ec);
+    TAILOR_CHECK(
+        false, "cifar_lt: ", f.path.string(), " not found; ",
+        other_present
+            ? std::string("the directory holds the other CIFAR: set [dataset] variant = \"") +
+                  (variant == "cifar10" ? "cifar100" : "cifar10") + "\""
+            : std::string("set [dataset] root to the ") + layout.folder +
+                  " directory extracted from " + layout.archive +
+                  " (the binary version; the Python pickle version is not read)");
+  }
+  const auto bytes = static_cast<int64_t>(fs::file_size(f.path, ec));
+  TAILOR_CHECK(!ec, "cifar_lt: cannot read the size of ", f.path.string(), ": ", ec.message());
+  TAILOR_CHECK(bytes > 0 && bytes % record_bytes == 0, "cifar_lt: ", f.path.string(), " has ",
+               bytes, " bytes, not a positive multiple of the ", record_bytes, "-byte record (",
+               layout.label_bytes == 1 ? "1 label byte" : "coarse and fine label bytes",
+               " + 3072 pixel bytes); the file is truncated or not the binary version. "
+               "Re-extract ",
+               layout.archive, " and check [dataset] variant");
+  f.records = bytes / record_bytes;
+  return f;
+}
+
+// Reads `files` into images[offset...] and appends their class labels, validating each label.
+void read_records(const std::vector<RecordFile>& files, const Layout& layout, uint8_t* images,
+                  std::vector<int64_t>& labels) {
+  const int64_t record_bytes = layout.label_bytes + CifarLt::kPixels;
+  constexpr int64_t kChunk = 1000;  // records per read
+  std::vector<char> buffer(static_cast<size_t>(kChunk * record_bytes));
+  for (const RecordFile& f : files) {
+    std::ifstream in(f.path, std::ios::binary);
+    TAILOR_CHECK(in.good(), "cifar_lt: cannot open ", f.path.string(), "; check its permissions");
+    for (int64_t first = 0; first < f.records; first += kChunk) {
+      const int64_t count = std::min(kChunk, f.records - first);
+      in.read(buffer.data(), static_cast<std::streamsize>(count * record_bytes));
+      TAILOR_CHECK(in.gcount() == count * record_bytes, "cifar_lt: reading ", f.path.string(),
+                   " failed at record ", first, "; the file changed while being read?");
+      for (int64_t r = 0; r < count; ++r) {
+        const auto* rec = reinterpret_cast<const uint8_t*>(buffer.data() + r * record_bytes);
+        if (layout.label_bytes == 2)
+          TAILOR_CHECK(rec[0] < 20, "cifar_lt: ", f.path.string(), " record ", first + r,
+                       " has coarse label ", int{rec[0]},
+                       ", expected 0..19: the file is corrupt or not CIFAR-100; re-extract ",
+                       layout.archive, " or check [dataset] variant");
+        const int64_t label = rec[layout.label_bytes - 1];
+        TAILOR_CHECK(label < layout.num_classes, "cifar_lt: ", f.path.string(), " record ",
+                     first + r, " has ", layout.label_bytes == 2 ? "fine label " : "label ", label,
+                     ", expected 0..", layout.num_classes - 1, ": the file is corrupt or not ",
+                     layout.num_classes == 10 ? "CIFAR-10" : "CIFAR-100", "; re-extract ",
+                     layout.archive, " or check [dataset] variant");
+        labels.push_back(label);
+        std::copy(rec + layout.label_bytes, rec + record_bytes, images);
+        images += CifarLt::kPixels;
+      }
+    }
+  }
+}
+
+at::Tensor load_images(const std::vector<RecordFile>& files, const Layout& layout,
+                       std::vector<int64_t>& labels) {
+  int64_t total = 0;
+  for (const auto& f : files) total += f.records;
+  at::Tensor images = at::empty({total, 3, CifarLt::kSide, CifarLt::kSide}, at::kByte);
+  labels.reserve(static_cast<size_t>(total));
+  read_records(files, layout, images.data_ptr<uint8_t>(), labels);
+  return images;
+}
+
+// splitmix64 finaliser: per-sample streams independent of which worker thread runs them.
+uint64_t mix64(uint64_t z) {
+  z += 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+// The random stream of one sample: splitmix64 seeded from (request seed, position).
+class SampleRng {
+ public:
+  SampleRng(uint64_t seed, uint64_t position) : state_(mix64(seed ^ mix64(position))) {}
+  uint64_t next() { return mix64(state_++); }
+  int64_t below(int64_t n) { return static_cast<int64_t>(next() % static_cast<uint64_t>(n)); }
+  double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
+
+ private:
+  uint64_t state_;
+};
+
+at::Tensor to_long_tensor(const std::vector<int64_t>& values) {
+  at::Tensor t = at::empty({static_cast<int64_t>(values.size())}, at::kLong);
+  std::copy(values.begin(), values.end(), t.data_ptr<int64_t>());
+  return t;
+}
+
+std::string join(const std::vector<int64_t>& values) {
+  std::string s;
+  for (size_t i = 0; i < values.size(); ++i) s += (i ? " " : "") + std::to_string(values[i]);
+  return s;
+}
+
+}  // namespace
+
+std::vector<int64_t> CifarLt::long_tail_counts(const std::string& profile, double img_max,
+                                               double imbalance_ratio, int64_t num_classes) {
+  const double imb_factor = 1.0 / imbalance_ratio;
+  std::vector<int64_t> counts(static_cast<size_t>(num_classes));
+  for (int64_t i = 0; i < num_classes; ++i) {
+    double n = img_max;
+    if (profile == "step") {
+      if (i >= num_classes / 2) n = img_max * imb_factor;
+    } else {
+      TAILOR_ASSERT(profile == "exp", "unknown profile ", profile);
+      const double exponent = num_classes > 1 ? static_cast<double>(i) / (num_classes - 1.0) : 0.0;
+      n = img_max * std::pow(imb_factor, exponent);
+    }
+    counts[static_cast<size_t>(i)] = static_cast<int64_t>(n);  // Python int(): truncation
+  }
+  return counts;
+}
+
+bool CifarLt::holds_out_val(const Options& options) {
+  return options.val_split == "holdout" ||
+         (options.val_split == "auto" && options.protocol == "cdb");
+}
+
+CifarLt::Selection CifarLt::select(const std::vector<int64_t>& labels, int64_t num_classes,
+                                   const Options& options) {
+  TAILOR_CHECK(!(options.protocol == "cdb" && options.val_split == "none"),
+               "cifar_lt: protocol \"cdb\" defines its train split after holding out the last ",
+               options.val_per_class,
+               " images of each class as val; set val_split = \"holdout\" (or \"auto\"), or use "
+               "protocol \"ldam\"");
+  std::vector<std::vector<int64_t>> by_class(static_cast<size_t>(num_classes));
+  for (size_t i = 0; i < labels.size(); ++i) {
+    TAILOR_ASSERT(labels[i] >= 0 && labels[i] < num_classes, "label ", labels[i]);
+    by_class[static_cast<size_t>(labels[i])].push_back(static_cast<int64_t>(i));
+  }
+
+  Selection s;
+  const int64_t hold = holds_out_val(options) ? options.val_per_class : 0;
+  for (int64_t c = 0; c < num_classes; ++c) {
+    auto& idx = by_class[static_cast<size_t>(c)];
+    TAILOR_CHECK(static_cast<int64_t>(idx.size()) > hold, "cifar_lt: class ", c, " has ",
+                 idx.size(), " train images; holding out val_per_class = ", hold,
+                 " needs at least ", hold + 1, "; lower val_per_class");
+    s.val.insert(s.val.end(), idx.end() - hold, idx.end());
+    idx.resize(idx.size() - static_cast<size_t>(hold));
+  }
+  if (options.protocol == "none") {
+    for (const auto& idx : by_class) s.train.insert(s.train.end(), idx.begin(), idx.end());
+    return s;
+  }
+
+  // LDAM-DRW: img_max = len(train) / C (a float), 5000 or 500 on the real files; minus the
+  // hold-out, which gives CDB-loss's 475 for CIFAR-100.
+  const double img_max = static_cast<double>(labels.size()) / static_cast<double>(num_classes) -
+                         static_cast<double>(hold);
+  const std::vector<int64_t> counts =
+      long_tail_counts(options.profile, img_max, options.imbalance_ratio, num_classes);
+  // One RandomState across all classes; nothing else is drawn from it in between.
+  NumpyRandomState rng(static_cast<uint32_t>(options.seed));
+  for (int64_t c = 0; c < num_classes; ++c) {
+    auto& idx = by_class[static_cast<size_t>(c)];
+    const int64_t n = counts[static_cast<size_t>(c)];
+    TAILOR_CHECK(n <= static_cast<int64_t>(idx.size()), "cifar_lt: the ", options.profile,
+                 " profile (img_max ", img_max, ", imbalance_ratio ", options.imbalance_ratio,
+                 ") asks for ", n, " images of class ", c, " but the train file has ", idx.size(),
+                 hold > 0 ? " after the val hold-out" : "",
+                 "; the train file is not a complete CIFAR train set (check [dataset] root)");
+    if (options.protocol == "ldam") rng.shuffle(idx);
+    s.train.insert(s.train.end(), idx.begin(), idx.begin() + n);
+  }
+  return s;
+}
+
+CifarLt::CifarLt(const Options& options) : options_(options) {
+  const Layout layout = layout_of(options.variant);
+  class_names_ = options.variant == "cifar100" ? kCifar100Names : kCifar10Names;
+  TAILOR_ASSERT(static_cast<int64_t>(class_names_.size()) == layout.num_classes, "class names");
+  TAILOR_CHECK(!options.root.empty(), "cifar_lt: [dataset] root is not set; point it at the ",
+               layout.folder, " directory extracted from ", layout.archive);
+  TAILOR_CHECK(options.mean.size() == 3 && options.std_dev.size() == 3,
+               "cifar_lt: mean and std need 3 values (R, G, B), got ", options.mean.size(), " and ",
+               options.std_dev.size());
+
+  std::vector<RecordFile> train_files;
+  for (const auto& name : layout.train_files)
+    train_files.push_back(check_file(options.root, name, layout, options.variant));
+  const RecordFile test_file = check_file(options.root, layout.test_file, layout, options.variant);
+
+  std::vector<int64_t> file_labels;
+  train_file_images_ = load_images(train_files, layout, file_labels);
+  std::vector<int64_t> test_labels;
+  test_images_ = load_images({test_file}, layout, test_labels);
+  test_labels_ = to_long_tensor(test_labels);
+
+  Selection s = select(file_labels, layout.num_classes, options);
+  train_index_ = std::move(s.train);
+  val_index_ = std::move(s.val);
+  auto gather = [&](const std::vector<int64_t>& positions) {
+    std::vector<int64_t> out;
+    out.reserve(positions.size());
+    for (int64_t p : positions) out.push_back(file_labels[static_cast<size_t>(p)]);
+    return to_long_tensor(out);
+  };
+  train_labels_ = gather(train_index_);
+  val_labels_ = gather(val_index_);
+
+  // ToTensor then Normalize in float32, as torchvision computes them: (v / 255 - mean) / std.
+  for (size_t c = 0; c < 3; ++c) {
+    const float mean = static_cast<float>(options.mean[c]);
+    const float std_dev = static_cast<float>(options.std_dev[c]);
+    for (int v = 0; v < 256; ++v)
+      lut_[c][static_cast<size_t>(v)] = (static_cast<float>(v) / 255.0f - mean) / std_dev;
+  }
+  if (options.autoaugment) auto_augment_ = std::make_unique<AutoAugmentCifar10>(kSide, kSide);
+
+  const std::vector<int64_t> counts = class_counts(Split::kTrain);
+  int64_t many = 0, medium = 0, few = 0;
+  for (int64_t n : counts) (n > 100 ? many : n >= 20 ? medium : few) += 1;
+  log_info(detail::concat(
+      options.variant, " (", options.root, "): train ", train_index_.size(), " of ",
+      file_labels.size(), " images, per class: ", join(counts), " (protocol ", options.protocol,
+      ", ", options.profile, " profile, rho ", options.imbalance_ratio, ", seed ", options.seed,
+      "); many/medium/few classes (>100, 20..100, <20 images): ", many, "/", medium, "/", few,
+      "; val ", val_index_.size(), " images; test ", test_labels.size(), " images"));
+}
+
+int64_t CifarLt::size(Split split) const {
+  return labels_of(split).size(0);
+}
+
+at::Tensor CifarLt::labels(Split split) const {
+  return labels_of(split).clone();
+}
+
+const at::Tensor& CifarLt::labels_of(Split split) const {
+  switch (split) {
+    case Split::kTrain:
+      return train_labels_;
+    case Split::kVal:
+      return val_labels_;
+    case Split::kTest:
+      return test_labels_;
+  }
+  TAILOR_CHECK(false, "cifar_lt: unknown split ", static_cast<int>(split));
+  return test_labels_;
+}
+
+const uint8_t* CifarLt::image_of(Split split, int64_t index) const {
+  if (split == Split::kTest) return test_images_.data_ptr<uint8_t>() + index * kPixels;
+  const auto& positions = split == Split::kTrain ? train_index_ : val_index_;
+  return train_file_images_.data_ptr<uint8_t>() + positions[static_cast<size_t>(index)] * kPixels;
+}
+
+std::vector<int64_t> CifarLt::class_counts(Split split) const {
+  std::vector<int64_t> counts(class_names_.size(), 0);
+  const at::Tensor& labels = labels_of(split);
+  const int64_t* p = labels.data_ptr<int64_t>();
+  for (int64_t i = 0; i < labels.size(0); ++i) ++counts[static_cast<size_t>(p[i])];
+  return counts;
+}
+
+Batch CifarLt::batch(const BatchRequest& request) const {
+  const at::Tensor& labels = labels_of(request.split);
+  const int64_t split_size = labels.size(0);
+  const int64_t n = static_cast<int64_t>(request.count);
+  const int64_t* label_data = labels.data_ptr<int64_t>();
+  const bool crop_flip = request.augment && options_.augment == "standard";
+  const bool autoaugment = request.augment && auto_augment_ != nullptr;
+  const int64_t cutout = request.augment ? options_.cutout : 0;
+
+  Batch out;
+  out.inputs = at::empty({n, 3, kSide, kSide}, at::kFloat);
+  out.targets = at::empty({n}, at::kLong);
+  float* dst = out.inputs.data_ptr<float>();
+  int64_t* targets = out.targets.data_ptr<int64_t>();
+  std::array<uint8_t, kPixels> work;
+
+  for (int64_t k = 0; k < n; ++k, dst += kPixels) {
+    const int64_t index = request.indices[k];
+    TAILOR_CHECK(index >= 0 && index < split_size, "cifar_lt: index ", index,
+                 " is out of range for split '", split_name(request.split), "' of size ",
+                 split_size);
+    targets[k] = label_data[index];
+    const uint8_t* image = image_of(request.split, index);
+    // Draw order per sample: crop top, crop left, flip, AutoAugment (sub-policy, 2 uniforms,
+    // 2 signs), Cutout centre y, x.
+    SampleRng rng(request.seed, static_cast<uint64_t>(k));
+    if (crop_flip) {
+      // RandomCrop(32, padding=4) with zero fill, then RandomHorizontalFlip(0.5).
+      const int64_t top = rng.below(2 * kPad + 1) - kPad;
+      const int64_t left = rng.below(2 * kPad + 1) - kPad;
+      const bool mirror = (rng.next() & 1u) != 0;
+      for (int64_t c = 0; c < 3; ++c)
+        for (int64_t y = 0; y < kSide; ++y) {
+          uint8_t* row = work.data() + c * kPlane + y * kSide;
+          const int64_t sy = y + top;
+          if (sy < 0 || sy >= kSide) {
+            std::fill(row, row + kSide, uint8_t{0});
+            continue;
+          }
+          const uint8_t* src_row = image + c * kPlane + sy * kSide;
+          for (int64_t x = 0; x < kSide; ++x) {
+            const int64_t sx = (mirror ? kSide - 1 - x : x) + left;
+            row[x] = sx >= 0 && sx < kSide ? src_row[sx] : uint8_t{0};
+          }
+        }
+      image = work.data();
+    }
+    if (autoaugment) {
+      if (image != work.data()) std::copy(image, image + kPixels, work.data());
+      AutoAugmentDraw draw;
+      draw.sub_policy = static_cast<int>(rng.below(static_cast<int64_t>(cifar10_policy().size())));
+      draw.uniform = {rng.uniform(), rng.uniform()};
+      draw.negate = {(rng.next() & 1u) == 0, (rng.next() & 1u) == 0};
+      auto_augment_->apply(work.data(), draw);
+      image = work.data();
+    }
+    for (int64_t c = 0; c < 3; ++c) {
+      const auto& lut = lut_[static_cast<size_t>(c)];
+      for (int64_t i = 0; i < kPlane; ++i) dst[c * kPlane + i] = lut[image[c * kPlane + i]];
+    }
+    if (cutout > 0) {
+      // DeVries & Taylor's Cutout on the normalised tensor: centre uniform over the image,
+      // rows/columns [centre - L/2, centre + L/2) clipped to the image, set to 0.
+      const int64_t cy = rng.below(kSide), cx = rng.below(kSide);
+      const int64_t y1 = std::clamp(cy - cutout / 2, int64_t{0}, kSide);
+      const int64_t y2 = std::clamp(cy + cutout / 2, int64_t{0}, kSide);
+      const int64_t x1 = std::clamp(cx - cutout / 2, int64_t{0}, kSide);
+      const int64_t x2 = std::clamp(cx + cutout / 2, int64_t{0}, kSide);
+      for (int64_t c = 0; c < 3; ++c)
+        for (int64_t y = y1; y < y2; ++y)
+          std::fill(dst + c * kPlane + y * kSide + x1, dst + c * kPlane + y * kSide + x2, 0.0f);
+    }
+  }
+  return out;
+}
+
+void CifarLt::write_artifacts(const std::string& dir) const {
+  const fs::path path = fs::path(dir) / "cifar_lt_selection.csv";
+  const fs::path tmp = fs::path(dir) / "cifar_lt_selection.csv.tmp";
+  {
+    std::ofstream file(tmp, std::ios::binary | std::ios::trunc);
+    TAILOR_CHECK(file.good(), "cifar_lt: cannot write ", tmp.string(),
+                 "; check that the directory exists and is writable");
+    file << "split,index_in_file,label\n";
+    auto rows = [&](const char* split, const std::vector<int64_t>& positions,
+                    const at::Tensor& labels) {
+      const int64_t* l = labels.data_ptr<int64_t>();
+      for (size_t i = 0; i < positions.size(); ++i)
+        file << split << ',' << positions[i] << ',' << l[i] << '\n';
+    };
+    rows("train", train_index_, train_labels_);
+    rows("val", val_index_, val_labels_);
+    file.flush();
+    TAILOR_CHECK(file.good(), "cifar_lt: writing ", tmp.string(), " failed (disk full?)");
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  TAILOR_CHECK(!ec, "cifar_lt: cannot rename ", tmp.string(), " to ", path.string(), ": ",
+               ec.message());
+}
+
+}  // namespace tailor::plugins

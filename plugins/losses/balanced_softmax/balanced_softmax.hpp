@@ -1,0 +1,37 @@
+// balanced_softmax: softmax CE on logits shifted by log class counts (Ren et al., NeurIPS 2020).
+#pragma once
+
+#include <tailor/components.hpp>
+#include <tailor/options.hpp>
+
+#include <string>
+
+namespace tailor::plugins {
+
+/// Balanced Softmax: l_i = -log(n_y e^{z_y} / sum_j n_j e^{z_j}) = CE(z_i + log n, y_i).
+/// Predictions use the raw logits.
+class BalancedSoftmax final : public Loss {
+ public:
+  struct Options {
+    std::string reduction = "mean";
+
+    template <class V>
+    void visit(V& v) {
+      v("reduction", reduction, "mean: batch mean; sum: sum over the batch.",
+        one_of({"mean", "sum"}));
+    }
+  };
+
+  BalancedSoftmax(const Options& options, const LossContext& context);
+  at::Tensor forward(const LossInput& input) override;
+
+  /// log n_c, [C].
+  const at::Tensor& log_counts() const { return log_counts_; }
+
+ private:
+  Options options_;
+  int64_t num_classes_;
+  at::Tensor log_counts_;  // [C] float32 on the context's device
+};
+
+}  // namespace tailor::plugins

@@ -1,0 +1,87 @@
+// cdb: Class-wise Difficulty-Balanced loss (Sinha, Ohashi, Nakamura, ACCV 2020).
+#pragma once
+
+#include <tailor/components.hpp>
+#include <tailor/options.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tailor::plugins {
+
+/// CDB loss: l_i = w_{y_i} L(z_i, y_i) with w_c = C d_c^tau / sum_k d_k^tau and class
+/// difficulty d_c = 1 - A_c from the per-class validation accuracy A of the last epoch.
+/// Weights are uniform until the first measurement; tau is fixed or recomputed from the
+/// accuracy spread at every measurement.
+class CdbLoss final : public Loss {
+ public:
+  struct Options {
+    std::string tau_mode = "dynamic";
+    double tau = 1.5;
+    double tau_epsilon = 0.01;
+    double min_difficulty = 0.0;
+    std::string base = "ce";
+    double gamma = 2.0;
+    bool detach_modulator = false;
+    std::string reduction = "batch_mean";
+
+    template <class V>
+    void visit(V& v) {
+      v("tau_mode", tau_mode,
+        "dynamic: tau = 2 sigmoid(r - 1) (paper, ImageNet-LT code); dynamic_v1: tau = "
+        "sigmoid(r) (the CIFAR/EGTEA training scripts); fixed: tau = the tau option. "
+        "r = max_c A_c / (min_c A_c + tau_epsilon).",
+        one_of({"dynamic", "dynamic_v1", "fixed"}));
+      v("tau", tau, "The exponent tau when tau_mode = \"fixed\"; 0 gives the unweighted loss.",
+        at_least(0.0));
+      v("tau_epsilon", tau_epsilon, "epsilon in the accuracy ratio r of the dynamic modes.",
+        greater_than(0.0));
+      v("min_difficulty", min_difficulty,
+        "Floor on the difficulty 1 - A_c, so that a class at 100% accuracy keeps a small weight; "
+        "0 is the official behaviour (weight 0).",
+        range(0.0, 1.0));
+      v("base", base, "Base loss: softmax CE, or one-vs-all sigmoid focal loss.",
+        one_of({"ce", "focal"}));
+      v("gamma", gamma, "Focusing parameter of base = focal.", at_least(0.0));
+      v("detach_modulator", detach_modulator,
+        "base = focal: treat (1-p_t)^gamma as a constant in the backward pass (as the official "
+        "focal class does).");
+      v("reduction", reduction,
+        "batch_mean: sum_i l_i / N (CIFAR/EGTEA code); mean: sum_i l_i / sum_i w_{y_i} "
+        "(ImageNet-LT code); sum: sum_i l_i.",
+        one_of({"batch_mean", "mean", "sum"}));
+    }
+  };
+
+  CdbLoss(const Options& options, const LossContext& context);
+  uint32_t needs() const override { return needs::kValidationStats; }
+  at::Tensor forward(const LossInput& input) override;
+  void on_validation(const ClassStats& stats) override;
+  NamedTensors state() const override;
+  void load_state(const NamedTensors& state) override;
+  at::Tensor class_weights() const override { return weights_; }
+
+  /// The exponent for per-class accuracies `accuracy` (NaN entries ignored) under `options`.
+  static double tau_for(const std::vector<double>& accuracy, const Options& options);
+  /// w_c = C d_c^tau / sum_k d_k^tau with d_c = max(1 - A_c, min_difficulty); a NaN A_c
+  /// counts as unmeasured (d_c = 1). Uniform when every d_c^tau is 0.
+  static std::vector<double> weights_for(const std::vector<double>& accuracy, double tau,
+                                         double min_difficulty);
+
+  double tau() const { return tau_; }
+  bool measured() const { return measured_; }
+
+ private:
+  void set_weights(std::vector<double> weights);
+
+  Options options_;
+  int64_t num_classes_;
+  c10::Device device_;
+  std::vector<double> weights_host_;  // double precision copy, what state() saves
+  double tau_ = 0.0;                  // exponent of the current weights
+  bool measured_ = false;             // false until the first validation pass
+  at::Tensor weights_;                // [C] float32 on the context's device
+};
+
+}  // namespace tailor::plugins

@@ -1,0 +1,56 @@
+// class_balanced: Class-Balanced loss with effective-number weights (Cui et al., CVPR 2019).
+#pragma once
+
+#include <tailor/components.hpp>
+#include <tailor/options.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tailor::plugins {
+
+/// Class-Balanced loss: l_i = alpha_{y_i} L(z_i, y_i), alpha_c proportional to
+/// (1 - beta) / (1 - beta^{n_c}) and normalised to sum C; L is softmax CE, one-vs-all sigmoid
+/// CE, or one-vs-all sigmoid focal loss, each as the official TensorFlow code computes it.
+class ClassBalancedLoss final : public Loss {
+ public:
+  struct Options {
+    double beta = 0.9999;
+    std::string base = "softmax";
+    double gamma = 1.0;
+    std::string reduction = "batch_mean";
+
+    template <class V>
+    void visit(V& v) {
+      v("beta", beta,
+        "Effective-number hyperparameter beta; 0 gives uniform weights, towards 1 inverse "
+        "frequency.",
+        range(0.0, 1.0, /*hi_open=*/true));
+      v("base", base,
+        "Base loss: softmax CE, one-vs-all sigmoid CE, or one-vs-all sigmoid focal loss.",
+        one_of({"softmax", "sigmoid", "focal"}));
+      v("gamma", gamma, "Focusing parameter of base = focal.", at_least(0.0));
+      v("reduction", reduction,
+        "batch_mean: sum_i l_i / N (official code); mean: sum_i l_i / sum_i alpha_{y_i} "
+        "(PyTorch's weighted mean); sum: sum_i l_i.",
+        one_of({"batch_mean", "mean", "sum"}));
+    }
+  };
+
+  ClassBalancedLoss(const Options& options, const LossContext& context);
+  at::Tensor forward(const LossInput& input) override;
+  at::Tensor class_weights() const override { return weights_; }
+
+  /// alpha_c = C ((1-beta)/(1-beta^{n_c})) / sum_k ((1-beta)/(1-beta^{n_k})). Throws
+  /// tailor::Error when a count is below 1 (its weight would be infinite).
+  static std::vector<double> effective_number_weights(const std::vector<int64_t>& counts,
+                                                      double beta);
+
+ private:
+  Options options_;
+  int64_t num_classes_;
+  at::Tensor weights_;  // [C] float32 on the context's device
+};
+
+}  // namespace tailor::plugins

@@ -1,0 +1,61 @@
+// focal: softmax and one-vs-all sigmoid focal loss (Lin et al., ICCV 2017).
+#pragma once
+
+#include <tailor/components.hpp>
+#include <tailor/options.hpp>
+
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace tailor::plugins {
+
+/// Focal loss, per sample i with label y:
+///   softmax: l_i = w_y (1 - p_y)^gamma (-log p_y),                 p = softmax(z_i);
+///   sigmoid: l_i = w_y sum_c a_c (1 - p^t_c)^gamma (-log p^t_c),   p^t_c = sigmoid(+-z_ic).
+/// w are optional class weights (outside the modulator), a Lin's alpha_t (sigmoid form only).
+class FocalLoss final : public Loss {
+ public:
+  struct Options {
+    std::string form = "softmax";
+    double gamma = 2.0;
+    double alpha = -1.0;                // < 0: no alpha balancing
+    std::vector<double> class_weights;  // empty: uniform
+    bool detach_modulator = false;
+    std::string reduction = "batch_mean";
+
+    template <class V>
+    void visit(V& v) {
+      v("form", form,
+        "softmax: -(1-p_y)^gamma log p_y; sigmoid: one-vs-all binary focal terms summed over "
+        "classes (the CB paper's form).",
+        one_of({"softmax", "sigmoid"}));
+      v("gamma", gamma, "Focusing parameter gamma; 0 gives CE (softmax) or BCE (sigmoid).",
+        at_least(0.0));
+      v("alpha", alpha,
+        "Sigmoid form only: weight alpha on positive and 1-alpha on negative terms; negative "
+        "disables it.",
+        range(-std::numeric_limits<double>::infinity(), 1.0));
+      v("class_weights", class_weights,
+        "Per-class weights w_c multiplying each sample's loss by w_y; empty means uniform.",
+        at_least(0.0));
+      v("detach_modulator", detach_modulator,
+        "Treat the modulating factor (1-p_t)^gamma as a constant in the backward pass.");
+      v("reduction", reduction,
+        "batch_mean: sum_i l_i / N; mean: sum_i l_i / sum_i w_y (PyTorch's weighted mean); "
+        "sum: sum_i l_i.",
+        one_of({"batch_mean", "mean", "sum"}));
+    }
+  };
+
+  FocalLoss(const Options& options, const LossContext& context);
+  at::Tensor forward(const LossInput& input) override;
+  at::Tensor class_weights() const override { return weights_; }
+
+ private:
+  Options options_;
+  int64_t num_classes_;
+  at::Tensor weights_;  // [C] or undefined
+};
+
+}  // namespace tailor::plugins

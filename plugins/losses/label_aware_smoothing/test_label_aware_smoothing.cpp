@@ -1,0 +1,133 @@
+// Tests of the label_aware_smoothing loss: golden values, profiles, option checks, README.
+#include "label_aware_smoothing.hpp"
+
+#include "../../../tests/support/golden.hpp"
+#include "../../../tests/support/readme_table.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+using tailor::plugins::LabelAwareSmoothing;
+
+namespace {
+
+tailor::LossContext context(std::vector<int64_t> counts) {
+  tailor::LossContext c;
+  c.num_classes = static_cast<int64_t>(counts.size());
+  c.class_counts = std::move(counts);
+  return c;
+}
+
+// Reads options the way the plugin's create() does, from one key set in an experiment file.
+LabelAwareSmoothing::Options read_one(TailorValue value) {
+  value.struct_size = sizeof(TailorValue);
+  value.origin = "stage2.toml:11:3";
+  const TailorConfig config{sizeof(TailorConfig), "stage[1].loss", 1, &value};
+  return tailor::read_options<LabelAwareSmoothing::Options>(config);
+}
+
+}  // namespace
+
+TEST_CASE("label_aware_smoothing matches the reference of the official code",
+          "[label_aware_smoothing][golden]") {
+  for (const auto& g : tailor::test::load_golden("label_aware_smoothing")) {
+    DYNAMIC_SECTION(g.name) {
+      LabelAwareSmoothing::Options o;
+      o.eps_head = g.options.value("eps_head", o.eps_head);
+      o.eps_tail = g.options.value("eps_tail", o.eps_tail);
+      o.shape = g.options.value("shape", o.shape);
+      o.power = g.options.value("power", o.power);
+      o.reduction = g.options.value("reduction", o.reduction);
+      at::Tensor logits = g.tensor("logits").set_requires_grad(true);
+      LabelAwareSmoothing loss(
+          o, context(g.raw.at("context").at("class_counts").get<std::vector<int64_t>>()));
+      CHECK(at::allclose(loss.smoothing(), g.tensor("smoothing"), 1e-6, 1e-7));
+      tailor::LossInput in;
+      in.logits = logits;
+      in.targets = g.tensor("targets");
+      at::Tensor value = loss.forward(in);
+      value.backward();
+      // float32 arithmetic against a float64 reference.
+      CHECK(value.item<double>() == Approx(g.scalar("loss")).epsilon(1e-5));
+      CHECK(at::allclose(logits.grad(), g.tensor("grad"), /*rtol=*/1e-4, /*atol=*/1e-6));
+    }
+  }
+}
+
+TEST_CASE("label_aware_smoothing profiles for known counts", "[label_aware_smoothing]") {
+  // Counts 1, 11, 21 sit at x = 0, 1/2, 1; eps from tail 0 to head 0.4.
+  const std::vector<int64_t> counts = {1, 11, 21};
+  LabelAwareSmoothing::Options o;
+  o.eps_head = 0.4;
+  o.eps_tail = 0.0;
+  const double half_sine = 0.4 * std::sqrt(0.5);  // 0.4 sin(pi / 4)
+  struct Expected {
+    const char* shape;
+    double middle;
+  };
+  for (const auto& e : {Expected{"concave", half_sine}, Expected{"linear", 0.2},
+                        Expected{"convex", 0.4 - half_sine}, Expected{"exp", 0.1}}) {
+    o.shape = e.shape;
+    o.power = 2.0;
+    const auto eps = LabelAwareSmoothing::smoothing_for(counts, o);
+    INFO(e.shape);
+    CHECK(eps[0] == Approx(0.0).margin(1e-12));
+    CHECK(eps[1] == Approx(e.middle));
+    CHECK(eps[2] == Approx(0.4));
+  }
+}
+
+TEST_CASE("label_aware_smoothing corner cases", "[label_aware_smoothing]") {
+  LabelAwareSmoothing::Options o;
+  SECTION("equal counts: every class is a head class") {
+    for (double e : LabelAwareSmoothing::smoothing_for({8, 8, 8}, o)) CHECK(e == Approx(0.4));
+  }
+  SECTION("a class without training samples is simply the rarest") {
+    const auto eps = LabelAwareSmoothing::smoothing_for({0, 100}, o);
+    CHECK(eps[0] == Approx(0.1));
+    CHECK(eps[1] == Approx(0.4));
+  }
+  SECTION("zero smoothing is cross-entropy") {
+    o.eps_head = 0.0;
+    o.eps_tail = 0.0;
+    LabelAwareSmoothing loss(o, context({100, 10, 1}));
+    const at::Tensor z = at::randn({6, 3});
+    const at::Tensor y = at::tensor(std::vector<int64_t>{0, 1, 2, 0, 1, 2});
+    CHECK(loss.forward({z, y}).item<double>() ==
+          Approx(at::cross_entropy_loss(z, y).item<double>()).epsilon(1e-6));
+  }
+  SECTION("one smoothing for all classes is ordinary label smoothing") {
+    o.eps_head = 0.2;
+    o.eps_tail = 0.2;
+    LabelAwareSmoothing loss(o, context({100, 10, 1}));
+    const at::Tensor z = at::randn({6, 3});
+    const at::Tensor y = at::tensor(std::vector<int64_t>{0, 1, 2, 0, 1, 2});
+    const double expected =
+        at::cross_entropy_loss(z, y, {}, at::Reduction::Mean, -100, 0.2).item<double>();
+    CHECK(loss.forward({z, y}).item<double>() == Approx(expected).epsilon(1e-6));
+  }
+}
+
+TEST_CASE("label_aware_smoothing rejects bad options with clear messages",
+          "[label_aware_smoothing]") {
+  TailorValue head{};
+  head.type = TAILOR_VALUE_FLOAT;
+  head.key = "eps_head";
+  head.float_value = 1.2;
+  CHECK_THROWS_WITH(read_one(head),
+                    "stage2.toml:11:3: [stage[1].loss] eps_head must be [0, 1], got 1.2");
+  TailorValue shape{};
+  shape.type = TAILOR_VALUE_STRING;
+  shape.key = "shape";
+  shape.string_value = "sine";
+  CHECK_THROWS_WITH(read_one(shape),
+                    "stage2.toml:11:3: [stage[1].loss] shape must be one of: concave, linear, "
+                    "convex, exp, got \"sine\"");
+}
+
+TEST_CASE("label_aware_smoothing README parameter table matches the options schema",
+          "[label_aware_smoothing]") {
+  tailor::test::check_readme_matches_schema(PLUGIN_README,
+                                            tailor::schema_of<LabelAwareSmoothing::Options>());
+}

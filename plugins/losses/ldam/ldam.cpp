@@ -1,0 +1,73 @@
+// ldam: label-distribution-aware margin loss with optional DRW weights (Cao et al., NeurIPS 2019).
+#include "ldam.hpp"
+
+#include <ATen/ATen.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace tailor::plugins {
+
+namespace {
+
+void check_counts(const std::vector<int64_t>& counts) {
+  for (size_t c = 0; c < counts.size(); ++c)
+    TAILOR_CHECK(counts[c] >= 1, "ldam: class ", c, " has ", counts[c],
+                 " training samples; its margin C / n^(1/4) would be infinite. Every class "
+                 "needs at least one training sample");
+}
+
+}  // namespace
+
+std::vector<double> LdamLoss::margins_for(const std::vector<int64_t>& counts, double max_m) {
+  check_counts(counts);
+  std::vector<double> margins(counts.size());
+  for (size_t c = 0; c < counts.size(); ++c)
+    margins[c] = 1.0 / std::sqrt(std::sqrt(static_cast<double>(counts[c])));
+  const double largest = *std::max_element(margins.begin(), margins.end());
+  for (double& m : margins) m *= max_m / largest;
+  return margins;
+}
+
+LdamLoss::LdamLoss(const Options& options, const LossContext& context)
+    : options_(options), num_classes_(context.num_classes) {
+  TAILOR_CHECK(static_cast<int64_t>(context.class_counts.size()) == context.num_classes &&
+                   context.num_classes > 0,
+               "ldam: got ", context.class_counts.size(), " class counts for ", context.num_classes,
+               " classes");
+  margins_ = at::tensor(margins_for(context.class_counts, options.max_m), at::kDouble)
+                 .to(at::kFloat)
+                 .to(context.device);
+  if (!options.reweight) return;
+  // The DRW weights of the official code: effective-number weights normalised to sum C.
+  std::vector<double> weights(context.class_counts.size());
+  double total = 0.0;
+  for (size_t c = 0; c < weights.size(); ++c) {
+    const double n = static_cast<double>(context.class_counts[c]);
+    weights[c] = (1.0 - options.drw_beta) / (1.0 - std::pow(options.drw_beta, n));
+    total += weights[c];
+  }
+  for (double& w : weights) w *= static_cast<double>(weights.size()) / total;
+  weights_ = at::tensor(weights, at::kDouble).to(at::kFloat).to(context.device);
+}
+
+at::Tensor LdamLoss::forward(const LossInput& in) {
+  const at::Tensor& z = in.logits;
+  TAILOR_CHECK(z.dim() == 2 && z.size(1) == num_classes_, "ldam: logits must be [N, ", num_classes_,
+               "], got ", z.sizes());
+  const at::Tensor one_hot = at::one_hot(in.targets, num_classes_).to(z.scalar_type());
+  const at::Tensor m_y = margins_.to(z.options()).index_select(0, in.targets).unsqueeze(1);
+  const at::Tensor adjusted = options_.s * (z - m_y * one_hot);
+  at::Tensor per_sample =
+      -at::log_softmax(adjusted, 1).gather(1, in.targets.unsqueeze(1)).squeeze(1);
+  at::Tensor w_y;
+  if (weights_.defined()) {
+    w_y = weights_.to(z.options()).index_select(0, in.targets);
+    per_sample = w_y * per_sample;
+  }
+  if (options_.reduction == "sum") return per_sample.sum();
+  if (options_.reduction == "batch_mean" || !w_y.defined()) return per_sample.mean();
+  return per_sample.sum() / w_y.sum();  // class-balanced weights are positive
+}
+
+}  // namespace tailor::plugins

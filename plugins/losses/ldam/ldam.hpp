@@ -1,0 +1,57 @@
+// ldam: label-distribution-aware margin loss with optional DRW weights (Cao et al., NeurIPS 2019).
+#pragma once
+
+#include <tailor/components.hpp>
+#include <tailor/options.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tailor::plugins {
+
+/// LDAM: l_i = w_{y_i} CE(s (z_i - m_{y_i} e_{y_i}), y_i) on cosine logits z, with per-class
+/// margins m_c proportional to n_c^{-1/4} and max_c m_c = max_m. With reweight = true the
+/// w_c are class-balanced weights (the DRW stage); else w = 1.
+class LdamLoss final : public Loss {
+ public:
+  struct Options {
+    double max_m = 0.5;
+    double s = 30.0;
+    bool reweight = false;
+    double drw_beta = 0.9999;
+    std::string reduction = "mean";
+
+    template <class V>
+    void visit(V& v) {
+      v("max_m", max_m, "Largest margin, that of the rarest class.", greater_than(0.0));
+      v("s", s, "Scale applied to the margin-adjusted cosine logits.", greater_than(0.0));
+      v("reweight", reweight,
+        "Weight samples by class-balanced weights (beta = drw_beta); the DRW stage sets it.");
+      v("drw_beta", drw_beta, "beta of the class-balanced weights used when reweight = true.",
+        range(0.0, 1.0, /*hi_open=*/true));
+      v("reduction", reduction,
+        "mean: sum_i l_i / sum_i w_{y_i} (PyTorch's weighted mean, the official code); "
+        "batch_mean: sum_i l_i / N; sum: sum_i l_i.",
+        one_of({"mean", "batch_mean", "sum"}));
+    }
+  };
+
+  LdamLoss(const Options& options, const LossContext& context);
+  uint32_t needs() const override { return needs::kNormedHead; }
+  at::Tensor forward(const LossInput& input) override;
+  at::Tensor class_weights() const override { return weights_; }
+
+  /// m_c = max_m (n_min / n_c)^{1/4}. Throws tailor::Error for a count below 1.
+  static std::vector<double> margins_for(const std::vector<int64_t>& counts, double max_m);
+  /// Per-class margins in use, [C].
+  const at::Tensor& margins() const { return margins_; }
+
+ private:
+  Options options_;
+  int64_t num_classes_;
+  at::Tensor margins_;  // [C] float32 on the context's device
+  at::Tensor weights_;  // [C] or undefined when reweight = false
+};
+
+}  // namespace tailor::plugins

@@ -1,0 +1,48 @@
+// logit_adjustment: logit-adjusted loss and post-hoc logit adjustment (Menon et al., ICLR 2021).
+#include "logit_adjustment.hpp"
+
+#include <ATen/ATen.h>
+
+#include <cmath>
+#include <vector>
+
+namespace tailor::plugins {
+
+LogitAdjustment::LogitAdjustment(const Options& options, const LossContext& context)
+    : options_(options), num_classes_(context.num_classes) {
+  TAILOR_CHECK(static_cast<int64_t>(context.class_counts.size()) == context.num_classes,
+               "logit_adjustment: got ", context.class_counts.size(), " class counts for ",
+               context.num_classes, " classes");
+  double total = 0.0;
+  for (int64_t n : context.class_counts) {
+    TAILOR_CHECK(n >= 0, "logit_adjustment: negative class count ", n);
+    total += static_cast<double>(n);
+  }
+  TAILOR_CHECK(total > 0.0, "logit_adjustment: the training set has no samples");
+  std::vector<double> offsets(context.class_counts.size());
+  for (size_t c = 0; c < offsets.size(); ++c) {
+    const double prior = static_cast<double>(context.class_counts[c]) / total;
+    const double shifted = std::pow(prior, options.tau) + options.prior_epsilon;
+    TAILOR_CHECK(shifted > 0.0, "logit_adjustment: class ", c,
+                 " has 0 training samples, so log(pi^tau) is -inf; keep prior_epsilon > 0 "
+                 "(default 1e-12) or give every class a sample");
+    offsets[c] = std::log(shifted);
+  }
+  offsets_ = at::tensor(offsets, at::kDouble).to(at::kFloat).to(context.device);
+}
+
+at::Tensor LogitAdjustment::forward(const LossInput& in) {
+  const at::Tensor& z = in.logits;
+  TAILOR_CHECK(z.dim() == 2 && z.size(1) == num_classes_, "logit_adjustment: logits must be [N, ",
+               num_classes_, "], got ", z.sizes());
+  const at::Tensor trained = options_.mode == "loss" ? z + offsets_.to(z.options()) : z;
+  const at::Tensor nll = -at::log_softmax(trained, 1).gather(1, in.targets.unsqueeze(1)).squeeze(1);
+  return options_.reduction == "sum" ? nll.sum() : nll.mean();
+}
+
+at::Tensor LogitAdjustment::adjust_logits(const at::Tensor& logits) const {
+  if (options_.mode != "posthoc") return logits;
+  return logits - offsets_.to(logits.options());
+}
+
+}  // namespace tailor::plugins

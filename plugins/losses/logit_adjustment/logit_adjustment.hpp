@@ -1,0 +1,49 @@
+// logit_adjustment: logit-adjusted loss and post-hoc logit adjustment (Menon et al., ICLR 2021).
+#pragma once
+
+#include <tailor/components.hpp>
+#include <tailor/options.hpp>
+
+#include <string>
+
+namespace tailor::plugins {
+
+/// Logit adjustment with offsets o_c = log(pi_c^tau + epsilon), pi the training prior.
+/// mode "loss": l_i = CE(z_i + o, y_i), predictions from the raw z.
+/// mode "posthoc": l_i = CE(z_i, y_i), predictions from z - o (adjust_logits()).
+class LogitAdjustment final : public Loss {
+ public:
+  struct Options {
+    std::string mode = "loss";
+    double tau = 1.0;
+    double prior_epsilon = 1e-12;
+    std::string reduction = "mean";
+
+    template <class V>
+    void visit(V& v) {
+      v("mode", mode,
+        "loss: train with CE(z + tau log pi); posthoc: train with plain CE and evaluate "
+        "z - tau log pi.",
+        one_of({"loss", "posthoc"}));
+      v("tau", tau, "Temperature tau of the prior.", at_least(0.0));
+      v("prior_epsilon", prior_epsilon,
+        "epsilon in log(pi^tau + epsilon), as in the official code.", at_least(0.0));
+      v("reduction", reduction, "mean: batch mean; sum: sum over the batch.",
+        one_of({"mean", "sum"}));
+    }
+  };
+
+  LogitAdjustment(const Options& options, const LossContext& context);
+  at::Tensor forward(const LossInput& input) override;
+  at::Tensor adjust_logits(const at::Tensor& logits) const override;
+
+  /// o_c = log(pi_c^tau + epsilon), [C].
+  const at::Tensor& offsets() const { return offsets_; }
+
+ private:
+  Options options_;
+  int64_t num_classes_;
+  at::Tensor offsets_;  // [C] float32 on the context's device
+};
+
+}  // namespace tailor::plugins
