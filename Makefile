@@ -8,7 +8,11 @@ JOBS       ?= $(shell nproc)
 TAILOR_BIN ?= $(BUILD_DIR)/host/tailor
 
 CCACHE_DIR ?= $(HOME)/.cache/ccache
-export CCACHE_DIR
+# Relative paths in the hash let a fresh clone reuse the cache of another checkout;
+# the sloppiness settings let ccache cache compilations that use precompiled headers.
+CCACHE_BASEDIR ?= $(CURDIR)
+CCACHE_SLOPPINESS ?= pch_defines,time_macros,include_file_mtime,include_file_ctime
+export CCACHE_DIR CCACHE_BASEDIR CCACHE_SLOPPINESS
 
 .PHONY: all deps configure build quickstart test format clean
 
