@@ -5,7 +5,7 @@
 
 #include <tailor/plugin.hpp>  // tailor::log_info only; the plugin entry is in cifar_lt_plugin.cpp
 
-#include "numpy_random.hpp"
+#include <tailor/random.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -146,26 +146,6 @@ at::Tensor load_images(const std::vector<RecordFile>& files, const Layout& layou
   read_records(files, layout, images.data_ptr<uint8_t>(), labels);
   return images;
 }
-
-// splitmix64 finaliser: per-sample streams independent of which worker thread runs them.
-uint64_t mix64(uint64_t z) {
-  z += 0x9E3779B97F4A7C15ull;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
-// The random stream of one sample: splitmix64 seeded from (request seed, position).
-class SampleRng {
- public:
-  SampleRng(uint64_t seed, uint64_t position) : state_(mix64(seed ^ mix64(position))) {}
-  uint64_t next() { return mix64(state_++); }
-  int64_t below(int64_t n) { return static_cast<int64_t>(next() % static_cast<uint64_t>(n)); }
-  double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
-
- private:
-  uint64_t state_;
-};
 
 at::Tensor to_long_tensor(const std::vector<int64_t>& values) {
   at::Tensor t = at::empty({static_cast<int64_t>(values.size())}, at::kLong);

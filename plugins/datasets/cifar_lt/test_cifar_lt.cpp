@@ -1,6 +1,6 @@
 // Unit tests of the cifar_lt dataset on fixtures generated in the CIFAR binary format.
 #include "cifar_lt.hpp"
-#include "numpy_random.hpp"
+#include <tailor/random.hpp>
 
 #include "../../../tests/support/readme_table.hpp"
 
@@ -22,7 +22,7 @@
 namespace fs = std::filesystem;
 using tailor::Split;
 using tailor::plugins::CifarLt;
-using tailor::plugins::NumpyRandomState;
+using tailor::NumpyRandomState;
 
 namespace {
 

@@ -5,6 +5,7 @@
 #include <zlib.h>
 
 #include <tailor/log.hpp>
+#include <tailor/random.hpp>
 
 #include <algorithm>
 #include <cerrno>
@@ -150,15 +151,6 @@ at::Tensor read_idx(const Source& src, uint32_t magic, const char* kind) {
   return data;
 }
 
-// splitmix64: a 64-bit mixer with good avalanche; per-sample streams are independent of
-// which worker thread runs them.
-uint64_t mix64(uint64_t z) {
-  z += 0x9E3779B97F4A7C15ull;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
 at::Tensor to_long_tensor(const std::vector<int64_t>& values) {
   at::Tensor t = at::empty({static_cast<int64_t>(values.size())}, at::kLong);
   std::copy(values.begin(), values.end(), t.data_ptr<int64_t>());
@@ -172,19 +164,6 @@ std::string join(const std::vector<int64_t>& values) {
 }
 
 }  // namespace
-
-void numpy_shuffle(std::vector<int64_t>& values, std::mt19937& rng) {
-  for (size_t i = values.size() > 0 ? values.size() - 1 : 0; i >= 1; --i) {
-    uint64_t mask = i;
-    for (int shift : {1, 2, 4, 8, 16, 32}) mask |= mask >> shift;
-    uint64_t j = 0;
-    // IDX counts are 32-bit, so i < 2^32: the range where NumPy draws 32-bit words.
-    do {
-      j = static_cast<uint64_t>(rng()) & mask;
-    } while (j > i);
-    std::swap(values[i], values[j]);
-  }
-}
 
 std::vector<int64_t> long_tail_counts(const std::string& profile, int64_t img_max,
                                       double imbalance_ratio,
@@ -281,7 +260,7 @@ IdxLt::IdxLt(const Options& options) : options_(options), class_names_(options.c
       options.img_max > 0 ? options.img_max : *std::max_element(available.begin(), available.end());
   const std::vector<int64_t> counts =
       long_tail_counts(options.profile, img_max, options.imbalance_ratio, available);
-  std::mt19937 rng(static_cast<std::mt19937::result_type>(options.seed));
+  NumpyRandomState rng(static_cast<uint32_t>(options.seed));
   for (int64_t c = 0; c < num_classes; ++c) {
     auto& idx = by_class[static_cast<size_t>(c)];
     const int64_t n = counts[static_cast<size_t>(c)];
@@ -291,7 +270,7 @@ IdxLt::IdxLt(const Options& options) : options_(options), class_names_(options.c
                  idx.size(), " remain after holding out ", hold,
                  " for val; lower img_max (0 = the largest class) or val_per_class");
     // One engine across all classes, nothing else drawn in between (LDAM-DRW's selection).
-    if (options.selection == "shuffle") numpy_shuffle(idx, rng);
+    if (options.selection == "shuffle") rng.shuffle(idx);
     train_index_.insert(train_index_.end(), idx.begin(), idx.begin() + n);
   }
 
@@ -378,11 +357,11 @@ Batch IdxLt::batch(const BatchRequest& request) const {
     }
     // Per-sample stream from (batch seed, position): RandomCrop(h, w, padding=pad) with zero
     // fill in pixel space, then RandomHorizontalFlip(0.5), as torchvision orders them.
-    uint64_t state = mix64(request.seed ^ mix64(static_cast<uint64_t>(k)));
+    SampleRng rng(request.seed, static_cast<uint64_t>(k));
     const uint64_t span = static_cast<uint64_t>(2 * pad + 1);
-    const int64_t top = static_cast<int64_t>(mix64(state++) % span) - pad;
-    const int64_t left = static_cast<int64_t>(mix64(state++) % span) - pad;
-    const bool mirror = flip && (mix64(state++) & 1u) != 0;
+    const int64_t top = static_cast<int64_t>(rng.next() % span) - pad;
+    const int64_t left = static_cast<int64_t>(rng.next() % span) - pad;
+    const bool mirror = flip && (rng.next() & 1u) != 0;
     for (int64_t y = 0; y < h; ++y) {
       float* row = dst + y * w;
       const int64_t sy = y + top;

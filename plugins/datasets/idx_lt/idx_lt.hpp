@@ -13,11 +13,6 @@
 
 namespace tailor::plugins {
 
-/// Shuffles `values` in place exactly as NumPy's legacy RandomState.shuffle does for a 1-D
-/// array: Fisher-Yates from the end, j drawn by masked rejection from 32-bit MT19937 words.
-/// With `rng` = std::mt19937(s) this reproduces np.random.seed(s); np.random.shuffle(a).
-void numpy_shuffle(std::vector<int64_t>& values, std::mt19937& rng);
-
 /// Per-class sizes of a long-tail profile: "exp", "step" or "none" (`available` per class).
 /// Exactly LDAM-DRW's rule: n_i = int(img_max * (1/rho)^(i/(C-1))) in IEEE double.
 std::vector<int64_t> long_tail_counts(const std::string& profile, int64_t img_max,

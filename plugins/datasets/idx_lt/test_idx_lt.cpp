@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include <zlib.h>
 #include <catch2/catch.hpp>
+#include <tailor/random.hpp>
 
 #include <atomic>
 #include <cmath>
@@ -144,20 +145,20 @@ const std::vector<int64_t> kExpCounts = {18, 13, 10, 8, 6, 5, 3, 3, 2, 1};  // 1
 
 }  // namespace
 
-TEST_CASE("numpy_shuffle reproduces NumPy's legacy RandomState shuffle", "[idx_lt]") {
-  // np.random.seed(s); np.random.permutation(10)
+TEST_CASE("the selection shuffle reproduces NumPy's legacy RandomState shuffle", "[idx_lt]") {
+  // np.random.seed(s); a = np.arange(10); np.random.shuffle(a)
   const std::vector<std::pair<uint32_t, std::vector<int64_t>>> cases = {
       {0, {2, 8, 4, 9, 1, 6, 7, 3, 0, 5}}, {42, {8, 1, 5, 0, 7, 2, 9, 4, 3, 6}}};
   for (const auto& [seed, expected] : cases) {
     std::vector<int64_t> v = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
-    std::mt19937 rng(seed);
-    tailor::plugins::numpy_shuffle(v, rng);
+    tailor::NumpyRandomState rng(seed);
+    rng.shuffle(v);
     CHECK(v == expected);
   }
   std::vector<int64_t> empty, one = {7};
-  std::mt19937 rng(0);
-  tailor::plugins::numpy_shuffle(empty, rng);
-  tailor::plugins::numpy_shuffle(one, rng);
+  tailor::NumpyRandomState rng(0);
+  rng.shuffle(empty);
+  rng.shuffle(one);
   CHECK(one == std::vector<int64_t>{7});
 }
 

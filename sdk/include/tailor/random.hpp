@@ -1,4 +1,4 @@
-// numpy_random: the parts of NumPy's legacy RandomState that LDAM-DRW's CIFAR-LT selection uses.
+// tailor/random.hpp - reproducible random streams for plugin code (header-only, std only).
 #pragma once
 
 #include <cstdint>
@@ -6,7 +6,33 @@
 #include <utility>
 #include <vector>
 
-namespace tailor::plugins {
+namespace tailor {
+
+/// The splitmix64 finaliser: a 64-bit mixer with full avalanche, used to derive independent
+/// seeds and streams from (seed, index) pairs.
+inline uint64_t mix64(uint64_t z) {
+  z += 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+/// The random stream of one sample of a batch: splitmix64 seeded from the request's seed and
+/// the sample's position, so a dataset's augmentation does not depend on which worker thread
+/// builds the batch or on how batches are split among threads.
+class SampleRng {
+ public:
+  SampleRng(uint64_t seed, uint64_t position) : state_(mix64(seed ^ mix64(position))) {}
+  /// Next 64 random bits.
+  uint64_t next() { return mix64(state_++); }
+  /// Uniform integer in [0, n) (n > 0; the modulo bias is below 2^-40 for n < 2^24).
+  int64_t below(int64_t n) { return static_cast<int64_t>(next() % static_cast<uint64_t>(n)); }
+  /// Uniform double in [0, 1) with 53 random bits.
+  double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
+
+ private:
+  uint64_t state_;
+};
 
 /// NumPy's legacy `np.random.RandomState` (MT19937), reproduced bit for bit for what the
 /// CIFAR-LT subsets of LDAM-DRW, BBN, RIDE, SADE and MiSLAS draw: `np.random.seed(s)` with an
@@ -62,4 +88,4 @@ class NumpyRandomState {
   std::mt19937 engine_;
 };
 
-}  // namespace tailor::plugins
+}  // namespace tailor
