@@ -318,7 +318,10 @@ struct Trainer::Impl {
 
   // One-step look-ahead (Meta-Weight-Net style): theta' = theta - lr * grad L_w(theta), with
   // the graph kept so the meta loss on a balanced batch reaches the loss's meta parameters.
-  void meta_step(const StagePlan& plan, const Model::Output& out, const at::Tensor& x,
+  // Scope "full" runs before the real forward (its train-mode look-ahead moves BatchNorm
+  // statistics, which are restored before the real forward saves them for backward);
+  // scope "head" runs after it, on its detached features, and touches no buffer.
+  void meta_step(const StagePlan& plan, const at::Tensor& features, const at::Tensor& x,
                  const at::Tensor& y, double lr, const Clock& clock) {
     LossPlugin& loss = *plan.loss;
     const auto& meta = exp.meta();
@@ -341,14 +344,15 @@ struct Trainer::Impl {
     }
     // The look-ahead's BatchNorm updates are thrown away.
     NamedTensors buffers;
-    for (const auto& [name, b] : model.named_buffers()) buffers.emplace_back(name, b.clone());
+    if (meta.scope == "full")
+      for (const auto& [name, b] : model.named_buffers()) buffers.emplace_back(name, b.clone());
 
     LossInput in;
     in.targets = y;
     in.clock = clock;
     at::Tensor meta_features;
     if (meta.scope == "head") {
-      in.features = out.features.detach();
+      in.features = features.detach();
       NamedTensors head_params;
       for (const auto& [name, t] : fast) head_params.emplace_back(name.substr(5), t);
       in.logits = model.head()->forward_with(in.features, head_params);
@@ -382,6 +386,7 @@ struct Trainer::Impl {
     }
     const at::Tensor meta_loss = at::cross_entropy_loss(meta_logits, ym);
     loss.meta_update(meta_loss, clock);
+    if (buffers.empty()) return;
     torch::NoGradGuard no_grad;
     auto live = model.named_buffers();
     for (size_t i = 0; i < live.size(); ++i) live[i].second.copy_(buffers[i].second);
@@ -458,8 +463,10 @@ struct Trainer::Impl {
       clock.global_step = epoch * clock.steps_per_epoch + step;
       const at::Tensor x = batch->inputs.to(device, /*non_blocking=*/true);
       const at::Tensor y = batch->targets.to(device, /*non_blocking=*/true);
+      const bool full_meta = needs_meta && exp.meta().scope == "full";
+      if (full_meta) meta_step(plan, {}, x, y, lr, clock);
       const auto out = model.forward(x);
-      if (needs_meta) meta_step(plan, out, x, y, lr, clock);
+      if (needs_meta && !full_meta) meta_step(plan, out.features, x, y, lr, clock);
       LossInput input;
       input.logits = out.logits;
       input.targets = y;
@@ -492,12 +499,19 @@ struct Trainer::Impl {
                      plan.stage.epochs, step + 1, clock.steps_per_epoch, v, lr);
     }
     const double secs = seconds_since(t0);
-    dir.append_metrics({{"epoch", completed + 1},
-                        {"stage", plan.stage.name},
-                        {"split", "train"},
-                        {"loss", seen > 0 ? loss_sum / seen : 0.0},
-                        {"lr", lr},
-                        {"samples", seen}});
+    nlohmann::json record = {{"epoch", completed + 1},
+                             {"stage", plan.stage.name},
+                             {"split", "train"},
+                             {"loss", seen > 0 ? loss_sum / seen : 0.0},
+                             {"lr", lr},
+                             {"samples", seen}};
+    // Losses that reweight classes report their current weights (CB, CDB, Difficulty-Net).
+    const at::Tensor weights = loss.class_weights();
+    if (weights.defined() && weights.numel() > 0) {
+      const at::Tensor w = weights.detach().to(at::kCPU, at::kDouble).contiguous();
+      record["class_weights"] = std::vector<double>(w.data_ptr<double>(), w.data_ptr<double>() + w.numel());
+    }
+    dir.append_metrics(record);
     std::ofstream(dir.file("timing.jsonl"), std::ios::app)
         << nlohmann::json({{"epoch", completed + 1}, {"seconds", secs}, {"images", images},
                            {"images_per_s", images / std::max(secs, 1e-9)}})

@@ -37,6 +37,26 @@ else
   bad "tiny run failed"
 fi
 
+# -- losses that use the engine's hooks ------------------------------------------------
+# expect_run NAME ARGS...: a one-epoch-per-stage run that must finish with a summary.
+expect_run() {
+  local name="$1"
+  shift
+  if "$tailor" run "$exp" "${root[@]}" --max-epochs 1 "$@" --out "$tmp/$name" > "$tmp/$name.log" 2>&1 &&
+     [[ -s "$tmp/$name/summary.json" ]]; then
+    ok "$name"
+  else
+    bad "$name: run failed"
+    tail -3 "$tmp/$name.log" >&2
+  fi
+}
+expect_run meta_step_head --set loss.plugin=difficulty_net --set meta.scope=head --set meta.batch_size=20
+expect_run meta_step_full --set loss.plugin=difficulty_net --set meta.scope=full --set meta.batch_size=20
+expect_run feature_bank --set loss.plugin=dro_lt
+expect_run validation_stats --set loss.plugin=cdb
+grep -q '"class_weights"' "$tmp/validation_stats/metrics.jsonl" && ok "class weights recorded" ||
+  bad "cdb class weights missing from metrics.jsonl"
+
 # -- bad input -------------------------------------------------------------------------
 # expect_error NAME EXPECTED-SUBSTRING ARGS...: non-zero exit, message, no summary.
 expect_error() {

@@ -1,0 +1,90 @@
+// dro_lt: DRO-LT distributional robustness loss (Samuel & Chechik, ICCV 2021).
+#pragma once
+
+#include <tailor/components.hpp>
+#include <tailor/options.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tailor::plugins {
+
+/// DRO-LT feature-stage objective: L = CE_v(z, y) + lambda * L_rob(f, y; mu, eps, T).
+///
+/// L_rob is the official prototype-to-sample contrastive NLL: for every class c present in
+/// the batch, s_ci = -(||mu_c - f_i||_2 + eps_c [y_i = c]) / T, normalised by a softmax over
+/// the batch samples i, and -mean_{i: y_i = c} log p_ci averaged over the present classes.
+/// The centroids mu are the class means of the feature bank the host passes at every epoch
+/// start; the margins eps are learned (host-optimised), fixed or count-based.
+class DroLtLoss final : public Loss {
+ public:
+  struct Options {
+    double lambda = 1.0;
+    double temperature = 1.0;
+    std::string epsilon_mode = "learned";
+    double epsilon = 1.0;
+    bool clamp_epsilon = false;
+    std::string epsilon_pairing = "intended";
+    std::string ce = "frequency_weighted";
+
+    template <class V>
+    void visit(V& v) {
+      v("lambda", lambda, "Weight of the robustness loss (1 in the official code).", at_least(0.0));
+      v("temperature", temperature,
+        "Temperature T of the robustness loss (1 in the official recipe).", greater_than(0.0));
+      v("epsilon_mode", epsilon_mode,
+        "learned: per-class eps_c, optimised by the host in the loss group (official); fixed: "
+        "eps_c = epsilon; count: eps_c = epsilon * sqrt(n_min / n_c).",
+        one_of({"learned", "fixed", "count"}));
+      v("epsilon", epsilon,
+        "Initial eps_c (learned), the constant eps_c (fixed) or the rarest class's eps_c (count).",
+        at_least(0.0));
+      v("clamp_epsilon", clamp_epsilon,
+        "learned: project eps onto eps >= 0 before every batch (the official code lets it go "
+        "negative).");
+      v("epsilon_pairing", epsilon_pairing,
+        "intended: each positive gets its own class's eps; official: the official code's "
+        "class-sorted mask pairing (methods.md 5.7.7).",
+        one_of({"intended", "official"}));
+      v("ce", ce,
+        "Cross-entropy term: frequency_weighted (v_c = n_c / max n, PyTorch weighted mean; "
+        "official), plain (unweighted mean) or off (robustness loss only).",
+        one_of({"frequency_weighted", "plain", "off"}));
+    }
+  };
+
+  DroLtLoss(const Options& options, const LossContext& context);
+
+  uint32_t needs() const override { return needs::kFeatures | needs::kFeatureBank; }
+  at::Tensor forward(const LossInput& input) override;
+  void on_epoch_start(const Clock& clock) override;
+  void on_feature_bank(const at::Tensor& features, const at::Tensor& labels,
+                       const Clock& clock) override;
+  NamedTensors parameters() override;
+  NamedTensors state() const override;
+  void load_state(const NamedTensors& state) override;
+  /// The CE class weights v_c (frequency_weighted); undefined otherwise.
+  at::Tensor class_weights() const override { return ce_weights_; }
+
+  /// L_rob alone for features [N, D] and labels [N] (differentiable w.r.t. features and eps).
+  at::Tensor robustness_loss(const at::Tensor& features, const at::Tensor& targets) const;
+  /// The margins eps [C] (a leaf requiring grad in learned mode).
+  const at::Tensor& epsilon() const { return epsilon_; }
+  /// Class centroids [C, D]; rows of classes absent from the bank are 0.
+  const at::Tensor& centroids() const { return centroids_; }
+  /// Bank samples per class [C] (int64); 0 marks a class without a centroid.
+  const at::Tensor& centroid_counts() const { return centroid_counts_; }
+
+ private:
+  Options options_;
+  int64_t num_classes_;
+  int64_t feature_dim_;
+  c10::Device device_;
+  at::Tensor epsilon_;          // [C] float32
+  at::Tensor ce_weights_;       // [C] float32 or undefined
+  at::Tensor centroids_;        // [C, D] float32, undefined before the first bank
+  at::Tensor centroid_counts_;  // [C] int64 on the CPU
+};
+
+}  // namespace tailor::plugins
