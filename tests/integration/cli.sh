@@ -37,6 +37,15 @@ else
   bad "tiny run failed"
 fi
 
+# The data pipeline is deterministic whatever the number of worker threads.
+if "$tailor" run "$exp" "${root[@]}" --max-epochs 1 --set train.workers=1 --out "$tmp/w1" > "$tmp/w1.log" 2>&1 &&
+   "$tailor" run "$exp" "${root[@]}" --max-epochs 1 --set train.workers=3 --set train.prefetch=1 --out "$tmp/w3" > "$tmp/w3.log" 2>&1 &&
+   cmp -s "$tmp/w1/metrics.jsonl" "$tmp/w3/metrics.jsonl"; then
+  ok "same metrics with 1 and 3 loader threads"
+else
+  bad "metrics depend on the number of loader threads"
+fi
+
 # -- losses that use the engine's hooks ------------------------------------------------
 # expect_run NAME ARGS...: a one-epoch-per-stage run that must finish with a summary.
 expect_run() {
