@@ -5,9 +5,11 @@
 #include <zlib.h>
 
 #include <tailor/log.hpp>
+#include <tailor/artifacts.hpp>
 #include <tailor/random.hpp>
 
 #include <algorithm>
+#include <sstream>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -380,28 +382,17 @@ Batch IdxLt::batch(const BatchRequest& request) const {
 }
 
 void IdxLt::write_artifacts(const std::string& dir) const {
-  const fs::path path = fs::path(dir) / "idx_lt_selection.csv";
-  const fs::path tmp = fs::path(dir) / "idx_lt_selection.csv.tmp";
-  {
-    std::ofstream file(tmp, std::ios::binary | std::ios::trunc);
-    TAILOR_CHECK(file.good(), "idx_lt: cannot write ", tmp.string(),
-                 "; check that the directory exists and is writable");
-    file << "split,index_in_file,label\n";
-    auto rows = [&](const char* split, const std::vector<int64_t>& positions,
-                    const at::Tensor& labels) {
-      const int64_t* l = labels.data_ptr<int64_t>();
-      for (size_t i = 0; i < positions.size(); ++i)
-        file << split << ',' << positions[i] << ',' << l[i] << '\n';
-    };
-    rows("train", train_index_, train_labels_);
-    rows("val", val_index_, val_labels_);
-    file.flush();
-    TAILOR_CHECK(file.good(), "idx_lt: writing ", tmp.string(), " failed (disk full?)");
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  TAILOR_CHECK(!ec, "idx_lt: cannot rename ", tmp.string(), " to ", path.string(), ": ",
-               ec.message());
+  std::ostringstream csv;
+  csv << "split,index_in_file,label\n";
+  auto rows = [&](const char* split, const std::vector<int64_t>& positions,
+                  const at::Tensor& labels) {
+    const int64_t* l = labels.data_ptr<int64_t>();
+    for (size_t i = 0; i < positions.size(); ++i)
+      csv << split << ',' << positions[i] << ',' << l[i] << '\n';
+  };
+  rows("train", train_index_, train_labels_);
+  rows("val", val_index_, val_labels_);
+  write_artifact("idx_lt", fs::path(dir) / "idx_lt_selection.csv", csv.str());
 }
 
 }  // namespace tailor::plugins

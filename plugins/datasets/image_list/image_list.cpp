@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <tailor/artifacts.hpp>
 #include <tailor/log.hpp>
 
 #include <algorithm>
@@ -70,23 +71,6 @@ std::string csv_field(const std::string& s) {
   std::string out = "\"";
   for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
   return out + "\"";
-}
-
-// Writes `text` to dir/file through a temporary file and a rename.
-void write_atomically(const std::string& name, const fs::path& path, const std::string& text) {
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    TAILOR_CHECK(out.good(), name, ": cannot write ", tmp.string(),
-                 "; check that the run directory exists and is writable");
-    out << text;
-    out.flush();
-    TAILOR_CHECK(out.good(), name, ": writing ", tmp.string(), " failed (disk full?)");
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  TAILOR_CHECK(!ec, name, ": cannot rename ", tmp.string(), " to ", path.string(), ": ",
-               ec.message());
 }
 
 // Parent folder name of a list path ("train/n01440764/x.JPEG" -> "n01440764"), or "".
@@ -465,12 +449,12 @@ void ImageList::write_artifacts(const std::string& dir) const {
   for (size_t c = 0; c < class_names_.size(); ++c)
     classes += detail::concat(c, ",", csv_field(class_names_[c]), ",", train[c], ",", val[c], ",",
                               test[c], "\n");
-  write_atomically(name_, fs::path(dir) / (name_ + "_classes.csv"), classes);
+  write_artifact(name_, fs::path(dir) / (name_ + "_classes.csv"), classes);
 
   std::string sources = "split,path,samples,sha256\n";
   for (const SourceFile& f : files_)
     sources += detail::concat(f.split, ",", csv_field(f.path), ",", f.samples, ",", f.sha256, "\n");
-  write_atomically(name_, fs::path(dir) / (name_ + "_sources.csv"), sources);
+  write_artifact(name_, fs::path(dir) / (name_ + "_sources.csv"), sources);
 }
 
 }  // namespace tailor::plugins
