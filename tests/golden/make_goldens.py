@@ -506,13 +506,13 @@ def label_aware_smoothing():
     return cases
 
 
-def main(names):
+def main(names, generators=GENERATORS, script="tests/golden/make_goldens.py"):
+    """Runs `generators` (all, or those named) and writes data/<name>.json for each."""
     os.makedirs(os.path.join(HERE, "data"), exist_ok=True)
     torch.set_num_threads(1)
-    for name in names or sorted(GENERATORS):
-        cases = GENERATORS[name]()
-        doc = {"generator": "tests/golden/make_goldens.py", "torch": torch.__version__,
-               "cases": cases}
+    for name in names or sorted(generators):
+        cases = generators[name]()
+        doc = {"generator": script, "torch": torch.__version__, "cases": cases}
         path = os.path.join(HERE, "data", name + ".json")
         with open(path, "w") as f:
             json.dump(doc, f, indent=1)

@@ -8,15 +8,14 @@ float64 and deliberately loop-based or step-by-step rather than vectorised like 
 Run with Debian's /usr/bin/python3 (python3-torch); writes tests/golden/data/<name>.json in
 the format of tests/support/golden.hpp.
 """
-import json
 import math
-import os
 import sys
 
 import torch
 import torch.nn.functional as F
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+from make_goldens import case, main as write_goldens  # the shared JSON format and writer
+
 GENERATORS = {}
 DT = torch.float64
 
@@ -27,25 +26,6 @@ LT_COUNTS = [500, 120, 40, 10, 3]
 def generator(fn):
     GENERATORS[fn.__name__] = fn
     return fn
-
-
-def tensor_json(t):
-    t = t.detach()
-    if t.dtype in (torch.int64, torch.int32):
-        return {"shape": list(t.shape), "dtype": "int64", "data": t.reshape(-1).tolist()}
-    return {"shape": list(t.shape), "dtype": "float64", "data": t.double().reshape(-1).tolist()}
-
-
-def case(name, options, tensors, scalars, context=None):
-    c = {
-        "name": name,
-        "options": options,
-        "tensors": {k: tensor_json(v) for k, v in tensors.items()},
-        "scalars": {k: float(v) for k, v in scalars.items()},
-    }
-    if context is not None:
-        c["context"] = context
-    return c
 
 
 # ---------------------------------------------------------------------------------------
@@ -302,19 +282,5 @@ def difficulty_net():
     return cases
 
 
-def main(names):
-    os.makedirs(os.path.join(HERE, "data"), exist_ok=True)
-    torch.set_num_threads(1)
-    for name in names or sorted(GENERATORS):
-        cases = GENERATORS[name]()
-        doc = {"generator": "tests/golden/make_goldens_meta.py", "torch": torch.__version__,
-               "cases": cases}
-        path = os.path.join(HERE, "data", name + ".json")
-        with open(path, "w") as f:
-            json.dump(doc, f, indent=1)
-            f.write("\n")
-        print(f"{path}: {len(cases)} cases")
-
-
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    write_goldens(sys.argv[1:], GENERATORS, "tests/golden/make_goldens_meta.py")
