@@ -29,6 +29,25 @@ int main(int argc, char** argv) {
   validate->add_option("experiment", cmd.experiment, "Experiment TOML file")->required();
   validate->add_option("--set", cmd.overrides, "Override a key: --set loss.gamma=2");
 
+  auto* sweep = app.add_subcommand(
+      "sweep", "Run experiments over a grid of values and seeds; rerun the command to resume it");
+  sweep->add_option("experiments", cmd.experiments, "Experiment TOML files")->required();
+  sweep->add_option("--grid", cmd.grid, "An axis of the grid: --grid loss.gamma=0.5,1,2");
+  sweep->add_option("--seeds", cmd.seeds, "Runs per grid point, seeds experiment.seed, +1, ...");
+  sweep->add_option("--jobs,-j", cmd.jobs, "Runs at a time (the cores are split between them)");
+  sweep->add_option("--set", cmd.overrides, "Override a key in every run: --set train.epochs=4");
+  sweep->add_option("--max-epochs", cmd.max_epochs, "Cap every stage of every run at N epochs");
+  sweep->add_option("--out", cmd.out, "Sweep directory (default runs/sweeps/<name>)");
+
+  auto* compare = app.add_subcommand(
+      "compare", "Table of test metrics, mean ± std over seeds, one row per configuration");
+  compare->add_option("runs", cmd.run_dirs, "Run directories, sweep directories or folders of runs")
+      ->required();
+  compare->add_option("--select", cmd.select,
+                      "best: the epoch with the best val top-1 (default); last: the last epoch");
+  compare->add_option("--csv", cmd.csv, "Also write the table as CSV to this file");
+  compare->add_option("--markdown", cmd.markdown, "Also write the Markdown table to this file");
+
   auto* plugins = app.add_subcommand("plugins", "List, describe or inspect plugins");
   plugins->require_subcommand(1);
   auto* list = plugins->add_subcommand("list", "Plugins found in the search path");
@@ -49,6 +68,8 @@ int main(int argc, char** argv) {
   }
   if (*run) cmd.kind = Command::Kind::kRun;
   if (*validate) cmd.kind = Command::Kind::kValidate;
+  if (*sweep) cmd.kind = Command::Kind::kSweep;
+  if (*compare) cmd.kind = Command::Kind::kCompare;
   if (*list) cmd.kind = Command::Kind::kPluginsList;
   if (*describe) cmd.kind = Command::Kind::kPluginsDescribe;
   if (*inspect) cmd.kind = Command::Kind::kPluginsInspect;

@@ -10,6 +10,8 @@
 #include "plugins/host_api.hpp"
 #include "report/records.hpp"
 #include "report/run_dir.hpp"
+#include "sweep/compare.hpp"
+#include "sweep/sweep.hpp"
 
 #include <tailor/version.hpp>
 
@@ -22,6 +24,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <optional>
 #include <csignal>
 #include <fstream>
@@ -49,10 +52,20 @@ void set_logger(const fs::path& log_file, bool verbose) {
   spdlog::set_default_logger(logger);
 }
 
+// experiment.threads, else TAILOR_THREADS (set by `tailor sweep --jobs`), else every usable core.
 int configure_threads(int64_t wanted) {
   std::string how;
   const int usable = usable_cores(&how);
-  const int threads = wanted > 0 ? static_cast<int>(wanted) : usable;
+  int threads = wanted > 0 ? static_cast<int>(wanted) : usable;
+  if (const char* env = std::getenv("TAILOR_THREADS"); env != nullptr && wanted == 0) {
+    char* end = nullptr;
+    const long n = std::strtol(env, &end, 10);
+    if (end == env || *end != '\0' || n < 1)
+      throw std::runtime_error(std::string("TAILOR_THREADS=") + env +
+                               ": expected a positive number of threads");
+    threads = static_cast<int>(n);
+    how += "; TAILOR_THREADS";
+  }
   at::set_num_threads(threads);
   spdlog::info("using {} intra-op thread{} ({} usable core{}: {})", threads,
                threads == 1 ? "" : "s", usable, usable == 1 ? "" : "s", how);
@@ -224,6 +237,34 @@ int validate(const Command& cmd) {
   return 0;
 }
 
+int sweep(const Command& cmd) {
+  set_logger({}, cmd.verbose);
+  SweepOptions options;
+  options.experiments = cmd.experiments;
+  options.grid = cmd.grid;
+  options.overrides = cmd.overrides;
+  options.seeds = cmd.seeds;
+  options.jobs = cmd.jobs;
+  options.max_epochs = cmd.max_epochs;
+  options.out = cmd.out;
+  options.executable = cmd.executable;
+  options.verbose = cmd.verbose;
+  return run_sweep(options);
+}
+
+int compare(const Command& cmd) {
+  set_logger({}, cmd.verbose);
+  if (cmd.select != "best" && cmd.select != "last")
+    throw std::runtime_error("--select " + cmd.select + ": expected best (best val epoch) or last");
+  const auto table = compare_runs(find_runs(cmd.run_dirs),
+                                  cmd.select == "last" ? Selection::kLast : Selection::kBestOnVal);
+  const std::string markdown = to_markdown(table);
+  std::cout << markdown;
+  if (!cmd.markdown.empty()) write_file_atomic(cmd.markdown, markdown);
+  if (!cmd.csv.empty()) write_file_atomic(cmd.csv, to_csv(table));
+  return 0;
+}
+
 void add_dirs(PluginLoader& loader, const Command& cmd) {
   for (const auto& d : cmd.plugin_dirs) loader.add_search_dir(d);
   loader.add_default_dirs(cmd.executable);
@@ -327,6 +368,8 @@ int execute(const Command& cmd) {
     switch (cmd.kind) {
       case Command::Kind::kRun: return run(cmd);
       case Command::Kind::kValidate: return validate(cmd);
+      case Command::Kind::kSweep: return sweep(cmd);
+      case Command::Kind::kCompare: return compare(cmd);
       case Command::Kind::kPluginsList: return plugins_list(cmd);
       case Command::Kind::kPluginsDescribe: return plugins_describe(cmd);
       case Command::Kind::kPluginsInspect: return plugins_inspect(cmd);

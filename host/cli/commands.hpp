@@ -9,7 +9,10 @@ namespace tailor::host {
 
 /// Parsed command line.
 struct Command {
-  enum class Kind { kRun, kValidate, kPluginsList, kPluginsDescribe, kPluginsInspect, kConfigReference };
+  enum class Kind {
+    kRun, kValidate, kSweep, kCompare, kPluginsList, kPluginsDescribe, kPluginsInspect,
+    kConfigReference
+  };
   Kind kind = Kind::kRun;
   std::filesystem::path executable;       ///< argv[0], to find the bundled plugins
   std::filesystem::path experiment;       ///< run, validate
@@ -19,7 +22,15 @@ struct Command {
   std::string plugin;                     ///< plugins describe NAME
   std::filesystem::path plugin_file;      ///< plugins inspect PATH
   std::vector<std::filesystem::path> plugin_dirs;  ///< --plugin-dir for plugins *
-  int64_t max_epochs = 0;                 ///< run/validate: cap every stage's epochs (0: none)
+  int64_t max_epochs = 0;                 ///< run/sweep: cap every stage's epochs (0: none)
+  std::vector<std::filesystem::path> experiments;  ///< sweep: experiment files
+  std::vector<std::string> grid;          ///< sweep --grid key=v1,v2
+  int64_t seeds = 1;                      ///< sweep --seeds
+  int64_t jobs = 1;                       ///< sweep --jobs
+  std::vector<std::filesystem::path> run_dirs;  ///< compare: run or sweep directories
+  std::string select = "best";            ///< compare --select best|last
+  std::filesystem::path csv;              ///< compare --csv FILE
+  std::filesystem::path markdown;         ///< compare --markdown FILE
   bool verbose = false;
 };
 

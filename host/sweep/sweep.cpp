@@ -1,0 +1,360 @@
+// host/sweep/sweep.cpp - planning, bookkeeping and child processes of `tailor sweep`.
+#include "sweep/sweep.hpp"
+
+#include "config/experiment.hpp"
+#include "engine/experiment.hpp"
+#include "engine/threads.hpp"
+#include "report/run_dir.hpp"
+#include "sweep/flat_config.hpp"
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cerrno>
+#include <csignal>
+#include <fstream>
+#include <map>
+#include <set>
+#include <stdexcept>
+#include <string_view>
+
+extern char** environ;
+
+namespace fs = std::filesystem;
+
+namespace tailor::host {
+namespace {
+
+std::atomic<int> g_stop{0};
+extern "C" void on_sweep_signal(int sig) { g_stop.store(sig); }
+
+// Keeps a path component readable and portable: letters, digits and . _ = - stay.
+std::string path_safe(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    const bool keep = std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '_' ||
+                      c == '=' || c == '-';
+    out += keep ? c : '_';
+  }
+  return out.empty() ? "_" : out;
+}
+
+std::vector<std::string> split_values(const std::string& text) {
+  std::vector<std::string> values;
+  std::string current;
+  int depth = 0;
+  char quote = 0;
+  for (char c : text) {
+    if (quote != 0) {
+      if (c == quote) quote = 0;
+    } else if (c == '"' || c == '\'') {
+      quote = c;
+    } else if (c == '[' || c == '{') {
+      ++depth;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    } else if (c == ',' && depth == 0) {
+      values.push_back(current);
+      current.clear();
+      continue;
+    }
+    current += c;
+  }
+  values.push_back(current);
+  return values;
+}
+
+std::string trim(std::string s) {
+  const auto b = s.find_first_not_of(" \t");
+  const auto e = s.find_last_not_of(" \t");
+  return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
+}
+
+fs::path default_sweep_dir(const std::vector<fs::path>& experiments) {
+  const fs::path& first = experiments.front();
+  const std::string name = experiments.size() == 1
+                               ? first.stem().string()
+                               : fs::absolute(first).parent_path().filename().string();
+  return fs::path("runs") / "sweeps" / path_safe(name);
+}
+
+nlohmann::json plan_json(const std::vector<SweepRun>& runs) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& r : runs)
+    list.push_back({{"id", r.id},
+                    {"experiment", fs::absolute(r.experiment).lexically_normal().string()},
+                    {"overrides", r.overrides},
+                    {"seed", r.seed}});
+  return list;
+}
+
+// Writes sweep.json, or checks that the one there describes the same runs.
+void record_plan(const fs::path& dir, const std::vector<SweepRun>& runs, int64_t max_epochs) {
+  const nlohmann::json plan = {{"format", 1}, {"max_epochs", max_epochs}, {"runs", plan_json(runs)}};
+  const fs::path file = dir / "sweep.json";
+  if (fs::exists(file)) {
+    nlohmann::json old;
+    try {
+      std::ifstream in(file);
+      old = nlohmann::json::parse(in);
+    } catch (const std::exception& e) {
+      throw std::runtime_error(file.string() + " is not readable JSON (" + e.what() +
+                               "); remove it or choose another --out");
+    }
+    if (old.value("runs", nlohmann::json()) != plan["runs"] ||
+        old.value("max_epochs", int64_t{0}) != max_epochs)
+      throw std::runtime_error(dir.string() + " holds a different sweep (its sweep.json lists other "
+                               "runs); rerun the command that made it to continue it, or give a "
+                               "new --out");
+    return;
+  }
+  fs::create_directories(dir);
+  write_file_atomic(file, plan.dump(2) + "\n");
+}
+
+enum class State { kDone, kResume, kFresh };
+
+State state_of(const fs::path& run_dir) {
+  if (fs::exists(run_dir / "summary.json")) return State::kDone;
+  if (fs::exists(run_dir / "config.resolved.toml")) return State::kResume;
+  return State::kFresh;
+}
+
+struct Child {
+  pid_t pid = -1;
+  const SweepRun* run = nullptr;
+  std::chrono::steady_clock::time_point start;
+};
+
+pid_t start_child(const SweepOptions& options, const SweepRun& run, const fs::path& run_dir,
+                  const fs::path& log_file, int threads) {
+  std::vector<std::string> args = {options.executable.string(), "run"};
+  if (state_of(run_dir) == State::kResume) {
+    args.insert(args.end(), {"--resume", run_dir.string()});
+  } else {
+    fs::remove_all(run_dir);  // a run that died before writing its config left nothing to keep
+    args.insert(args.end(), {run.experiment.string(), "--out", run_dir.string()});
+    for (const auto& o : run.overrides) args.insert(args.end(), {"--set", o});
+    if (options.max_epochs > 0) args.insert(args.end(), {"--max-epochs", std::to_string(options.max_epochs)});
+  }
+  if (options.verbose) args.emplace_back("-v");
+  fs::create_directories(log_file.parent_path());
+
+  // Everything the child needs is built before fork(): only async-signal-safe calls follow.
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<std::string> env_text = {"TAILOR_THREADS=" + std::to_string(threads)};
+  for (char** e = environ; *e != nullptr; ++e)
+    if (std::string_view(*e).rfind("TAILOR_THREADS=", 0) != 0) env_text.emplace_back(*e);
+  std::vector<char*> envp;
+  for (auto& e : env_text) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  const std::string log_path = log_file.string();
+
+  const pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error("cannot start a run: fork failed");
+  if (pid == 0) {
+    setpgid(0, 0);  // a terminal's Ctrl-C reaches the sweep, which forwards it once
+    const int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) {
+      dup2(fd, STDOUT_FILENO);
+      dup2(fd, STDERR_FILENO);
+      close(fd);
+    }
+    execve(argv[0], argv.data(), envp.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+std::string log_name(const std::string& id) {
+  std::string name = id;
+  std::replace(name.begin(), name.end(), '/', '.');
+  return name + ".log";
+}
+
+}  // namespace
+
+GridAxis parse_grid_axis(const std::string& spec) {
+  const auto eq = spec.find('=');
+  if (eq == std::string::npos)
+    throw std::runtime_error("--grid " + spec + ": expected KEY=V1,V2,... (e.g. --grid loss.gamma=1,2)");
+  GridAxis axis;
+  axis.key = trim(spec.substr(0, eq));
+  if (axis.key.empty()) throw std::runtime_error("--grid " + spec + ": the key before '=' is empty");
+  for (auto& v : split_values(spec.substr(eq + 1))) {
+    v = trim(v);
+    if (v.empty())
+      throw std::runtime_error("--grid " + spec + ": empty value for " + axis.key +
+                               "; give one or more comma-separated values");
+    axis.values.push_back(v);
+  }
+  return axis;
+}
+
+std::vector<SweepRun> plan_sweep(const std::vector<fs::path>& experiments,
+                                 const std::vector<GridAxis>& axes,
+                                 const std::vector<std::string>& overrides, int64_t seeds,
+                                 const std::vector<int64_t>& base_seeds) {
+  std::map<std::string, int> stems;
+  for (const auto& e : experiments) ++stems[e.stem().string()];
+  std::vector<SweepRun> runs;
+  for (size_t e = 0; e < experiments.size(); ++e) {
+    const fs::path& file = experiments[e];
+    std::string stem = file.stem().string();
+    if (stems[stem] > 1) stem = fs::absolute(file).parent_path().filename().string() + "_" + stem;
+    size_t points = 1;
+    for (const auto& a : axes) points *= a.values.size();
+    for (size_t p = 0; p < points; ++p) {
+      std::vector<std::string> set = overrides;
+      std::string point;
+      size_t rest = p;
+      std::vector<size_t> pick(axes.size());
+      for (size_t a = axes.size(); a-- > 0;) {
+        pick[a] = rest % axes[a].values.size();
+        rest /= axes[a].values.size();
+      }
+      for (size_t a = 0; a < axes.size(); ++a) {
+        const std::string& v = axes[a].values[pick[a]];
+        set.push_back(axes[a].key + "=" + v);
+        point += (point.empty() ? "" : "_") + path_safe(axes[a].key + "=" + v);
+      }
+      for (int64_t s = 0; s < seeds; ++s) {
+        SweepRun run;
+        run.experiment = file;
+        run.seed = base_seeds.at(e) + s;
+        run.overrides = set;
+        run.overrides.push_back("experiment.seed=" + std::to_string(run.seed));
+        run.id = path_safe(stem) + "/" + (point.empty() ? "" : point + "/") + "seed" +
+                 std::to_string(run.seed);
+        runs.push_back(std::move(run));
+      }
+    }
+  }
+  return runs;
+}
+
+int run_sweep(const SweepOptions& options) {
+  if (options.experiments.empty())
+    throw std::runtime_error("tailor sweep: give one or more experiment files");
+  if (options.seeds < 1) throw std::runtime_error("--seeds must be at least 1");
+  if (options.jobs < 1) throw std::runtime_error("--jobs must be at least 1");
+  std::vector<GridAxis> axes;
+  std::set<std::string> keys;
+  for (const auto& spec : options.grid) {
+    axes.push_back(parse_grid_axis(spec));
+    if (!keys.insert(axes.back().key).second)
+      throw std::runtime_error("--grid names " + axes.back().key + " twice; give its values once");
+    if (axes.back().key == "experiment.seed")
+      throw std::runtime_error("--grid experiment.seed: use --seeds N to repeat runs over seeds");
+  }
+
+  // Every experiment must resolve, and every grid key must be one of its keys.
+  std::vector<int64_t> base_seeds;
+  for (const auto& file : options.experiments) {
+    auto experiment = Experiment::load(file, options.overrides, options.executable);
+    const auto flat = flatten_config(experiment->resolved_toml(), file.string());
+    for (const auto& axis : axes) {
+      if (flat.count(axis.key) != 0) continue;
+      std::vector<std::string> candidates;
+      for (const auto& [k, v] : flat) candidates.push_back(k);
+      const std::string guess = did_you_mean(axis.key, candidates);
+      throw std::runtime_error("--grid " + axis.key + ": no such key in the resolved configuration of " +
+                               file.string() + (guess.empty() ? "" : "; did you mean '" + guess + "'?") +
+                               " (`tailor validate " + file.string() + "` prints every key)");
+    }
+    base_seeds.push_back(experiment->experiment().seed);
+  }
+
+  const auto runs = plan_sweep(options.experiments, axes, options.overrides, options.seeds, base_seeds);
+  const fs::path dir = options.out.empty() ? default_sweep_dir(options.experiments) : options.out;
+  record_plan(dir, runs, options.max_epochs);
+
+  std::vector<const SweepRun*> todo;
+  for (const auto& r : runs)
+    if (state_of(dir / r.id) != State::kDone) todo.push_back(&r);
+  spdlog::info("sweep {}: {} runs, {} finished, {} to run, {} at a time", dir.string(), runs.size(),
+               runs.size() - todo.size(), todo.size(), options.jobs);
+
+  std::string how;
+  const int threads = std::max(1, usable_cores(&how) / static_cast<int>(options.jobs));
+  // No SA_RESTART: a signal must interrupt waitpid() so that it is forwarded at once.
+  g_stop.store(0);
+  struct sigaction action {}, old_int {}, old_term {};
+  action.sa_handler = on_sweep_signal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, &old_int);
+  sigaction(SIGTERM, &action, &old_term);
+
+  std::vector<Child> running;
+  std::vector<std::string> failed;
+  size_t next = 0, finished = 0;
+  bool forwarded = false;
+  while (next < todo.size() || !running.empty()) {
+    while (g_stop.load() == 0 && next < todo.size() && running.size() < static_cast<size_t>(options.jobs)) {
+      const SweepRun& r = *todo[next++];
+      const bool resuming = state_of(dir / r.id) == State::kResume;
+      Child c;
+      c.run = &r;
+      c.start = std::chrono::steady_clock::now();
+      c.pid = start_child(options, r, dir / r.id, dir / "logs" / log_name(r.id), threads);
+      spdlog::info("[{}/{}] start {}{}", next, todo.size(), r.id,
+                   resuming ? " (resuming)" : "");
+      running.push_back(c);
+    }
+    if (g_stop.load() != 0 && !forwarded) {
+      for (const auto& c : running) kill(c.pid, g_stop.load());
+      forwarded = true;
+      spdlog::warn("stopping: the running runs write a checkpoint; rerun the same command to continue");
+    }
+    int status = 0;
+    const pid_t pid = waitpid(-1, &status, 0);
+    if (pid < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    auto it = std::find_if(running.begin(), running.end(), [&](const Child& c) { return c.pid == pid; });
+    if (it == running.end()) continue;
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - it->start).count();
+    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    const std::string id = it->run->id;
+    running.erase(it);
+    if (code == 0) {
+      ++finished;
+      spdlog::info("done {} in {:.0f} s", id, seconds);
+    } else if (g_stop.load() != 0) {
+      spdlog::warn("stopped {} (exit {})", id, code);
+    } else {
+      failed.push_back(id);
+      spdlog::error("run {} failed (exit {}); its output is in {}", id, code,
+                    (dir / "logs" / log_name(id)).string());
+    }
+  }
+  sigaction(SIGINT, &old_int, nullptr);
+  sigaction(SIGTERM, &old_term, nullptr);
+
+  if (g_stop.load() != 0) {
+    spdlog::warn("sweep interrupted: {} of {} runs to go; rerun the same command to continue",
+                 todo.size() - finished, runs.size());
+    return 130;
+  }
+  if (!failed.empty()) {
+    spdlog::error("{} of {} runs failed: {}; fix the cause and rerun the command (finished runs are kept)",
+                  failed.size(), runs.size(), failed.front());
+    return 1;
+  }
+  spdlog::info("sweep finished: {} runs in {}; summarise with `tailor compare {}`", runs.size(),
+               dir.string(), dir.string());
+  return 0;
+}
+
+}  // namespace tailor::host

@@ -1,0 +1,57 @@
+// host/sweep/sweep.hpp - `tailor sweep`: the cross product of experiments, grid values and
+// seeds, each a normal run directory, run as child processes and resumable as a whole.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace tailor::host {
+
+/// One `--grid key=v1,v2,...` axis.
+struct GridAxis {
+  std::string key;
+  std::vector<std::string> values;  ///< TOML literals, as `--set` takes them
+};
+
+/// Parses `key=v1,v2`. Commas inside brackets or quotes belong to the value, so array
+/// values work (`--grid optimizer.betas=[0.9,0.99],[0.9,0.999]`). Throws on a spec
+/// without `=`, an empty key or no values.
+GridAxis parse_grid_axis(const std::string& spec);
+
+/// One run of a sweep.
+struct SweepRun {
+  std::string id;                      ///< path below the sweep directory, e.g. ce/rho=10/seed1
+  std::filesystem::path experiment;    ///< experiment file
+  std::vector<std::string> overrides;  ///< --set values, the sweep's own included
+  int64_t seed = 0;
+};
+
+/// What `tailor sweep` was asked to do.
+struct SweepOptions {
+  std::vector<std::filesystem::path> experiments;
+  std::vector<std::string> grid;       ///< `key=v1,v2` specs
+  std::vector<std::string> overrides;  ///< --set applied to every run
+  int64_t seeds = 1;                   ///< seeds experiment.seed, +1, ... per point
+  int64_t jobs = 1;                    ///< runs at a time
+  int64_t max_epochs = 0;              ///< passed to every run (0: none)
+  std::filesystem::path out;           ///< sweep directory (default runs/sweeps/<stem>)
+  std::filesystem::path executable;    ///< this `tailor`, started for each run
+  bool verbose = false;
+};
+
+/// The runs of a sweep in execution order: experiments, then grid points (last axis fastest),
+/// then seeds. `base_seeds[i]` is experiment i's configured seed.
+std::vector<SweepRun> plan_sweep(const std::vector<std::filesystem::path>& experiments,
+                                 const std::vector<GridAxis>& axes,
+                                 const std::vector<std::string>& overrides, int64_t seeds,
+                                 const std::vector<int64_t>& base_seeds);
+
+/// Checks every experiment and grid key (each key must exist in the resolved configuration),
+/// writes or checks <out>/sweep.json, then runs what is not finished: a run directory with a
+/// summary.json is done, one with a resolved config is resumed, anything else starts afresh.
+/// Returns 0 when every run finished, 130 when interrupted, 1 when some run failed.
+int run_sweep(const SweepOptions& options);
+
+}  // namespace tailor::host
