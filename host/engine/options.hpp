@@ -175,6 +175,7 @@ struct EvalOptions {
   int64_t test_every = 1;
   int64_t many_threshold = 100;
   int64_t few_threshold = 20;
+  int64_t majority_threshold = 0;
   int64_t ece_bins = 15;
   std::vector<double> tau_sweep = {};
 
@@ -188,6 +189,10 @@ struct EvalOptions {
     v("many_threshold", many_threshold, "Many-shot classes have more than this many train samples.",
       at_least(0));
     v("few_threshold", few_threshold, "Few-shot classes have fewer than this many train samples.",
+      at_least(0));
+    v("majority_threshold", majority_threshold,
+      "Majority/minority groups (CDB on EGTEA: 600): classes with more / fewer train samples "
+      "than this, each with its mean recall and mean precision; 0 = off.",
       at_least(0));
     v("ece_bins", ece_bins, "Equal-width confidence bins of the expected calibration error.",
       at_least(1));

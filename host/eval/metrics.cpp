@@ -16,11 +16,12 @@ int shot_group(int64_t n, int64_t many_threshold, int64_t few_threshold) {
 }
 
 Evaluator::Evaluator(std::vector<int64_t> train_counts, int64_t many_threshold,
-                     int64_t few_threshold, int64_t ece_bins)
+                     int64_t few_threshold, int64_t ece_bins, int64_t majority_threshold)
     : num_classes_(static_cast<int64_t>(train_counts.size())),
       train_counts_(std::move(train_counts)),
       many_(many_threshold),
       few_(few_threshold),
+      majority_(majority_threshold),
       confusion_(at::zeros({num_classes_, num_classes_}, at::kLong)),
       bins_(at::zeros({4, ece_bins, 3}, at::kDouble)) {}
 
@@ -94,6 +95,27 @@ EvalResult Evaluator::result() const {
   }
   for (int g = 0; g < 3; ++g)
     groups[g]->accuracy = group_measured[g] > 0 ? group_sum[g] / group_measured[g] : 0.0;
+  r.majority_threshold = majority_;
+  if (majority_ > 0) {
+    int64_t measured[2] = {0, 0};
+    ThresholdGroupResult* split[2] = {&r.majority, &r.minority};
+    for (int64_t i = 0; i < c; ++i) {
+      if (train_counts_[i] == majority_) continue;
+      ThresholdGroupResult& g = *split[train_counts_[i] > majority_ ? 0 : 1];
+      g.classes += 1;
+      g.samples += r.support[i];
+      if (r.support[i] > 0) {
+        g.recall += r.recall[i];
+        g.precision += r.precision[i];
+        ++measured[train_counts_[i] > majority_ ? 0 : 1];
+      }
+    }
+    for (int g = 0; g < 2; ++g)
+      if (measured[g] > 0) {
+        split[g]->recall /= measured[g];
+        split[g]->precision /= measured[g];
+      }
+  }
   if (count_ > 0) {
     r.top1 = double(total_correct) / count_;
     r.top5 = double(top5_correct_) / count_;

@@ -5,7 +5,10 @@
 // never predicted has precision 0), many/medium/few groups by train count (more than
 // many_threshold, fewer than few_threshold, the rest medium) each the mean recall of its
 // classes (an empty group reports 0 with 0 classes), and the expected calibration error over
-// equal-width confidence bins, overall and per group (group of the true class).
+// equal-width confidence bins, overall and per group (group of the true class). Optionally,
+// CDB's majority/minority split on EGTEA: classes with more / fewer train samples than a
+// threshold (a class exactly at it is in neither), each with its mean recall and mean
+// precision over the group's classes with samples.
 #pragma once
 
 #include <ATen/Tensor.h>
@@ -24,6 +27,14 @@ struct GroupResult {
   double ece = 0;       ///< calibration error over the group's samples
 };
 
+/// The majority or minority group of the threshold split.
+struct ThresholdGroupResult {
+  int64_t classes = 0;   ///< classes in the group (train-count rule)
+  int64_t samples = 0;   ///< evaluated samples whose true class is in the group
+  double recall = 0;     ///< mean per-class recall over the group's classes with samples
+  double precision = 0;  ///< mean per-class precision over the same classes (0 if never predicted)
+};
+
 /// Per-class results and aggregates of one evaluation pass.
 struct EvalResult {
   int64_t num_samples = 0;
@@ -34,12 +45,15 @@ struct EvalResult {
   double loss = 0;                  ///< mean cross-entropy of the evaluated logits
   double ece = 0;                   ///< expected calibration error, all samples
   GroupResult many, medium, few;
-  std::vector<int64_t> support;     ///< samples per true class
-  std::vector<int64_t> correct;     ///< correct predictions per true class
-  std::vector<int64_t> predicted;   ///< predictions per predicted class
-  std::vector<double> recall;       ///< per class; NaN without samples
-  std::vector<double> precision;    ///< per class; 0 when never predicted
-  at::Tensor confusion;             ///< [C, C] int64, rows true class, columns prediction
+  int64_t majority_threshold = 0;  ///< 0: no majority/minority split
+  ThresholdGroupResult majority;   ///< train count > majority_threshold
+  ThresholdGroupResult minority;   ///< train count < majority_threshold
+  std::vector<int64_t> support;    ///< samples per true class
+  std::vector<int64_t> correct;    ///< correct predictions per true class
+  std::vector<int64_t> predicted;  ///< predictions per predicted class
+  std::vector<double> recall;      ///< per class; NaN without samples
+  std::vector<double> precision;   ///< per class; 0 when never predicted
+  at::Tensor confusion;            ///< [C, C] int64, rows true class, columns prediction
 };
 
 /// Shot-group rule: 0 many, 1 medium, 2 few.
@@ -48,8 +62,9 @@ int shot_group(int64_t train_count, int64_t many_threshold, int64_t few_threshol
 /// Accumulates logits batch by batch (on any device) into counts and calibration bins.
 class Evaluator {
  public:
+  /// `majority_threshold` > 0 adds the majority/minority groups.
   Evaluator(std::vector<int64_t> train_counts, int64_t many_threshold, int64_t few_threshold,
-            int64_t ece_bins);
+            int64_t ece_bins, int64_t majority_threshold = 0);
   void add(const at::Tensor& logits, const at::Tensor& targets);
   EvalResult result() const;
 
@@ -57,6 +72,7 @@ class Evaluator {
   int64_t num_classes_;
   std::vector<int64_t> train_counts_;
   int64_t many_, few_;
+  int64_t majority_;
   at::Tensor confusion_;  // [C, C] int64
   at::Tensor bins_;       // [4 groups (all, many, medium, few), B, 3 (count, conf, correct)]
   int64_t top5_correct_ = 0;

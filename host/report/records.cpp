@@ -33,20 +33,43 @@ GroupResult group_from(const nlohmann::json& j) {
   return g;
 }
 
+nlohmann::json threshold_group_json(const ThresholdGroupResult& g) {
+  return {{"classes", g.classes},
+          {"samples", g.samples},
+          {"recall", g.recall},
+          {"precision", g.precision}};
+}
+
+ThresholdGroupResult threshold_group_from(const nlohmann::json& j) {
+  ThresholdGroupResult g;
+  g.classes = j.at("classes").get<int64_t>();
+  g.samples = j.at("samples").get<int64_t>();
+  g.recall = j.at("recall").get<double>();
+  g.precision = j.at("precision").get<double>();
+  return g;
+}
+
 }  // namespace
 
 nlohmann::json headline(const EvalResult& r) {
-  return {{"samples", r.num_samples},
-          {"top1", r.top1},
-          {"top5", r.top5},
-          {"error", 1.0 - r.top1},
-          {"mean_class_recall", r.mean_class_recall},
-          {"mean_class_precision", r.mean_class_precision},
-          {"loss", r.loss},
-          {"ece", r.ece},
-          {"many", group_json(r.many)},
-          {"medium", group_json(r.medium)},
-          {"few", group_json(r.few)}};
+  nlohmann::json j = {{"samples", r.num_samples},
+                      {"top1", r.top1},
+                      {"top5", r.top5},
+                      {"error", 1.0 - r.top1},
+                      {"mean_class_recall", r.mean_class_recall},
+                      {"mean_class_precision", r.mean_class_precision},
+                      {"loss", r.loss},
+                      {"ece", r.ece},
+                      {"many", group_json(r.many)},
+                      {"medium", group_json(r.medium)},
+                      {"few", group_json(r.few)}};
+  if (r.majority_threshold > 0) {
+    // CDB's EGTEA groups: train count above / below the threshold.
+    j["majority_threshold"] = r.majority_threshold;
+    j["majority"] = threshold_group_json(r.majority);
+    j["minority"] = threshold_group_json(r.minority);
+  }
+  return j;
 }
 
 nlohmann::json to_json(const EvalResult& r) {
@@ -71,6 +94,11 @@ EvalResult eval_from_json(const nlohmann::json& j) {
   r.many = group_from(j.at("many"));
   r.medium = group_from(j.at("medium"));
   r.few = group_from(j.at("few"));
+  if (j.contains("majority_threshold")) {
+    r.majority_threshold = j.at("majority_threshold").get<int64_t>();
+    r.majority = threshold_group_from(j.at("majority"));
+    r.minority = threshold_group_from(j.at("minority"));
+  }
   r.recall = from_numbers(j.at("per_class_recall"));
   r.precision = from_numbers(j.at("per_class_precision"));
   r.support = j.at("support").get<std::vector<int64_t>>();

@@ -3,6 +3,7 @@
 #include "engine/head.hpp"
 #include "engine/optim.hpp"
 #include "eval/metrics.hpp"
+#include "report/records.hpp"
 
 #include <ATen/ATen.h>
 #include <catch2/catch.hpp>
@@ -214,6 +215,46 @@ TEST_CASE("metrics on an unbalanced test set", "[metrics]") {
   CHECK(r.few.samples == 1);
   CHECK(r.confusion[1][0].item<int64_t>() == 2);
   CHECK(r.top5 == 1.0);
+}
+
+TEST_CASE("majority/minority recall and precision (CDB on EGTEA)", "[metrics]") {
+  // Train counts with threshold 600: classes 0, 1 majority (> 600), 3, 4 minority (< 600),
+  // class 2 (exactly 600) in neither group.
+  Evaluator e({900, 700, 600, 100, 20}, 100, 20, 15, /*majority_threshold=*/600);
+  const at::Tensor targets = at::tensor({0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4}, at::kLong);
+  const at::Tensor pred = at::tensor({0, 0, 0, 1, 1, 0, 2, 2, 0, 3, 0}, at::kLong);
+  e.add(at::one_hot(pred, 5).to(at::kFloat) * 10.0, targets);
+  const EvalResult r = e.result();
+  // Recall 3/4, 1/2, 1, 1/2, 0; predictions per class 6, 2, 2, 1, 0, so precision
+  // 3/6, 1/2, 1, 1, 0 (class 4 is never predicted: 0).
+  CHECK(r.top1 == Approx(7.0 / 11));
+  CHECK(r.mean_class_recall == Approx((0.75 + 0.5 + 1 + 0.5 + 0) / 5));
+  CHECK(r.mean_class_precision == Approx((0.5 + 0.5 + 1 + 1 + 0) / 5));
+  CHECK(r.majority_threshold == 600);
+  CHECK(r.majority.classes == 2);
+  CHECK(r.majority.samples == 6);
+  CHECK(r.majority.recall == Approx((0.75 + 0.5) / 2));
+  CHECK(r.majority.precision == Approx((0.5 + 0.5) / 2));
+  CHECK(r.minority.classes == 2);
+  CHECK(r.minority.samples == 3);
+  CHECK(r.minority.recall == Approx((0.5 + 0.0) / 2));
+  CHECK(r.minority.precision == Approx((1.0 + 0.0) / 2));
+
+  // Recorded next to many/medium/few, and read back.
+  const nlohmann::json j = tailor::host::headline(r);
+  CHECK(j.at("majority_threshold").get<int64_t>() == 600);
+  CHECK(j.at("majority").at("recall").get<double>() == Approx(0.625));
+  CHECK(j.at("minority").at("precision").get<double>() == Approx(0.5));
+  const EvalResult back = tailor::host::eval_from_json(tailor::host::to_json(r));
+  CHECK(back.majority.precision == Approx(0.5));
+  CHECK(back.minority.classes == 2);
+
+  // Off by default: no groups, nothing recorded.
+  Evaluator off({900, 700, 600, 100, 20}, 100, 20, 15);
+  off.add(at::one_hot(pred, 5).to(at::kFloat), targets);
+  const EvalResult none = off.result();
+  CHECK(none.majority.classes == 0);
+  CHECK_FALSE(tailor::host::headline(none).contains("majority"));
 }
 
 TEST_CASE("expected calibration error on a hand-made example", "[metrics]") {
