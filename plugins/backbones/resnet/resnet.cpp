@@ -9,6 +9,7 @@
 #include <torch/nn/init.h>
 #include <torch/utils.h>
 
+#include <array>
 #include <unordered_map>
 
 namespace tailor::plugins {
@@ -159,9 +160,13 @@ at::Tensor ResNetImpl::forward_functional(const at::Tensor& input, const NamedTe
     return it != given.end() ? it->second : own[name];
   };
   auto conv = [&](const at::Tensor& x, const std::string& name, const torch::nn::Conv2d& c) {
+    // Every convolution here pads by half its kernel; reading o.padding() would need the
+    // variant accessor, which differs between LibTorch releases.
     const auto& o = c->options;
-    return at::conv2d(x, param(name + ".weight"), /*bias=*/{}, o.stride(),
-                      c10::get<torch::ExpandingArray<2>>(o.padding()), o.dilation(), o.groups());
+    const auto& k = *o.kernel_size();
+    const std::array<int64_t, 2> padding = {k[0] / 2, k[1] / 2};
+    return at::conv2d(x, param(name + ".weight"), /*bias=*/{}, o.stride(), padding, o.dilation(),
+                      o.groups());
   };
   // Same arithmetic and running-statistics update as torch::nn::BatchNorm2d::forward.
   auto norm = [&](const at::Tensor& x, torch::nn::BatchNorm2d& bn, const std::string& name) {
