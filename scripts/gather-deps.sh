@@ -31,7 +31,7 @@ for pkg in $packages; do
   fi
   while IFS= read -r f; do
     case "$f" in
-      /usr/include/* | /usr/lib/"$arch"/* | /usr/lib/cmake/* | /usr/share/cmake/* | \
+      /usr/include/* | /usr/lib/"$arch"/* | /usr/lib/lib* | /usr/lib/cmake/* | /usr/share/cmake/* | \
         /usr/share/pkgconfig/* | /usr/lib/pkgconfig/*) ;;
       *) continue ;;
     esac

@@ -44,6 +44,9 @@ struct TrainOptions {
   double grad_clip = 0.0;
   int64_t checkpoint_every = 0;
   int64_t max_steps_per_epoch = 0;
+  std::string precision = "fp32";
+  bool channels_last = false;
+  bool cuda_graph = false;
 
   template <class V>
   void visit(V& v) {
@@ -62,6 +65,17 @@ struct TrainOptions {
     v("max_steps_per_epoch", max_steps_per_epoch,
       "Stop each epoch after this many steps (quick checks of an experiment); 0 = all.",
       at_least(0));
+    v("precision", precision,
+      "fp32, or bf16: the forward pass and loss autocast to bfloat16 (backward and optimizer "
+      "state stay fp32). Evaluation always runs in fp32.",
+      one_of({"fp32", "bf16"}));
+    v("channels_last", channels_last,
+      "Keep 4-D weights and image batches in channels-last memory format (faster convolutions "
+      "on recent GPUs).");
+    v("cuda_graph", cuda_graph,
+      "CUDA only: capture the training step (forward, loss, backward, optimizer step) as a CUDA "
+      "graph and replay it for every full batch; recaptured each epoch. Ignored, with a "
+      "warning, on CPU, with grad_clip, and for losses that need a meta step or sample indices.");
   }
 };
 

@@ -3,7 +3,7 @@
 # tailor_torch_fingerprint() reads the variables find_package(Torch) set and defines, in the
 # caller's scope:
 #   TAILOR_TORCH_VERSION    major.minor (the patch is unreliable: Debian's 1.13.1 says 1.13.0)
-#   TAILOR_TORCH_CXX11_ABI  0 or 1, from TORCH_CXX_FLAGS
+#   TAILOR_TORCH_CXX11_ABI  0 or 1, from TORCH_CXX_FLAGS (1 when they do not say)
 #   TAILOR_TORCH_HAS_CUDA   0 or 1
 #   TAILOR_TORCH_BUILD_ID   "<major.minor>:<real file name of libtorch>:<cpu|cuda>"
 #   TAILOR_FINGERPRINT_MARKER  tailor_fp_v1_<16 hex digits of SHA-256 of all of the above>
@@ -14,9 +14,11 @@ function(tailor_torch_fingerprint)
     message(FATAL_ERROR "tailor_torch_fingerprint(): call find_package(Torch) first")
   endif()
   string(REGEX MATCH "^[0-9]+\\.[0-9]+" version "${Torch_VERSION}")
-  set(cxx11 0)
-  if(TORCH_CXX_FLAGS MATCHES "_GLIBCXX_USE_CXX11_ABI=1")
-    set(cxx11 1)
+  # LibTorch 2.7 and later no longer state the ABI: they only come with the new one, which is
+  # also the compiler's default.
+  set(cxx11 1)
+  if(TORCH_CXX_FLAGS MATCHES "_GLIBCXX_USE_CXX11_ABI=0")
+    set(cxx11 0)
   endif()
   set(cuda 0)
   set(flavour cpu)
