@@ -1,6 +1,8 @@
 // resnet: torchvision-layout ResNet / ResNeXt backbones (depth 10..152) for ImageNet-scale data.
 #include "resnet.hpp"
 
+#include "common/weights.hpp"
+
 #include <ATen/Context.h>
 #include <ATen/ops/batch_norm.h>
 #include <ATen/ops/conv2d.h>
@@ -221,7 +223,9 @@ ResNetBackbone::ResNetBackbone(const Options& options, const BackboneContext& co
   net_ = ResNet(shape[0], options.depth, options.groups, options.width_per_group,
                 options.zero_init_residual, options.channels_last);
   if (!options.pretrained.empty())
-    load_into(*net_, load_tensor_file(options.pretrained), "pretrained file " + options.pretrained);
+    load_weights(*net_, read_weight_file(options.pretrained, "resnet"), options.pretrained, "resnet",
+                 "Check depth, groups and width_per_group against the checkpoint's architecture "
+                 "(names are torchvision's)");
 }
 
 at::Tensor ResNetBackbone::forward(const at::Tensor& inputs) {

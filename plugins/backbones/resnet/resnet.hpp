@@ -69,18 +69,6 @@ class ResNetImpl : public torch::nn::Module {
 };
 TORCH_MODULE(ResNet);
 
-/// Reads a name -> tensor map from a file: a zip archive holding a pickled plain dict of
-/// tensors (Python `torch.save(dict(model.state_dict()), path)`, or C++ `torch::pickle_save` of
-/// a `c10::Dict<std::string, at::Tensor>`), or a TorchScript archive (`torch.jit.save`; its
-/// parameters and buffers). Throws tailor::Error naming the file and the fix otherwise.
-NamedTensors load_tensor_file(const std::string& path);
-
-/// Copies `tensors` into `module`'s parameters and buffers by name. A "module." prefix is
-/// stripped and "fc.*" entries (the classifier, which the host owns) are skipped. Unknown
-/// names, missing names (except BN num_batches_tracked) and shape mismatches are one
-/// tailor::Error listing the first differences of each kind. `what` names the source.
-void load_into(torch::nn::Module& module, const NamedTensors& tensors, const std::string& what);
-
 class ResNetBackbone final : public Backbone {
  public:
   static constexpr bool kFunctionalForward = true;

@@ -1,6 +1,8 @@
 // Unit tests of the resnet backbone: torchvision sizes and names, shapes, weights loading.
 #include "resnet.hpp"
 
+#include "common/weights.hpp"
+
 #include "../../../tests/support/readme_table.hpp"
 
 #include <torch/serialize.h>
@@ -280,9 +282,9 @@ TEST_CASE("resnet loads pretrained weights", "[resnet]") {
 
 TEST_CASE("resnet reads the weight files Python writes", "[resnet][golden]") {
   const tailor::NamedTensors plain =
-      tailor::plugins::load_tensor_file(golden_path("resnet_state_dict_plain.pt"));
+      tailor::plugins::read_weight_file(golden_path("resnet_state_dict_plain.pt"), "resnet");
   const tailor::NamedTensors script =
-      tailor::plugins::load_tensor_file(golden_path("resnet_state_dict_script.pt"));
+      tailor::plugins::read_weight_file(golden_path("resnet_state_dict_script.pt"), "resnet");
   for (const auto* tensors : {&plain, &script}) {
     std::map<std::string, at::Tensor> by_name(tensors->begin(), tensors->end());
     CHECK(by_name.size() == 6);
@@ -293,10 +295,10 @@ TEST_CASE("resnet reads the weight files Python writes", "[resnet][golden]") {
     CHECK(by_name.count("bn1.num_batches_tracked") == 1);
   }
   CHECK_THROWS_WITH(
-      tailor::plugins::load_tensor_file(golden_path("resnet_state_dict_ordered.pt")),
+      tailor::plugins::read_weight_file(golden_path("resnet_state_dict_ordered.pt"), "resnet"),
       Catch::Contains("collections.OrderedDict") && Catch::Contains("torch.save(dict("));
   CHECK_THROWS_WITH(
-      tailor::plugins::load_tensor_file(golden_path("resnet_state_dict_legacy.pt")),
+      tailor::plugins::read_weight_file(golden_path("resnet_state_dict_legacy.pt"), "resnet"),
       Catch::Contains("not a PyTorch zip archive") && Catch::Contains("torch.save(dict("));
 }
 

@@ -1,6 +1,8 @@
 // resnext3d: 3D ResNeXt / ResNet video backbones.
 #include "resnext3d.hpp"
 
+#include "common/weights.hpp"
+
 #include <ATen/ops/avg_pool3d.h>
 #include <ATen/ops/cat.h>
 #include <ATen/ops/max_pool3d.h>
@@ -151,7 +153,11 @@ ResNeXt3dBackbone::ResNeXt3dBackbone(const Options& o, const BackboneContext& co
   feature_dim_ = 8 * width * (bottleneck ? 2 : 1);
   net_ = ResNeXt3d(shape[0], o.depth, bottleneck, width, o.stem_width, o.cardinality,
                    o.shortcut == "B");
-  if (!o.pretrained.empty()) load_into3d(*net_, load_weights3d(o.pretrained), o.pretrained);
+  if (!o.pretrained.empty())
+    load_weights(*net_, read_weight_file(o.pretrained, "resnext3d"), o.pretrained, "resnext3d",
+                 "Set [backbone] depth, block, width, cardinality and shortcut to the checkpoint's "
+                 "architecture (resnext-101-kinetics: depth 101, block \"resnext\", cardinality 32, "
+                 "shortcut \"B\")");
 }
 
 at::Tensor ResNeXt3dBackbone::forward(const at::Tensor& inputs) {

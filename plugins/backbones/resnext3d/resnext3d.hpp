@@ -58,16 +58,6 @@ class ResNeXt3dImpl : public torch::nn::Module {
 };
 TORCH_MODULE(ResNeXt3d);
 
-/// Reads a name -> tensor map: a zip archive holding a pickled plain dict of tensors (Python
-/// `torch.save(dict(state_dict), path)`), or a TorchScript archive. Throws tailor::Error naming
-/// the file, the [backbone] option and the fix otherwise.
-NamedTensors load_weights3d(const std::string& path);
-
-/// Copies `tensors` into `module` by name ("module." prefixes stripped, "fc.*" skipped: the
-/// host owns the classifier). Unknown names, missing names and shape mismatches are one
-/// tailor::Error listing the first of each and naming [backbone] pretrained.
-void load_into3d(torch::nn::Module& module, const NamedTensors& tensors, const std::string& path);
-
 class ResNeXt3dBackbone final : public Backbone {
  public:
   struct Options {

@@ -171,7 +171,7 @@ TEST_CASE("resnext3d loads pretrained weights", "[resnext3d]") {
 
   o.pretrained = (dir.path / "nope.pt").string();
   CHECK_THROWS_WITH(
-      make(o), Catch::Contains("[backbone] pretrained") && Catch::Contains("nope.pt not found"));
+      make(o), Catch::Contains("[backbone] pretrained") && Catch::Contains("nope.pt: pretrained weights not found"));
   std::ofstream(dir.path / "legacy.pth") << "\x80\x02legacy pickle";
   o.pretrained = (dir.path / "legacy.pth").string();
   CHECK_THROWS_WITH(

@@ -1,5 +1,5 @@
-// resnext3d_weights: reads weight files (plain dict or TorchScript) into a resnext3d backbone.
-#include "resnext3d.hpp"
+// backbones/common/weights.cpp
+#include "weights.hpp"
 
 #include <caffe2/serialize/inline_container.h>
 #include <torch/csrc/jit/api/module.h>
@@ -11,12 +11,12 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <vector>
 
 namespace tailor::plugins {
+namespace {
 
 namespace fs = std::filesystem;
-
-namespace {
 
 std::string shape_text(at::IntArrayRef sizes) {
   std::string s = "[";
@@ -36,8 +36,8 @@ bool ends_with(const std::string& s, const std::string& suffix) {
          s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-// The 3D-ResNets releases (e.g. resnext-101-kinetics.pth) are {"state_dict": OrderedDict, ...}
-// written by PyTorch < 1.6; LibTorch reads neither, so the fix is a one-line re-save.
+// Releases such as torchvision's or 3D-ResNets' are pickles of PyTorch < 1.6, or an
+// OrderedDict inside a dict; LibTorch reads neither, and one re-save fixes both.
 constexpr const char* kResave =
     "re-save it as a plain dict: python3 -c \"import torch; sd = torch.load('IN', "
     "map_location='cpu'); torch.save(dict(sd.get('state_dict', sd)), 'OUT')\" and set "
@@ -45,15 +45,21 @@ constexpr const char* kResave =
 
 }  // namespace
 
-NamedTensors load_weights3d(const std::string& path) {
+NamedTensors read_weight_file(const std::string& path, const std::string& plugin) {
+  const std::string who = plugin + ": [backbone] pretrained = " + path;
   std::error_code ec;
-  TAILOR_CHECK(fs::is_regular_file(path, ec), "resnext3d: [backbone] pretrained = ", path,
-               " not found; set it to an existing weight file, or \"\" to train from scratch");
+  TAILOR_CHECK(fs::is_regular_file(path, ec), who,
+               ": pretrained weights not found; set it to an existing weight file, or \"\" to "
+               "train from scratch");
   std::ifstream file(path, std::ios::binary);
   std::vector<char> bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-  TAILOR_CHECK(bytes.size() >= 4 && std::memcmp(bytes.data(), "PK\x03\x04", 4) == 0,
-               "resnext3d: [backbone] pretrained = ", path,
-               " is not a PyTorch zip archive (saved by PyTorch < 1.6?); ", kResave);
+  TAILOR_CHECK(file.good() || file.eof(), who, ": cannot read the file");
+  // torch.save has written zip archives since PyTorch 1.6; LibTorch reads only those.
+  TAILOR_CHECK(bytes.size() >= 4 && std::memcmp(bytes.data(), "PK\x03\x04", 4) == 0, who,
+               " is not a PyTorch zip archive (saved by PyTorch < 1.6 or with "
+               "_use_new_zipfile_serialization=False?); ",
+               kResave);
+
   NamedTensors out;
   bool torchscript = false, has_ordered_dict = false;
   try {
@@ -61,14 +67,15 @@ NamedTensors load_weights3d(const std::string& path) {
     torchscript = reader.hasRecord("constants.pkl");
     if (!torchscript && reader.hasRecord("data.pkl")) {
       const auto [data, size] = reader.getRecord("data.pkl");
+      // Protocol-2 header, then GLOBAL 'collections OrderedDict' when the top-level object is
+      // one (every tensor also pickles an empty OrderedDict of hooks, so only the start counts).
       const std::string pickle(static_cast<const char*>(data.get()), size);
       has_ordered_dict = pickle.compare(0, 27,
                                         "\x80\x02"
                                         "ccollections\nOrderedDict\n") == 0;
     }
   } catch (const c10::Error& e) {
-    TAILOR_CHECK(false, "resnext3d: [backbone] pretrained = ", path,
-                 " is not a readable PyTorch archive: ", e.what_without_backtrace());
+    TAILOR_CHECK(false, who, " is not a readable PyTorch archive: ", e.what_without_backtrace());
   }
   if (torchscript) {
     torch::jit::Module m = torch::jit::load(path, torch::kCPU);
@@ -76,36 +83,43 @@ NamedTensors load_weights3d(const std::string& path) {
     for (const auto& b : m.named_buffers(/*recurse=*/true)) out.emplace_back(b.name, b.value);
     return out;
   }
-  TAILOR_CHECK(!has_ordered_dict, "resnext3d: [backbone] pretrained = ", path,
-               " holds a collections.OrderedDict, which LibTorch cannot unpickle; ", kResave);
+  // LibTorch's unpickler turns a collections.OrderedDict (what model.state_dict() is) into
+  // None and then fails on its items; recognise it up front to say what to do.
+  TAILOR_CHECK(!has_ordered_dict, who,
+               " holds a collections.OrderedDict (torch.save(model.state_dict()) writes one), "
+               "which LibTorch cannot unpickle; ",
+               kResave);
   c10::IValue value;
   try {
     value = torch::pickle_load(bytes);
   } catch (const c10::Error& e) {
-    TAILOR_CHECK(false, "resnext3d: cannot unpickle [backbone] pretrained = ", path, ": ",
-                 e.what_without_backtrace(), "; ", kResave);
+    TAILOR_CHECK(false, who, ": cannot unpickle: ", e.what_without_backtrace(), "; ", kResave);
   }
-  TAILOR_CHECK(value.isGenericDict(), "resnext3d: [backbone] pretrained = ", path, " holds a ",
-               value.tagKind(), ", expected a dict of name -> tensor; ", kResave);
+  TAILOR_CHECK(value.isGenericDict(), who, " holds a ", value.tagKind(),
+               ", expected a dict of name -> tensor; ", kResave);
   for (const auto& item : value.toGenericDict()) {
-    TAILOR_CHECK(item.key().isString() && item.value().isTensor(),
-                 "resnext3d: [backbone] pretrained = ", path,
-                 " has an entry that is not name -> tensor; ", kResave);
-    out.emplace_back(item.key().toStringRef(), item.value().toTensor());
+    TAILOR_CHECK(item.key().isString(), who, " has a key of type ", item.key().tagKind(),
+                 "; expected parameter names (strings)");
+    const std::string& name = item.key().toStringRef();
+    TAILOR_CHECK(item.value().isTensor(), who, " maps '", name, "' to a ", item.value().tagKind(),
+                 ", expected a tensor; ", kResave);
+    out.emplace_back(name, item.value().toTensor());
   }
   return out;
 }
 
-void load_into3d(torch::nn::Module& module, const NamedTensors& tensors, const std::string& path) {
+void load_weights(torch::nn::Module& module, const NamedTensors& tensors, const std::string& path,
+                  const std::string& plugin, const std::string& fix) {
   std::map<std::string, at::Tensor> targets;
   for (const auto& item : module.named_parameters(/*recurse=*/true))
     targets[item.key()] = item.value();
   for (const auto& item : module.named_buffers(/*recurse=*/true))
     targets[item.key()] = item.value();
+
   std::map<std::string, at::Tensor> source;
   for (const auto& [raw, tensor] : tensors) {
     const std::string name = raw.rfind("module.", 0) == 0 ? raw.substr(7) : raw;
-    if (name.rfind("fc.", 0) == 0) continue;  // the classifier head belongs to the host
+    if (name.rfind("fc.", 0) == 0) continue;
     source[name] = tensor;
   }
   std::vector<std::string> unexpected, missing, mismatched;
@@ -129,11 +143,8 @@ void load_into3d(torch::nn::Module& module, const NamedTensors& tensors, const s
     add(mismatched, "with a different shape");
     add(missing, "missing from the file");
     add(unexpected, "not in the model");
-    TAILOR_CHECK(false, "resnext3d: [backbone] pretrained = ", path,
-                 " does not fit this network:", report,
-                 "\nSet [backbone] depth, block, width, cardinality and shortcut to the "
-                 "checkpoint's architecture (resnext-101-kinetics: depth 101, block \"resnext\", "
-                 "cardinality 32, shortcut \"B\"); 'module.' prefixes and 'fc.*' are ignored");
+    TAILOR_CHECK(false, plugin, ": [backbone] pretrained = ", path, " does not fit this network:",
+                 report, "\n", fix, " ('module.' prefixes and 'fc.*' are ignored)");
   }
   torch::NoGradGuard no_grad;
   for (const auto& [name, tensor] : source) targets[name].copy_(tensor);
