@@ -9,6 +9,8 @@ libtomlplusplus-dev libspdlog-dev libfmt-dev catch2 libcli11-dev \
 nlohmann-json3-dev zlib1g-dev dataset-fashion-mnist python3 binutils file \
 libjpeg62-turbo-dev libssl-dev libsimdjson-dev libavformat-dev libavcodec-dev \
 libswscale-dev libavutil-dev ffmpeg"
+# Extra packages from the command line: `make bench` adds the Python side of the benchmarks.
+PACKAGES="$PACKAGES $*"
 
 if [[ "${TAILOR_SKIP_DEPS:-0}" == "1" ]]; then
   echo "install-deps: TAILOR_SKIP_DEPS=1, skipping dependency check"

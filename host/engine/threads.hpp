@@ -5,8 +5,9 @@
 
 namespace tailor::host {
 
-/// Cores available to this process: the CPU affinity mask, further limited by a cgroup v2
-/// CPU quota (cpu.max) or a cgroup v1 CFS quota when one is set. At least 1.
+/// Cores available to this process: the CPU affinity mask, further limited by the smallest
+/// CPU quota set on this process's cgroup or an ancestor (cgroup v2 cpu.max, or the v1 CFS
+/// quota of the cpu controller), as /proc/self/cgroup names it. At least 1.
 int usable_cores(std::string* how = nullptr);
 
 }  // namespace tailor::host

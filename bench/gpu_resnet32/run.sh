@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# ResNet-32 on CIFAR-10-LT (synthetic CIFAR-10 in the binary format) on an NVIDIA GPU:
+# training images/s of `tailor run` (fp32 eager; then bf16 + channels-last + CUDA graph) and
+# of the same step in PyTorch Python eager (torch_gpu.py: fp32; bf16 + channels-last), same
+# model, batch 128, augmentation and optimizer. Needs a CUDA build (scripts/cuda-build.sh)
+# and a python3 whose torch sees the GPU; the CPU benchmarks skip nothing without one.
+#   BUILD=build-cuda STEPS=300 bench/gpu_resnet32/run.sh
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+source "$here/../common/lib.sh"
+BUILD="${BUILD:-build-cuda}"
+TAILOR="${TAILOR:-$BUILD/host/tailor}"
+PYTHON="${PYTHON:-python3}"
+STEPS="${STEPS:-300}"
+WORKERS="${WORKERS:-4,8,12}"
+if ! "$PYTHON" -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
+  echo "gpu_resnet32: no CUDA GPU visible to $PYTHON; skipped"
+  exit 0
+fi
+if [[ ! -x "$TAILOR" ]]; then
+  echo "gpu_resnet32: $TAILOR not found; build with scripts/cuda-build.sh" >&2
+  exit 1
+fi
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+"$PYTHON" "$here/../common/make_cifar.py" "$work/cifar10" cifar10
+
+# Three epochs of STEPS steps (the CIFAR-10-LT train split has 96 full batches, so an epoch
+# is capped by the split when STEPS is larger): the last one is timed.
+run() {  # run <out> [--set ...]
+  local out="$1"
+  shift
+  "$TAILOR" run "$here/../cifar_resnet32/resnet32_cifar10_lt.toml" --out "$out" \
+    --set experiment.device=cuda --set "dataset.root=$work/cifar10" --set train.epochs=3 \
+    --set "train.max_steps_per_epoch=$STEPS" --set train.workers=8 --set train.prefetch=8 \
+    --set train.log_every=0 "$@" >/dev/null 2>&1 || { cat "$out/log.txt" >&2; exit 1; }
+}
+run "$work/fp32"
+run "$work/fast" --set train.precision=bf16 --set train.channels_last=true --set train.cuda_graph=true
+py="$("$PYTHON" "$here/torch_gpu.py" --root "$work/cifar10" --workers "$WORKERS")"
+echo "$py"
+t_fp32="$(timing "$work/fp32" train 3)"
+t_fast="$(timing "$work/fast" train 3)"
+p_fp32="$(echo "$py" | awk '$3 == "fp32" && $4 == "best" {print $5}')"
+p_amp="$(echo "$py" | awk '$3 == "bf16+channels_last" && $4 == "best" {print $5}')"
+gpu="$("$PYTHON" -c 'import torch; print(torch.cuda.get_device_name())')"
+echo "tailor gpu fp32 $t_fp32 img/s; bf16+channels_last+cuda_graph $t_fast img/s ($gpu)"
+echo "ratio gpu resnet32 train: tailor fast / torch eager fp32 = $(ratio "$t_fast" "$p_fp32")x (target >= 2x)"
+echo "ratio gpu resnet32 train: tailor fast / torch eager bf16+channels_last = $(ratio "$t_fast" "$p_amp")x"
+echo "ratio gpu resnet32 train: tailor fp32 / torch eager fp32 = $(ratio "$t_fp32" "$p_fp32")x"
