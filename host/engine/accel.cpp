@@ -30,7 +30,8 @@ bool autocast_enabled(c10::DeviceType type) {
 #if TAILOR_AUTOCAST_BY_DEVICE_TYPE
   return at::autocast::is_autocast_enabled(type);
 #else
-  return type == c10::DeviceType::CUDA ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
+  return type == c10::DeviceType::CUDA ? at::autocast::is_enabled()
+                                       : at::autocast::is_cpu_enabled();
 #endif
 }
 
@@ -97,7 +98,9 @@ at::Tensor channels_last_input(const at::Tensor& x) {
 
 #if TAILOR_TORCH_HAS_CUDA
 
-bool cuda_graphs_built() { return true; }
+bool cuda_graphs_built() {
+  return true;
+}
 
 struct GraphedStep::Impl {
   Body body;
@@ -145,9 +148,10 @@ struct GraphedStep::Impl {
     } catch (const std::exception& e) {
       graph.reset();
       disabled = true;
-      spdlog::warn("CUDA graph capture of the training step failed; training eagerly from here "
-                   "([train] cuda_graph = false avoids the attempt): {}",
-                   e.what());
+      spdlog::warn(
+          "CUDA graph capture of the training step failed; training eagerly from here "
+          "([train] cuda_graph = false avoids the attempt): {}",
+          e.what());
       return body(x, y);
     }
     graph->replay();
@@ -188,7 +192,9 @@ void GraphedStep::invalidate() {
 
 #else  // CPU-only LibTorch
 
-bool cuda_graphs_built() { return false; }
+bool cuda_graphs_built() {
+  return false;
+}
 
 struct GraphedStep::Impl {
   Body body;
@@ -199,7 +205,9 @@ GraphedStep::GraphedStep(Body body, int64_t /*warmup*/) : impl_(std::make_unique
   impl_->body = std::move(body);
 }
 
-at::Tensor GraphedStep::step(const at::Tensor& x, const at::Tensor& y) { return impl_->body(x, y); }
+at::Tensor GraphedStep::step(const at::Tensor& x, const at::Tensor& y) {
+  return impl_->body(x, y);
+}
 
 void GraphedStep::invalidate() {}
 
@@ -207,6 +215,8 @@ void GraphedStep::invalidate() {}
 
 GraphedStep::~GraphedStep() = default;
 
-int64_t GraphedStep::replays() const { return impl_->replays; }
+int64_t GraphedStep::replays() const {
+  return impl_->replays;
+}
 
 }  // namespace tailor::host

@@ -39,7 +39,8 @@ RunRecord read_run(const fs::path& dir) {
   }
   const fs::path config = dir / "config.resolved.toml";
   if (!fs::exists(config))
-    throw std::runtime_error(dir.string() + " has summary.json but no config.resolved.toml; it is "
+    throw std::runtime_error(dir.string() +
+                             " has summary.json but no config.resolved.toml; it is "
                              "not a complete run directory");
   r.config = flatten_config_file(config);
   return r;
@@ -51,7 +52,8 @@ void add_sweep(const fs::path& dir, std::vector<RunRecord>& out) {
     std::ifstream in(dir / "sweep.json");
     plan = nlohmann::json::parse(in);
   } catch (const std::exception& e) {
-    throw std::runtime_error((dir / "sweep.json").string() + " is not readable JSON (" + e.what() + ")");
+    throw std::runtime_error((dir / "sweep.json").string() + " is not readable JSON (" + e.what() +
+                             ")");
   }
   size_t missing = 0;
   for (const auto& run : plan.value("runs", nlohmann::json::array())) {
@@ -62,17 +64,20 @@ void add_sweep(const fs::path& dir, std::vector<RunRecord>& out) {
       ++missing;
   }
   if (missing > 0)
-    spdlog::warn("{}: {} of {} runs are not finished and are left out (rerun the sweep to finish "
-                 "them)",
-                 dir.string(), missing, plan["runs"].size());
+    spdlog::warn(
+        "{}: {} of {} runs are not finished and are left out (rerun the sweep to finish "
+        "them)",
+        dir.string(), missing, plan["runs"].size());
 }
 
 nlohmann::json test_of(const RunRecord& run, Selection selection) {
   const auto& s = run.summary;
-  if (selection == Selection::kBestOnVal && s.contains("best_on_val") && s["best_on_val"].contains("test"))
+  if (selection == Selection::kBestOnVal && s.contains("best_on_val") &&
+      s["best_on_val"].contains("test"))
     return s["best_on_val"]["test"];
   if (s.contains("last_epoch") && s["last_epoch"].contains("test")) return s["last_epoch"]["test"];
-  throw std::runtime_error(run.dir.string() + "/summary.json has no test results (was the run's "
+  throw std::runtime_error(run.dir.string() +
+                           "/summary.json has no test results (was the run's "
                            "dataset without a test split?)");
 }
 
@@ -83,8 +88,12 @@ std::vector<double> values_of(const nlohmann::json& test) {
     if (!test.contains(g) || test[g].value("classes", 0) == 0) return nan;
     return test[g].value("accuracy", nan);
   };
-  return {test.value("top1", nan),         test.value("mean_class_recall", nan), group("many"),
-          group("medium"),                 group("few"),                          test.value("ece", nan)};
+  return {test.value("top1", nan),
+          test.value("mean_class_recall", nan),
+          group("many"),
+          group("medium"),
+          group("few"),
+          test.value("ece", nan)};
 }
 
 std::string value_or_unset(const std::map<std::string, std::string>& m, const std::string& key) {
@@ -103,9 +112,9 @@ std::string csv_field(const std::string& text) {
 
 const std::vector<Metric>& compare_metrics() {
   static const std::vector<Metric> metrics = {
-      {"top1", "top-1"},  {"mean_class_recall", "mean class recall"},
-      {"many", "many"},   {"medium", "medium"},
-      {"few", "few"},     {"ece", "ECE"}};
+      {"top1", "top-1"}, {"mean_class_recall", "mean class recall"},
+      {"many", "many"},  {"medium", "medium"},
+      {"few", "few"},    {"ece", "ECE"}};
   return metrics;
 }
 
@@ -113,7 +122,8 @@ std::vector<RunRecord> find_runs(const std::vector<fs::path>& inputs) {
   std::vector<RunRecord> runs;
   for (const auto& input : inputs) {
     if (!fs::is_directory(input))
-      throw std::runtime_error(input.string() + " is not a directory; give run or sweep directories");
+      throw std::runtime_error(input.string() +
+                               " is not a directory; give run or sweep directories");
     const size_t before = runs.size();
     if (fs::exists(input / "summary.json")) {
       runs.push_back(read_run(input));
@@ -140,9 +150,9 @@ CompareTable compare_runs(const std::vector<RunRecord>& runs, Selection selectio
     for (const char* key : {"dataset.plugin", "dataset.root"})
       if (value_or_unset(r.config, key) != value_or_unset(runs.front().config, key))
         throw std::runtime_error(
-            "the runs are of different datasets: " + runs.front().dir.string() + " has " + key + "=" +
-            value_or_unset(runs.front().config, key) + " but " + r.dir.string() + " has " + key +
-            "=" + value_or_unset(r.config, key) + "; compare runs of one dataset at a time");
+            "the runs are of different datasets: " + runs.front().dir.string() + " has " + key +
+            "=" + value_or_unset(runs.front().config, key) + " but " + r.dir.string() + " has " +
+            key + "=" + value_or_unset(r.config, key) + "; compare runs of one dataset at a time");
 
   // Group by configuration without the ignored keys, in order of first appearance.
   std::vector<std::map<std::string, std::string>> configs;
@@ -195,7 +205,8 @@ CompareTable compare_runs(const std::vector<RunRecord>& runs, Selection selectio
     CompareRow row;
     for (const auto& k : table.label_keys) {
       if (!row.label.empty()) row.label += ", ";
-      row.label += k == name_key ? value_or_unset(configs[g], k) : k + "=" + value_or_unset(configs[g], k);
+      row.label +=
+          k == name_key ? value_or_unset(configs[g], k) : k + "=" + value_or_unset(configs[g], k);
     }
     if (row.label.empty()) row.label = value_or_unset(configs[g], name_key);
     std::vector<std::vector<double>> values(m);
@@ -234,7 +245,8 @@ std::string to_markdown(const CompareTable& table) {
   out << std::fixed << std::setprecision(2);
   for (const auto& row : table.rows) {
     std::string label = row.label;
-    for (size_t p = 0; (p = label.find('|', p)) != std::string::npos; p += 2) label.replace(p, 1, "\\|");
+    for (size_t p = 0; (p = label.find('|', p)) != std::string::npos; p += 2)
+      label.replace(p, 1, "\\|");
     out << "| " << label << " | " << row.runs.size() << " |";
     for (size_t j = 0; j < row.mean.size(); ++j) {
       if (std::isnan(row.mean[j]))
@@ -252,7 +264,8 @@ std::string to_markdown(const CompareTable& table) {
 std::string to_csv(const CompareTable& table) {
   std::ostringstream out;
   out << "configuration,runs";
-  for (const auto& metric : compare_metrics()) out << "," << metric.name << "_mean," << metric.name << "_std";
+  for (const auto& metric : compare_metrics())
+    out << "," << metric.name << "_mean," << metric.name << "_std";
   out << "\n" << std::setprecision(6);
   for (const auto& row : table.rows) {
     out << csv_field(row.label) << "," << row.runs.size();

@@ -31,16 +31,16 @@ enum class Selection {
 
 /// The metrics of a comparison, in column order.
 struct Metric {
-  const char* name;    ///< CSV column stem, e.g. "top1"
-  const char* title;   ///< Markdown header
+  const char* name;   ///< CSV column stem, e.g. "top1"
+  const char* title;  ///< Markdown header
 };
 const std::vector<Metric>& compare_metrics();
 
 /// Runs that differ only in their seed.
 struct CompareRow {
-  std::string label;                  ///< the configuration keys that set this row apart
-  std::vector<std::string> runs;      ///< run directories
-  std::vector<double> mean, std;      ///< per metric; NaN when no run has the value
+  std::string label;              ///< the configuration keys that set this row apart
+  std::vector<std::string> runs;  ///< run directories
+  std::vector<double> mean, std;  ///< per metric; NaN when no run has the value
 };
 
 struct CompareTable {

@@ -19,9 +19,11 @@ std::string shortest(double x) {
   return std::string(buf, result.ptr);
 }
 
-void flatten(const toml::node& node, const std::string& key, std::map<std::string, std::string>& out) {
+void flatten(const toml::node& node, const std::string& key,
+             std::map<std::string, std::string>& out) {
   if (const auto* table = node.as_table()) {
-    for (const auto& [k, v] : *table) flatten(v, key.empty() ? std::string(k.str()) : key + "." + std::string(k.str()), out);
+    for (const auto& [k, v] : *table)
+      flatten(v, key.empty() ? std::string(k.str()) : key + "." + std::string(k.str()), out);
     return;
   }
   if (const auto* array = node.as_array(); array != nullptr && array->is_array_of_tables()) {

@@ -7,8 +7,8 @@
 #include "report/run_dir.hpp"
 #include "sweep/flat_config.hpp"
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include <fcntl.h>
 #include <sys/wait.h>
@@ -16,8 +16,8 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <fstream>
 #include <map>
@@ -33,7 +33,9 @@ namespace tailor::host {
 namespace {
 
 std::atomic<int> g_stop{0};
-extern "C" void on_sweep_signal(int sig) { g_stop.store(sig); }
+extern "C" void on_sweep_signal(int sig) {
+  g_stop.store(sig);
+}
 
 // Keeps a path component readable and portable: letters, digits and . _ = - stay.
 std::string path_safe(const std::string& text) {
@@ -97,7 +99,8 @@ nlohmann::json plan_json(const std::vector<SweepRun>& runs) {
 
 // Writes sweep.json, or checks that the one there describes the same runs.
 void record_plan(const fs::path& dir, const std::vector<SweepRun>& runs, int64_t max_epochs) {
-  const nlohmann::json plan = {{"format", 1}, {"max_epochs", max_epochs}, {"runs", plan_json(runs)}};
+  const nlohmann::json plan = {
+      {"format", 1}, {"max_epochs", max_epochs}, {"runs", plan_json(runs)}};
   const fs::path file = dir / "sweep.json";
   if (fs::exists(file)) {
     nlohmann::json old;
@@ -110,7 +113,8 @@ void record_plan(const fs::path& dir, const std::vector<SweepRun>& runs, int64_t
     }
     if (old.value("runs", nlohmann::json()) != plan["runs"] ||
         old.value("max_epochs", int64_t{0}) != max_epochs)
-      throw std::runtime_error(dir.string() + " holds a different sweep (its sweep.json lists other "
+      throw std::runtime_error(dir.string() +
+                               " holds a different sweep (its sweep.json lists other "
                                "runs); rerun the command that made it to continue it, or give a "
                                "new --out");
     return;
@@ -142,7 +146,8 @@ pid_t start_child(const SweepOptions& options, const SweepRun& run, const fs::pa
     fs::remove_all(run_dir);  // a run that died before writing its config left nothing to keep
     args.insert(args.end(), {run.experiment.string(), "--out", run_dir.string()});
     for (const auto& o : run.overrides) args.insert(args.end(), {"--set", o});
-    if (options.max_epochs > 0) args.insert(args.end(), {"--max-epochs", std::to_string(options.max_epochs)});
+    if (options.max_epochs > 0)
+      args.insert(args.end(), {"--max-epochs", std::to_string(options.max_epochs)});
   }
   if (options.verbose) args.emplace_back("-v");
   fs::create_directories(log_file.parent_path());
@@ -186,10 +191,12 @@ std::string log_name(const std::string& id) {
 GridAxis parse_grid_axis(const std::string& spec) {
   const auto eq = spec.find('=');
   if (eq == std::string::npos)
-    throw std::runtime_error("--grid " + spec + ": expected KEY=V1,V2,... (e.g. --grid loss.gamma=1,2)");
+    throw std::runtime_error("--grid " + spec +
+                             ": expected KEY=V1,V2,... (e.g. --grid loss.gamma=1,2)");
   GridAxis axis;
   axis.key = trim(spec.substr(0, eq));
-  if (axis.key.empty()) throw std::runtime_error("--grid " + spec + ": the key before '=' is empty");
+  if (axis.key.empty())
+    throw std::runtime_error("--grid " + spec + ": the key before '=' is empty");
   for (auto& v : split_values(spec.substr(eq + 1))) {
     v = trim(v);
     if (v.empty())
@@ -267,14 +274,16 @@ int run_sweep(const SweepOptions& options) {
       std::vector<std::string> candidates;
       for (const auto& [k, v] : flat) candidates.push_back(k);
       const std::string guess = did_you_mean(axis.key, candidates);
-      throw std::runtime_error("--grid " + axis.key + ": no such key in the resolved configuration of " +
-                               file.string() + (guess.empty() ? "" : "; did you mean '" + guess + "'?") +
+      throw std::runtime_error("--grid " + axis.key +
+                               ": no such key in the resolved configuration of " + file.string() +
+                               (guess.empty() ? "" : "; did you mean '" + guess + "'?") +
                                " (`tailor validate " + file.string() + "` prints every key)");
     }
     base_seeds.push_back(experiment->experiment().seed);
   }
 
-  const auto runs = plan_sweep(options.experiments, axes, options.overrides, options.seeds, base_seeds);
+  const auto runs =
+      plan_sweep(options.experiments, axes, options.overrides, options.seeds, base_seeds);
   const fs::path dir = options.out.empty() ? default_sweep_dir(options.experiments) : options.out;
   record_plan(dir, runs, options.max_epochs);
 
@@ -288,7 +297,8 @@ int run_sweep(const SweepOptions& options) {
   const int threads = std::max(1, usable_cores(&how) / static_cast<int>(options.jobs));
   // No SA_RESTART: a signal must interrupt waitpid() so that it is forwarded at once.
   g_stop.store(0);
-  struct sigaction action {}, old_int {}, old_term {};
+  struct sigaction action {
+  }, old_int{}, old_term{};
   action.sa_handler = on_sweep_signal;
   sigemptyset(&action.sa_mask);
   sigaction(SIGINT, &action, &old_int);
@@ -299,21 +309,22 @@ int run_sweep(const SweepOptions& options) {
   size_t next = 0, finished = 0;
   bool forwarded = false;
   while (next < todo.size() || !running.empty()) {
-    while (g_stop.load() == 0 && next < todo.size() && running.size() < static_cast<size_t>(options.jobs)) {
+    while (g_stop.load() == 0 && next < todo.size() &&
+           running.size() < static_cast<size_t>(options.jobs)) {
       const SweepRun& r = *todo[next++];
       const bool resuming = state_of(dir / r.id) == State::kResume;
       Child c;
       c.run = &r;
       c.start = std::chrono::steady_clock::now();
       c.pid = start_child(options, r, dir / r.id, dir / "logs" / log_name(r.id), threads);
-      spdlog::info("[{}/{}] start {}{}", next, todo.size(), r.id,
-                   resuming ? " (resuming)" : "");
+      spdlog::info("[{}/{}] start {}{}", next, todo.size(), r.id, resuming ? " (resuming)" : "");
       running.push_back(c);
     }
     if (g_stop.load() != 0 && !forwarded) {
       for (const auto& c : running) kill(c.pid, g_stop.load());
       forwarded = true;
-      spdlog::warn("stopping: the running runs write a checkpoint; rerun the same command to continue");
+      spdlog::warn(
+          "stopping: the running runs write a checkpoint; rerun the same command to continue");
     }
     int status = 0;
     const pid_t pid = waitpid(-1, &status, 0);
@@ -321,7 +332,8 @@ int run_sweep(const SweepOptions& options) {
       if (errno == EINTR) continue;
       break;
     }
-    auto it = std::find_if(running.begin(), running.end(), [&](const Child& c) { return c.pid == pid; });
+    auto it =
+        std::find_if(running.begin(), running.end(), [&](const Child& c) { return c.pid == pid; });
     if (it == running.end()) continue;
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - it->start).count();
@@ -348,8 +360,9 @@ int run_sweep(const SweepOptions& options) {
     return 130;
   }
   if (!failed.empty()) {
-    spdlog::error("{} of {} runs failed: {}; fix the cause and rerun the command (finished runs are kept)",
-                  failed.size(), runs.size(), failed.front());
+    spdlog::error(
+        "{} of {} runs failed: {}; fix the cause and rerun the command (finished runs are kept)",
+        failed.size(), runs.size(), failed.front());
     return 1;
   }
   spdlog::info("sweep finished: {} runs in {}; summarise with `tailor compare {}`", runs.size(),

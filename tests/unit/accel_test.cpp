@@ -66,7 +66,8 @@ at::Tensor train_mlp(c10::Device device, bool graphed) {
     const auto loss = graphed ? step.step(x, y) : body(x, y);
     REQUIRE(std::isfinite(loss.item<double>()));
   }
-  if (graphed && device.is_cuda()) CHECK(step.replays() == 6);  // 2 eager, 1 capture+replay, 5 replays, 1 partial
+  if (graphed && device.is_cuda())
+    CHECK(step.replays() == 6);  // 2 eager, 1 capture+replay, 5 replays, 1 partial
   return fc1->weight.detach().to(at::kCPU);
 }
 

@@ -143,8 +143,9 @@ void load_weights(torch::nn::Module& module, const NamedTensors& tensors, const 
     add(mismatched, "with a different shape");
     add(missing, "missing from the file");
     add(unexpected, "not in the model");
-    TAILOR_CHECK(false, plugin, ": [backbone] pretrained = ", path, " does not fit this network:",
-                 report, "\n", fix, " ('module.' prefixes and 'fc.*' are ignored)");
+    TAILOR_CHECK(false, plugin, ": [backbone] pretrained = ", path,
+                 " does not fit this network:", report, "\n", fix,
+                 " ('module.' prefixes and 'fc.*' are ignored)");
   }
   torch::NoGradGuard no_grad;
   for (const auto& [name, tensor] : source) targets[name].copy_(tensor);
