@@ -214,7 +214,8 @@ struct Trainer::Impl {
     model.train(false);
     torch::NoGradGuard no_grad;
     while (auto batch = loader.next()) {
-      const auto x = batch->inputs.to(device, /*non_blocking=*/true);
+      at::Tensor x = batch->inputs.to(device, /*non_blocking=*/true);
+      if (exp.train().channels_last) x = channels_last_input(x);
       evaluator.add(loss.adjust_logits(model.forward(x).logits), batch->targets);
     }
     EvalResult result = evaluator.result();
