@@ -18,6 +18,8 @@ thread, and set_num_threads alone does not recover the speed).
 
 Prints one line per measurement: `torch train <img/s> img/s ...`, `torch eval ...`.
 With --premade the training loop runs on pre-made in-memory tensors (no data loading).
+With --channels-last the model and every batch use torch.channels_last (tailor's default,
+`[train] channels_last`); without it the script runs NCHW, as the field's reference code does.
 """
 import argparse
 import gzip
@@ -182,6 +184,9 @@ def loader(dataset, batch, shuffle, workers):
                                        num_workers=workers, **extra)
 
 
+MEMORY_FORMAT = torch.contiguous_format
+
+
 def train(model, optimizer, batches, steps, warmup):
     """Times `steps` training steps after `warmup` untimed ones; returns images/s."""
     model.train()
@@ -194,6 +199,7 @@ def train(model, optimizer, batches, steps, warmup):
         except StopIteration:
             it = iter(batches)
             x, y = next(it)
+        x = x.contiguous(memory_format=MEMORY_FORMAT)
         loss = F.cross_entropy(model(x), y)
         loss_value = loss.item()  # logged by every training loop; tailor checks it is finite
         assert np.isfinite(loss_value)
@@ -212,7 +218,7 @@ def evaluate(model, batches, num_classes):
     logits, labels = [], []
     with torch.no_grad():
         for x, y in batches:
-            logits.append(model(x))
+            logits.append(model(x.contiguous(memory_format=MEMORY_FORMAT)))
             labels.append(y)
     logits, labels = torch.cat(logits), torch.cat(labels)
     top5 = logits.topk(min(5, num_classes), 1).indices
@@ -240,18 +246,25 @@ def main():
     parser.add_argument("--premade", action="store_true",
                         help="train on pre-made in-memory tensors instead of the DataLoader")
     parser.add_argument("--eval", action="store_true", help="also time a pass over the test split")
+    parser.add_argument("--channels-last", action="store_true",
+                        help="model and batches in torch.channels_last memory format")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
+    global MEMORY_FORMAT
+    if args.channels_last:
+        MEMORY_FORMAT = torch.channels_last
     torch.manual_seed(0)
     if args.task == "cifar":
         train_set, test_set, classes, shape = cifar(args.root, args.variant)
-        make_model = lambda: ResNet32(classes)  # noqa: E731
+        model_class = ResNet32
         hyper = dict(lr=0.1, momentum=0.9, weight_decay=2e-4)
     else:
         train_set, test_set, classes, shape = fmnist(args.root)
-        make_model = lambda: SmallCnn(classes)  # noqa: E731
+        model_class = SmallCnn
         hyper = dict(lr=0.05, momentum=0.9, weight_decay=5e-4)
+
+    make_model = lambda: model_class(classes).to(memory_format=MEMORY_FORMAT)  # noqa: E731
 
     # Each configuration trains a fresh model; the best one is the Python result.
     workers = [int(w) for w in args.workers.split(",")]

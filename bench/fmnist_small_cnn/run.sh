@@ -20,44 +20,6 @@ fi
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-# Two epochs of STEPS steps: the first warms up, the second is timed (timing.jsonl), then the
-# test split is evaluated once.
-run() {  # run <out> <toml> [--set ...]
-  local out="$1" toml="$2"
-  shift 2
-  TAILOR_PLUGIN_PATH="$BUILD/bench/common/plugins" "$TAILOR" run "$toml" --out "$out" \
-    --set experiment.device=cpu --set train.epochs=2 --set "train.max_steps_per_epoch=$STEPS" \
-    "$@" >/dev/null 2>&1 || { cat "$out/log.txt" >&2; exit 1; }
-}
-run "$work/real" "$repo/experiments/quickstart.toml" --set "dataset.root=$ROOT"
-run "$work/premade" "$here/premade.toml"
-threads="$(threads_of "$work/real")"
-# Debian's python3-torch starts with one OpenMP thread; torch.set_num_threads alone then runs
-# far slower than with OMP_NUM_THREADS set before the import, so both are set. PY_MALLOC=1
-# also gives Python the allocator settings tailor's trainer makes (host/engine/trainer.cpp).
-python_side() {
-  local env=(OMP_NUM_THREADS="$threads")
-  if [[ "${PY_MALLOC:-0}" == 1 ]]; then
-    env+=(MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=1073741824)
-  fi
-  env "${env[@]}" /usr/bin/python3 "$@"
-}
-py="$(python_side "$here/../common/torch_train.py" fmnist --root "$ROOT" \
-  --threads "$threads" --workers "$WORKERS" --steps "$STEPS" --warmup 10 --eval)"
-py_premade="$(python_side "$here/../common/torch_train.py" fmnist --root "$ROOT" \
-  --threads "$threads" --steps "$STEPS" --warmup 10 --premade)"
-
-t_train="$(timing "$work/real" train 2)"
-t_premade="$(timing "$work/premade" train 2)"
-t_eval="$(timing "$work/real" test)"
-p_train="$(best "$py" train)"
-p_premade="$(best "$py_premade" train)"
-p_eval="$(best "$py" eval)"
-echo "$py"
-echo "tailor train $t_train img/s ($threads threads, $STEPS steps of 128); on pre-made tensors $t_premade img/s"
-echo "tailor eval $t_eval img/s (10000 test images, batch 512)"
-echo "ratio small_cnn fmnist train: tailor / torch = $(ratio "$t_train" "$p_train")x (target >= 2x)"
-echo "ratio small_cnn fmnist eval: tailor / torch = $(ratio "$t_eval" "$p_eval")x (target >= 1.5x)"
-awk -v r="$t_train" -v p="$t_premade" -v pr="$p_train" -v pp="$p_premade" 'BEGIN {
-  printf "data pipeline share of step time: tailor %.1f%%, torch %.1f%%\n",
-         100 * (1 - r / p), 100 * (1 - pr / pp) }'
+tailor_run "$work/real" "$repo/experiments/quickstart.toml" --set "dataset.root=$ROOT"
+tailor_run "$work/premade" "$here/premade.toml"
+compare_training "small_cnn fmnist" 2 "$work/real" "$work/premade" fmnist --root "$ROOT" --warmup 10 --steps "$STEPS"
