@@ -38,6 +38,10 @@ std::vector<int64_t> BatchLoader::batch_indices(int64_t k) const {
   return {order_.begin() + begin, order_.begin() + end};
 }
 
+uint64_t BatchLoader::batch_seed(int64_t k) const {
+  return mix_seed(options_.seed, static_cast<uint64_t>(k));
+}
+
 void BatchLoader::work() {
   for (;;) {
     int64_t k;
@@ -58,7 +62,7 @@ void BatchLoader::work() {
       request.augment = options_.augment;
       request.indices = indices.data();
       request.count = indices.size();
-      request.seed = mix_seed(options_.seed, static_cast<uint64_t>(k));
+      request.seed = batch_seed(k);
       batch = dataset_.batch(request);
       if (options_.pin_memory) batch.inputs = batch.inputs.pin_memory();
     } catch (...) {

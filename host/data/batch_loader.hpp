@@ -42,6 +42,8 @@ class BatchLoader {
   int64_t num_batches() const { return num_batches_; }
   /// Positions of batch k within the split.
   std::vector<int64_t> batch_indices(int64_t k) const;
+  /// The seed batch k is requested with.
+  uint64_t batch_seed(int64_t k) const;
   /// The next batch in order, or nullopt after the last. Rethrows a worker's error.
   std::optional<Batch> next();
 

@@ -47,6 +47,7 @@ struct TrainOptions {
   std::string precision = "fp32";
   bool channels_last = true;
   bool cuda_graph = false;
+  std::string augment_on = "loader";
 
   template <class V>
   void visit(V& v) {
@@ -77,6 +78,11 @@ struct TrainOptions {
       "CUDA only: capture the training step (forward, loss, backward, optimizer step) as a CUDA "
       "graph and replay it for every full batch; recaptured each epoch. Ignored, with a "
       "warning, on CPU, with grad_clip, and for losses that need a meta step or sample indices.");
+    v("augment_on", augment_on,
+      "loader: loader threads augment each sample on the CPU. device: the loader serves "
+      "un-augmented batches and the dataset's batched augmentation runs on the training device "
+      "(the GPU), bit-identical to loader; in-memory datasets (cifar_lt, idx_lt) offer it.",
+      one_of({"loader", "device"}));
   }
 };
 

@@ -249,6 +249,23 @@ struct Trainer::Impl {
     return r;
   }
 
+  // [train] augment_on = "device": refuse a dataset without batched augmentation, and let the
+  // plugin refuse a configuration it cannot batch, before any training.
+  void check_device_augment() {
+    if (!dataset.has_batch_augment())
+      throw ConfigError("[train] augment_on = \"device\": dataset plugin '" + dataset.name() +
+                        "' has no batched augmentation; set augment_on = \"loader\"");
+    if (dataset.size(Split::kTrain) == 0) return;
+    const int64_t first = 0;
+    const Batch probe = dataset.batch({Split::kTrain, false, &first, 1, 0});
+    try {
+      dataset.augment_batch({Split::kTrain, true, &first, 1, 0}, probe.inputs.to(device));
+    } catch (const std::exception& e) {
+      throw ConfigError(std::string("[train] augment_on = \"device\": ") + e.what());
+    }
+    spdlog::info("training augmentation runs batched on {} ({})", device.str(), dataset.name());
+  }
+
   // -- stage setup --------------------------------------------------------------------------
 
   void apply_freeze(const StagePlan& plan) {
@@ -460,7 +477,8 @@ struct Trainer::Impl {
     const auto order = sampler.order(epoch_seed, epoch);
     BatchLoader::Options lo;
     lo.batch_size = train.batch_size;
-    lo.augment = true;
+    const bool augment_on_device = train.augment_on == "device";
+    lo.augment = !augment_on_device;
     lo.workers = train.workers;
     lo.prefetch = train.prefetch;
     lo.seed = mix_seed(epoch_seed, 1);
@@ -501,6 +519,11 @@ struct Trainer::Impl {
       clock.step = step;
       clock.global_step = epoch * clock.steps_per_epoch + step;
       at::Tensor x = batch->inputs.to(device, /*non_blocking=*/true);
+      if (augment_on_device) {
+        const auto indices = loader.batch_indices(step);
+        x = dataset.augment_batch(
+            {Split::kTrain, true, indices.data(), indices.size(), loader.batch_seed(step)}, x);
+      }
       if (train.channels_last) x = channels_last_input(x);
       const at::Tensor y = batch->targets.to(device, /*non_blocking=*/true);
       graph_clock_ = clock;
@@ -688,6 +711,7 @@ struct Trainer::Impl {
     model.to(device);
     // Shapes are static within a run: let cuDNN pick its fastest kernels once.
     if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
+    if (exp.train().augment_on == "device") check_device_augment();
     if (exp.train().channels_last) to_channels_last(model.backbone().module());
     std::optional<Checkpoint> checkpoint;
     const fs::path latest = dir.file("checkpoints") / "latest.pt";

@@ -100,7 +100,8 @@ at::Tensor DatasetPlugin::labels(Split split) const {
   return out;
 }
 
-Batch DatasetPlugin::batch(const BatchRequest& r) const {
+namespace {
+TailorBatchRequest c_request(const BatchRequest& r) {
   TailorBatchRequest c;
   c.struct_size = sizeof(TailorBatchRequest);
   c.split = static_cast<int32_t>(r.split);
@@ -108,6 +109,12 @@ Batch DatasetPlugin::batch(const BatchRequest& r) const {
   c.indices = r.indices;
   c.count = r.count;
   c.seed = r.seed;
+  return c;
+}
+}  // namespace
+
+Batch DatasetPlugin::batch(const BatchRequest& r) const {
+  const TailorBatchRequest c = c_request(r);
   Batch b;
   TailorError err = new_error();
   check(vt_->batch(self_, &c, payload::handle(b.inputs), payload::handle(b.targets), &err), err,
@@ -119,6 +126,22 @@ void DatasetPlugin::write_artifacts(const std::string& dir) const {
   if (vt_->write_artifacts == nullptr) return;
   TailorError err = new_error();
   check(vt_->write_artifacts(self_, dir.c_str(), &err), err, "write_artifacts");
+}
+
+bool DatasetPlugin::has_batch_augment() const {
+  return TAILOR_HAS_MEMBER(vt_, TailorDatasetVTable, augment_batch) && vt_->augment_batch != nullptr;
+}
+
+at::Tensor DatasetPlugin::augment_batch(const BatchRequest& r, const at::Tensor& inputs) const {
+  if (!has_batch_augment())
+    throw PluginError("dataset plugin '" + plugin_.name + "' (" + plugin_.path.string() +
+                      ") has no batched augmentation; set [train] augment_on = \"loader\"");
+  const TailorBatchRequest c = c_request(r);
+  at::Tensor out;
+  TailorError err = new_error();
+  check(vt_->augment_batch(self_, &c, payload::handle(inputs), payload::handle(out), &err), err,
+        "augment_batch");
+  return out;
 }
 
 // -- backbone --------------------------------------------------------------------------------

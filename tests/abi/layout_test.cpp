@@ -64,9 +64,11 @@ PIN_AT(TailorBatchRequest, indices, 16);
 PIN_AT(TailorBatchRequest, count, 24);
 PIN_AT(TailorBatchRequest, seed, 32);
 
-PIN_SIZE(TailorDatasetVTable, 48);
+// 1.0 and 1.1 ended at write_artifacts (48 bytes); 1.2 appended augment_batch.
+PIN_SIZE(TailorDatasetVTable, 56);
 PIN_AT(TailorDatasetVTable, info, 8);
 PIN_AT(TailorDatasetVTable, write_artifacts, 40);
+PIN_AT(TailorDatasetVTable, augment_batch, 48);
 
 PIN_SIZE(TailorBackboneContext, 48);
 PIN_AT(TailorBackboneContext, input_shape, 8);

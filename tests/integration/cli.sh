@@ -46,6 +46,19 @@ else
   bad "metrics depend on the number of loader threads"
 fi
 
+# [train] augment_on = "device": the dataset's batched augmentation (here on the CPU) gives
+# the same run, bit for bit, as the loader threads' per-sample augmentation.
+aug=(--max-epochs 1 --set dataset.augment=crop_flip)
+if "$tailor" run "$exp" "${root[@]}" "${aug[@]}" --out "$tmp/aug_loader" > "$tmp/aug_loader.log" 2>&1 &&
+   "$tailor" run "$exp" "${root[@]}" "${aug[@]}" --set train.augment_on=device --out "$tmp/aug_device" > "$tmp/aug_device.log" 2>&1 &&
+   grep -q "training augmentation runs batched on cpu" "$tmp/aug_device/log.txt" &&
+   cmp -s "$tmp/aug_loader/metrics.jsonl" "$tmp/aug_device/metrics.jsonl"; then
+  ok "augment_on = device: same metrics as the loader's augmentation"
+else
+  bad "augment_on = device differs from the loader's augmentation or failed"
+  tail -3 "$tmp/aug_device.log" >&2
+fi
+
 # -- losses that use the engine's hooks ------------------------------------------------
 # expect_run NAME ARGS...: a one-epoch-per-stage run that must finish with a summary.
 expect_run() {
@@ -108,6 +121,21 @@ expect_error nan_loss "at stage 'features' epoch 1, step" run "$exp" "${root[@]}
 [[ ! -e "$tmp/nan/summary.json" && ! -e "$tmp/nan/checkpoints/latest.pt" ]] && ok "NaN run left no summary or checkpoint" ||
   bad "NaN run left result files"
 mkdir -p "$tmp/full" && touch "$tmp/full/x"
+# A configuration a dataset cannot batch is refused before training (tiny CIFAR-10 files).
+python3 - "$tmp/cifar" <<'PY'
+import os, sys
+os.makedirs(sys.argv[1], exist_ok=True)
+for name in [f"data_batch_{i}.bin" for i in range(1, 6)] + ["test_batch.bin"]:
+    with open(os.path.join(sys.argv[1], name), "wb") as f:
+        for r in range(40):
+            f.write(bytes([r % 10]) + os.urandom(3072))
+PY
+printf 'base = ["%s"]\n[dataset]\n_delete_ = true\nplugin = "cifar_lt"\nroot = "%s"\nprotocol = "none"\nautoaugment = true\n' \
+  "$(realpath "$exp")" "$tmp/cifar" > "$tmp/cifar.toml"
+expect_error device_autoaugment "autoaugment = true has no batched form" run "$tmp/cifar.toml" \
+  --set train.augment_on=device --out "$tmp/autoaug"
+[[ ! -e "$tmp/autoaug/checkpoints/latest.pt" ]] && ok "refused device augmentation left no checkpoint" ||
+  bad "refused device augmentation left a checkpoint"
 expect_error out_not_empty "exists and is not empty" run "$exp" "${root[@]}" --out "$tmp/full"
 expect_error resume_not_run "is not a run directory" run --resume "$tmp/data"
 expect_error describe_unknown "no plugin named 'nope'" plugins describe nope

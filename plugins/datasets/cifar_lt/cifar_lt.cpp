@@ -6,6 +6,7 @@
 #include <tailor/plugin.hpp>  // tailor::log_info only; the plugin entry is in cifar_lt_plugin.cpp
 
 #include <tailor/artifacts.hpp>
+#include <tailor/batch_augment.hpp>
 #include <tailor/random.hpp>
 
 #include <algorithm>
@@ -397,6 +398,40 @@ Batch CifarLt::batch(const BatchRequest& request) const {
           std::fill(dst + c * kPlane + y * kSide + x1, dst + c * kPlane + y * kSide + x2, 0.0f);
     }
   }
+  return out;
+}
+
+at::Tensor CifarLt::augment_batch(const BatchRequest& request, const at::Tensor& inputs) const {
+  TAILOR_CHECK(auto_augment_ == nullptr,
+               "cifar_lt: autoaugment = true has no batched form; set [train] augment_on = "
+               "\"loader\" or [dataset] autoaugment = false");
+  const int64_t n = static_cast<int64_t>(request.count);
+  TAILOR_CHECK(inputs.dim() == 4 && inputs.size(0) == n, "cifar_lt: augment_batch got inputs of ",
+               inputs.sizes(), " for ", n, " samples");
+  const bool crop_flip = request.augment && options_.augment == "standard";
+  const int64_t cutout = request.augment ? options_.cutout : 0;
+  std::vector<CropFlipDraw> draws(static_cast<size_t>(n));
+  std::vector<CutoutBox> boxes(static_cast<size_t>(n));
+  for (int64_t k = 0; k < n; ++k) {
+    // The draw order of batch(), minus AutoAugment.
+    SampleRng rng(request.seed, static_cast<uint64_t>(k));
+    auto& d = draws[static_cast<size_t>(k)];
+    if (crop_flip) {
+      d.top = rng.below(2 * kPad + 1) - kPad;
+      d.left = rng.below(2 * kPad + 1) - kPad;
+      d.mirror = (rng.next() & 1u) != 0;
+    }
+    if (cutout > 0) {
+      const int64_t cy = rng.below(kSide), cx = rng.below(kSide);
+      boxes[static_cast<size_t>(k)] = {std::clamp(cy - cutout / 2, int64_t{0}, kSide),
+                                       std::clamp(cy + cutout / 2, int64_t{0}, kSide),
+                                       std::clamp(cx - cutout / 2, int64_t{0}, kSide),
+                                       std::clamp(cx + cutout / 2, int64_t{0}, kSide)};
+    }
+  }
+  at::Tensor out = inputs;
+  if (crop_flip) out = crop_flip_batch(out, draws, kPad, {lut_[0][0], lut_[1][0], lut_[2][0]});
+  if (cutout > 0) out = cutout_batch(crop_flip ? out : out.clone(), boxes);
   return out;
 }
 

@@ -90,7 +90,10 @@ class CifarLt final : public Dataset {
   std::vector<int64_t> sample_shape() const override { return {3, kSide, kSide}; }
   int64_t size(Split split) const override;
   at::Tensor labels(Split split) const override;
+  static constexpr bool kBatchAugment = true;
   Batch batch(const BatchRequest& request) const override;
+  /// Crop + flip and Cutout as tensor ops (AutoAugment has no batched form).
+  at::Tensor augment_batch(const BatchRequest& request, const at::Tensor& inputs) const override;
   /// Writes cifar_lt_selection.csv (split,index_in_file,label) via a temp file and a rename.
   void write_artifacts(const std::string& dir) const override;
 

@@ -529,6 +529,64 @@ TEST_CASE("cifar_lt augmentation: crop/flip geometry, Cutout, determinism", "[ci
   }
 }
 
+TEST_CASE("cifar_lt batched augmentation equals the per-sample one bit for bit", "[cifar_lt]") {
+  TempDir dir;
+  write_cifar10(dir.path(), cyclic_labels(10, 200), {0});
+  CifarLt::Options o = options_for(dir);
+  o.protocol = "none";
+  const std::vector<int64_t> picks = {0, 5, 17, 33, 150, 199, 3, 99, 5};
+  auto request = [&](bool augment, uint64_t seed) {
+    tailor::BatchRequest r;
+    r.split = Split::kTrain;
+    r.augment = augment;
+    r.indices = picks.data();
+    r.count = picks.size();
+    r.seed = seed;
+    return r;
+  };
+  auto check_equal = [&](const CifarLt& d) {
+    for (uint64_t seed : {1u, 2u, 77u}) {
+      const at::Tensor clean = d.batch(request(false, seed)).inputs;
+      const at::Tensor want = d.batch(request(true, seed)).inputs;
+      CHECK(at::equal(d.augment_batch(request(true, seed), clean), want));
+      // Channels-last input (the trainer's format) gives the same values.
+      const at::Tensor cl = clean.contiguous(at::MemoryFormat::ChannelsLast);
+      CHECK(at::equal(d.augment_batch(request(true, seed), cl), want));
+      // The input is left untouched.
+      CHECK(at::equal(clean, d.batch(request(false, seed)).inputs));
+    }
+  };
+  SECTION("crop + flip") { check_equal(CifarLt(o)); }
+  SECTION("crop + flip + Cutout") {
+    o.cutout = 16;
+    check_equal(CifarLt(o));
+  }
+  SECTION("Cutout alone") {
+    o.augment = "none";
+    o.cutout = 8;
+    check_equal(CifarLt(o));
+  }
+  SECTION("no augmentation is the identity") {
+    o.augment = "none";
+    const CifarLt d(o);
+    const at::Tensor clean = d.batch(request(false, 5)).inputs;
+    CHECK(at::equal(d.augment_batch(request(true, 5), clean), clean));
+  }
+  SECTION("AutoAugment is refused with the fix") {
+    o.autoaugment = true;
+    const CifarLt d(o);
+    const at::Tensor clean = d.batch(request(false, 5)).inputs;
+    CHECK_THROWS_WITH(d.augment_batch(request(true, 5), clean),
+                      Catch::Contains("autoaugment") && Catch::Contains("augment_on"));
+  }
+  SECTION("a batch of the wrong size is refused") {
+    const CifarLt d(o);
+    const at::Tensor clean = d.batch(request(false, 5)).inputs;
+    CHECK_THROWS_WITH(d.augment_batch(request(true, 5), clean.narrow(0, 0, 3)),
+                      Catch::Contains("augment_batch"));
+  }
+}
+
 TEST_CASE("cifar_lt rejects bad files with a clear message", "[cifar_lt]") {
   TempDir dir;
   const std::vector<int64_t> train = cyclic_labels(10, 50);

@@ -6,6 +6,7 @@
 
 #include <tailor/log.hpp>
 #include <tailor/artifacts.hpp>
+#include <tailor/batch_augment.hpp>
 #include <tailor/random.hpp>
 
 #include <algorithm>
@@ -379,6 +380,27 @@ Batch IdxLt::batch(const BatchRequest& request) const {
     }
   }
   return out;
+}
+
+at::Tensor IdxLt::augment_batch(const BatchRequest& request, const at::Tensor& inputs) const {
+  const int64_t n = static_cast<int64_t>(request.count);
+  TAILOR_CHECK(inputs.dim() == 4 && inputs.size(0) == n, "idx_lt: augment_batch got inputs of ",
+               inputs.sizes(), " for ", n, " samples");
+  const bool crop = request.augment && options_.augment != "none";
+  const bool flip = request.augment && options_.augment == "crop_flip";
+  if (!crop) return inputs;
+  const int64_t pad = options_.pad;
+  const uint64_t span = static_cast<uint64_t>(2 * pad + 1);
+  std::vector<CropFlipDraw> draws(static_cast<size_t>(n));
+  for (int64_t k = 0; k < n; ++k) {
+    // The draw order of batch().
+    SampleRng rng(request.seed, static_cast<uint64_t>(k));
+    auto& d = draws[static_cast<size_t>(k)];
+    d.top = static_cast<int64_t>(rng.next() % span) - pad;
+    d.left = static_cast<int64_t>(rng.next() % span) - pad;
+    d.mirror = flip && (rng.next() & 1u) != 0;
+  }
+  return crop_flip_batch(inputs, draws, pad, {lut_[0]});
 }
 
 void IdxLt::write_artifacts(const std::string& dir) const {

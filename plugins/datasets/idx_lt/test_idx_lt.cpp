@@ -358,6 +358,29 @@ TEST_CASE("idx_lt augmented batches are deterministic and are crops/flips", "[id
   CHECK(mirrors < static_cast<int>(idx.size()));
 }
 
+TEST_CASE("idx_lt batched augmentation equals the per-sample one bit for bit", "[idx_lt]") {
+  Fixture fx;
+  IdxLt::Options o = fx.options();
+  const std::vector<int64_t> idx = {0, 7, 3, 3, 12, 68, 1, 2};
+  for (const char* augment : {"crop_flip", "crop", "none"}) {
+    o.augment = augment;
+    IdxLt d(o);
+    for (uint64_t seed : {1u, 1234u, 99u}) {
+      const at::Tensor clean = fetch(d, Split::kTrain, idx, false, seed).inputs;
+      const at::Tensor want = fetch(d, Split::kTrain, idx, true, seed).inputs;
+      tailor::BatchRequest r;
+      r.split = Split::kTrain;
+      r.augment = true;
+      r.indices = idx.data();
+      r.count = idx.size();
+      r.seed = seed;
+      INFO("augment = " << augment << ", seed " << seed);
+      CHECK(at::equal(d.augment_batch(r, clean), want));
+      CHECK(at::equal(d.augment_batch(r, clean.contiguous(at::MemoryFormat::ChannelsLast)), want));
+    }
+  }
+}
+
 TEST_CASE("idx_lt batches are the same from concurrent threads", "[idx_lt]") {
   Fixture fx;
   IdxLt d(fx.options());

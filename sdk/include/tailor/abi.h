@@ -33,9 +33,11 @@ extern "C" {
 /** ABI version of these headers. Major renames the entry symbol; minor only appends.
  *  History:
  *    1.0  first stable envelope.
- *    1.1  appended TailorLossVTable.adjust_logits (post-hoc logit adjustment). */
+ *    1.1  appended TailorLossVTable.adjust_logits (post-hoc logit adjustment).
+ *    1.2  appended TailorDatasetVTable.augment_batch (training augmentation as tensor ops on
+ *         the batch's device). */
 #define TAILOR_ABI_MAJOR 1
-#define TAILOR_ABI_MINOR 1
+#define TAILOR_ABI_MINOR 2
 
 /** True when a plugin struct `s` (whose first member is its struct_size) is large enough to
  *  hold `member` of struct type `type`. Check before reading any member appended after 1.0. */
@@ -249,6 +251,14 @@ typedef struct TailorDatasetVTable {
                         TailorTensor out_inputs, TailorTensor out_targets, TailorError* err);
   /** Optional (may be NULL): write artefacts such as selected index lists into `dir`. */
   TailorStatus (*write_artifacts)(TailorInstance self, const char* dir, TailorError* err);
+  /** Optional (may be NULL; ABI >= 1.2, check with TAILOR_HAS_MEMBER): the training
+   *  augmentation as batched tensor ops. `inputs` holds what batch() returned for `request`
+   *  with augment = 0, moved to any device; assign to `out`, on that device, exactly what
+   *  batch() returns for `request` with augment = 1 (same seed, same indices). Lets the host
+   *  augment in-memory datasets on the GPU (`[train] augment_on = "device"`). Fail with a
+   *  message when the configured augmentation has no batched form. */
+  TailorStatus (*augment_batch)(TailorInstance self, const TailorBatchRequest* request,
+                                TailorTensor inputs, TailorTensor out, TailorError* err);
 } TailorDatasetVTable;
 
 /** Context a backbone is created with. */

@@ -76,6 +76,9 @@ struct BatchRequest {
 /// it must not mutate shared state and must be deterministic for a given request.
 class Dataset {
  public:
+  /// Set to true in a subclass that overrides augment_batch().
+  static constexpr bool kBatchAugment = false;
+
   virtual ~Dataset() = default;
 
   /// Class names, in label order. Their count is the number of classes.
@@ -92,6 +95,13 @@ class Dataset {
   virtual Modality modality() const { return Modality::kImage; }
   /// Writes artefacts (e.g. the selected long-tail index list) into the run directory.
   virtual void write_artifacts(const std::string& /*dir*/) const {}
+  /// The training augmentation of `request` applied to `inputs` = batch(request without
+  /// augmentation).inputs, on whatever device `inputs` lives, with tensor ops only. Must equal
+  /// batch(request with augmentation).inputs. Used by `[train] augment_on = "device"`;
+  /// throw tailor::Error when the configured augmentation has no batched form.
+  virtual at::Tensor augment_batch(const BatchRequest& /*request*/, const at::Tensor& /*inputs*/) const {
+    throw Error("this dataset has no batched (device) augmentation");
+  }
 };
 
 // ----------------------------------------------------------------------------------------

@@ -173,16 +173,19 @@ struct DatasetGlue : GlueCommon<Class, Dataset> {
       payload::tensor(out) = self_of<Dataset>(self).labels(static_cast<Split>(split));
     });
   }
+  static BatchRequest request_of(const TailorBatchRequest& r) {
+    BatchRequest request;
+    request.split = static_cast<Split>(r.split);
+    request.augment = r.augment != 0;
+    request.indices = r.indices;
+    request.count = r.count;
+    request.seed = r.seed;
+    return request;
+  }
   static TailorStatus batch(TailorInstance self, const TailorBatchRequest* r, TailorTensor inputs,
                             TailorTensor targets, TailorError* err) noexcept {
     return guarded(err, [&] {
-      BatchRequest request;
-      request.split = static_cast<Split>(r->split);
-      request.augment = r->augment != 0;
-      request.indices = r->indices;
-      request.count = r->count;
-      request.seed = r->seed;
-      Batch b = self_of<Dataset>(self).batch(request);
+      Batch b = self_of<Dataset>(self).batch(request_of(*r));
       payload::tensor(inputs) = std::move(b.inputs);
       payload::tensor(targets) = std::move(b.targets);
     });
@@ -190,8 +193,17 @@ struct DatasetGlue : GlueCommon<Class, Dataset> {
   static TailorStatus write_artifacts(TailorInstance self, const char* dir, TailorError* err) noexcept {
     return guarded(err, [&] { self_of<Dataset>(self).write_artifacts(dir); });
   }
-  static constexpr TailorDatasetVTable vtable = {sizeof(TailorDatasetVTable), &info, &class_name,
-                                                 &labels, &batch, &write_artifacts};
+  static TailorStatus augment_batch(TailorInstance self, const TailorBatchRequest* r,
+                                    TailorTensor inputs, TailorTensor out,
+                                    TailorError* err) noexcept {
+    return guarded(err, [&] {
+      payload::tensor(out) =
+          self_of<Dataset>(self).augment_batch(request_of(*r), payload::tensor(inputs));
+    });
+  }
+  static constexpr TailorDatasetVTable vtable = {
+      sizeof(TailorDatasetVTable), &info,           &class_name, &labels, &batch,
+      &write_artifacts,            Class::kBatchAugment ? &augment_batch : nullptr};
 };
 
 // -- backbone glue -------------------------------------------------------------------------
