@@ -7,6 +7,8 @@
 #include <ATen/ops/constant_pad_nd.h>
 #include <ATen/ops/conv2d.h>
 #include <ATen/ops/relu.h>
+#include <ATen/ops/rsqrt.h>
+#include <c10/core/GradMode.h>
 #include <torch/nn/init.h>
 #include <torch/utils.h>
 
@@ -36,11 +38,29 @@ CifarShortcut parse_shortcut(const std::string& name) {
   return CifarShortcut::kSubsamplePad;
 }
 
+// bn(conv(x)) for a bias-free 3x3 conv with padding 1. In evaluation mode without autograd,
+// with `fold`, BatchNorm's affine map is folded into the conv's weight and bias: one pass over
+// the activations instead of two (the folding itself touches only the small weights).
+at::Tensor conv_bn(const at::Tensor& x, torch::nn::Conv2d& conv, torch::nn::BatchNorm2d& bn,
+                   int64_t stride, bool fold) {
+  if (!fold || bn->is_training() || at::GradMode::is_enabled() ||
+      !bn->options.track_running_stats())
+    return bn(conv(x));
+  const at::Tensor scale = bn->weight * at::rsqrt(bn->running_var + bn->options.eps());
+  const at::Tensor weight = conv->weight * scale.view({-1, 1, 1, 1});
+  const at::Tensor bias = bn->bias - bn->running_mean * scale;
+  return at::conv2d(x, weight, bias, {stride, stride}, {1, 1});
+}
+
 }  // namespace
 
 CifarBasicBlockImpl::CifarBasicBlockImpl(int64_t in_planes_, int64_t planes_, int64_t stride_,
-                                         CifarShortcut shortcut)
-    : in_planes(in_planes_), planes(planes_), stride(stride_), shortcut_kind(shortcut) {
+                                         CifarShortcut shortcut, bool fold)
+    : in_planes(in_planes_),
+      planes(planes_),
+      stride(stride_),
+      shortcut_kind(shortcut),
+      fold_bn_eval(fold) {
   conv1 = register_module("conv1", conv3x3(in_planes, planes, stride));
   bn1 = register_module("bn1", torch::nn::BatchNorm2d(planes));
   conv2 = register_module("conv2", conv3x3(planes, planes, 1));
@@ -63,14 +83,14 @@ at::Tensor CifarBasicBlockImpl::shortcut(const at::Tensor& x) const {
 }
 
 at::Tensor CifarBasicBlockImpl::forward(const at::Tensor& x) {
-  at::Tensor out = at::relu(bn1(conv1(x)));
-  out = bn2(conv2(out));
+  at::Tensor out = at::relu(conv_bn(x, conv1, bn1, stride, fold_bn_eval));
+  out = conv_bn(out, conv2, bn2, 1, fold_bn_eval);
   return at::relu(out + shortcut(x));
 }
 
 ResNetCifarImpl::ResNetCifarImpl(int64_t in_channels, int64_t depth, CifarShortcut shortcut,
-                                 bool channels_last)
-    : channels_last_(channels_last) {
+                                 bool channels_last, bool fold_bn_eval)
+    : channels_last_(channels_last), fold_bn_eval_(fold_bn_eval) {
   const int64_t blocks = (depth - 2) / 6;
   conv1 = register_module("conv1", conv3x3(in_channels, 16, 1));
   bn1 = register_module("bn1", torch::nn::BatchNorm2d(16));
@@ -78,7 +98,8 @@ ResNetCifarImpl::ResNetCifarImpl(int64_t in_channels, int64_t depth, CifarShortc
   auto stage = [&](int64_t planes, int64_t stride) {
     torch::nn::ModuleList layer;
     for (int64_t i = 0; i < blocks; ++i) {
-      layer->push_back(CifarBasicBlock(in_planes, planes, i == 0 ? stride : 1, shortcut));
+      layer->push_back(
+          CifarBasicBlock(in_planes, planes, i == 0 ? stride : 1, shortcut, fold_bn_eval));
       in_planes = planes;
     }
     return layer;
@@ -100,7 +121,7 @@ ResNetCifarImpl::ResNetCifarImpl(int64_t in_channels, int64_t depth, CifarShortc
 
 at::Tensor ResNetCifarImpl::forward(const at::Tensor& input) {
   at::Tensor x = channels_last_ ? input.contiguous(at::MemoryFormat::ChannelsLast) : input;
-  x = at::relu(bn1(conv1(x)));
+  x = at::relu(conv_bn(x, conv1, bn1, 1, fold_bn_eval_));
   for (auto* layer : {&layer1, &layer2, &layer3})
     for (size_t i = 0; i < (*layer)->size(); ++i)
       x = (*layer)->at<CifarBasicBlockImpl>(i).forward(x);
@@ -168,8 +189,8 @@ ResNet32Cifar::ResNet32Cifar(const Options& options, const BackboneContext& cont
                "; use an image dataset or another backbone");
   TAILOR_CHECK(options.depth >= 8 && (options.depth - 2) % 6 == 0, "resnet32_cifar: depth ",
                options.depth, " is not 6n + 2; use 20, 32, 44, 56 or 110");
-  net_ =
-      ResNetCifar(shape[0], options.depth, parse_shortcut(options.shortcut), options.channels_last);
+  net_ = ResNetCifar(shape[0], options.depth, parse_shortcut(options.shortcut),
+                     options.channels_last, options.fold_bn_eval);
 }
 
 at::Tensor ResNet32Cifar::forward(const at::Tensor& inputs) {

@@ -29,7 +29,8 @@ enum class CifarShortcut {
 /// conv3x3-BN-ReLU-conv3x3-BN, plus the parameter-free shortcut, then ReLU.
 class CifarBasicBlockImpl : public torch::nn::Module {
  public:
-  CifarBasicBlockImpl(int64_t in_planes, int64_t planes, int64_t stride, CifarShortcut shortcut);
+  CifarBasicBlockImpl(int64_t in_planes, int64_t planes, int64_t stride, CifarShortcut shortcut,
+                      bool fold_bn_eval);
 
   at::Tensor forward(const at::Tensor& x);
   /// The shortcut branch (identity when the shape does not change).
@@ -37,6 +38,7 @@ class CifarBasicBlockImpl : public torch::nn::Module {
 
   int64_t in_planes, planes, stride;
   CifarShortcut shortcut_kind;
+  bool fold_bn_eval;
   torch::nn::Conv2d conv1{nullptr}, conv2{nullptr};
   torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr};
 };
@@ -47,7 +49,8 @@ TORCH_MODULE(CifarBasicBlock);
 /// Parameter names follow LDAM-DRW's resnet_cifar.py (conv1, bn1, layer1.0.conv1, ...).
 class ResNetCifarImpl : public torch::nn::Module {
  public:
-  ResNetCifarImpl(int64_t in_channels, int64_t depth, CifarShortcut shortcut, bool channels_last);
+  ResNetCifarImpl(int64_t in_channels, int64_t depth, CifarShortcut shortcut, bool channels_last,
+                  bool fold_bn_eval = true);
 
   at::Tensor forward(const at::Tensor& x);
   /// forward() with parameters looked up by name in `params` (falling back to the module's
@@ -61,6 +64,7 @@ class ResNetCifarImpl : public torch::nn::Module {
 
  private:
   bool channels_last_;
+  bool fold_bn_eval_;
 };
 TORCH_MODULE(ResNetCifar);
 
@@ -72,6 +76,7 @@ class ResNet32Cifar final : public Backbone {
     int64_t depth = 32;
     std::string shortcut = "subsample_pad";
     bool channels_last = false;
+    bool fold_bn_eval = true;
 
     template <class V>
     void visit(V& v) {
@@ -85,6 +90,10 @@ class ResNet32Cifar final : public Backbone {
         tailor::one_of({"subsample_pad", "avgpool_pad"}));
       v("channels_last", channels_last,
         "Keep conv weights and inputs in channels-last (NHWC) memory format.");
+      v("fold_bn_eval", fold_bn_eval,
+        "In evaluation without autograd (test passes), fold each BatchNorm into the conv "
+        "before it: the same function in one pass instead of two (equal up to float "
+        "rounding). false: BatchNorm as in training code, bit for bit.");
     }
   };
 

@@ -157,6 +157,47 @@ TEST_CASE("resnet32_cifar forward_functional equals forward", "[resnet32_cifar]"
   }
 }
 
+TEST_CASE("resnet32_cifar folded BatchNorm in evaluation", "[resnet32_cifar]") {
+  const at::Tensor x = torch::randn({6, 3, 32, 32});
+  for (const bool channels_last : {false, true}) {
+    DYNAMIC_SECTION("channels_last = " << channels_last) {
+      // Non-trivial BN state: a few training passes, then random affine parameters.
+      ResNet32Cifar net = make(32, "subsample_pad", channels_last, /*seed=*/5);
+      net.module().train();
+      {
+        torch::NoGradGuard no_grad;
+        for (int i = 0; i < 3; ++i) net.forward(x * (1.0 + i));
+        for (auto& item : net.module().named_parameters())
+          if (item.key().find("bn") != std::string::npos) item.value().uniform_(0.5, 1.5);
+      }
+      net.module().eval();
+      // With autograd on (no folding), the plain BatchNorm path.
+      const at::Tensor unfolded = net.forward(x).detach();
+      torch::NoGradGuard no_grad;
+      const at::Tensor folded = net.forward(x);
+      CHECK(torch::allclose(folded, unfolded, 1e-4, 1e-5));
+      // fold_bn_eval = false is bit-identical to the unfolded path.
+      ResNet32Cifar::Options o;
+      o.channels_last = channels_last;
+      o.fold_bn_eval = false;
+      tailor::BackboneContext ctx;
+      ctx.sample_shape = {3, 32, 32};
+      ResNet32Cifar plain(o, ctx);
+      plain.module().eval();
+      {
+        auto dst = plain.module().named_parameters();
+        for (auto& item : net.module().named_parameters()) dst[item.key()].copy_(item.value());
+        auto dst_buffers = plain.module().named_buffers();
+        for (auto& item : net.module().named_buffers()) dst_buffers[item.key()].copy_(item.value());
+      }
+      CHECK(torch::equal(plain.forward(x), unfolded));
+      // Training mode never folds: batch statistics are used.
+      net.module().train();
+      CHECK_FALSE(torch::allclose(net.forward(x), folded, 1e-3, 1e-3));
+    }
+  }
+}
+
 TEST_CASE("resnet32_cifar forward_functional substitutes parameters differentiably",
           "[resnet32_cifar]") {
   ResNet32Cifar net = make();
