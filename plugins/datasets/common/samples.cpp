@@ -101,4 +101,21 @@ SampleTable parse_list(std::string_view content, const std::string& source,
   return table;
 }
 
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+std::string class_counts_csv(const std::vector<std::string>& names,
+                             const std::vector<int64_t>& train, const std::vector<int64_t>& val,
+                             const std::vector<int64_t>& test) {
+  std::string csv = "label,name,train,val,test\n";
+  for (size_t c = 0; c < names.size(); ++c)
+    csv += std::to_string(c) + "," + csv_field(names[c]) + "," + std::to_string(train[c]) + "," +
+           std::to_string(val[c]) + "," + std::to_string(test[c]) + "\n";
+  return csv;
+}
+
 }  // namespace tailor::image

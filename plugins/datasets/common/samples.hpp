@@ -47,4 +47,13 @@ std::string read_file(const std::string& path, const std::string& what);
 SampleTable parse_list(std::string_view content, const std::string& source,
                        const std::string& prefix);
 
+/// `s` as one CSV field: quoted (with doubled quotes) when it holds a comma, quote or newline.
+std::string csv_field(const std::string& s);
+
+/// The `<dataset>_classes.csv` artefact: a `label,name,train,val,test` header, then one row
+/// per class with its sample count in each split.
+std::string class_counts_csv(const std::vector<std::string>& names,
+                             const std::vector<int64_t>& train, const std::vector<int64_t>& val,
+                             const std::vector<int64_t>& test);
+
 }  // namespace tailor::image

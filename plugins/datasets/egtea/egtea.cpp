@@ -98,12 +98,6 @@ int64_t count_frames(const fs::path& dir) {
   return n;
 }
 
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
-}
 
 }  // namespace
 
@@ -448,13 +442,9 @@ Batch Egtea::batch(const BatchRequest& request) const {
 }
 
 void Egtea::write_artifacts(const std::string& dir) const {
-  const std::vector<int64_t> train = class_counts(Split::kTrain);
-  const std::vector<int64_t> val = class_counts(Split::kVal);
-  const std::vector<int64_t> test = class_counts(Split::kTest);
-  std::string classes = "label,name,train,val,test\n";
-  for (size_t c = 0; c < class_names_.size(); ++c)
-    classes += detail::concat(c, ",", csv_field(class_names_[c]), ",", train[c], ",", val[c], ",",
-                              test[c], "\n");
+  const std::string classes =
+      image::class_counts_csv(class_names_, class_counts(Split::kTrain),
+                              class_counts(Split::kVal), class_counts(Split::kTest));
   write_artifact(kName, fs::path(dir) / "egtea_classes.csv", classes);
 }
 

@@ -66,12 +66,6 @@ bool read_bytes(const std::string& path, std::vector<uint8_t>* bytes, std::strin
   return ok;
 }
 
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
-}
 
 // Parent folder name of a list path ("train/n01440764/x.JPEG" -> "n01440764"), or "".
 std::string_view folder_of(std::string_view path) {
@@ -442,18 +436,14 @@ Batch ImageList::batch(const BatchRequest& request) const {
 }
 
 void ImageList::write_artifacts(const std::string& dir) const {
-  const std::vector<int64_t> train = class_counts(Split::kTrain);
-  const std::vector<int64_t> val = class_counts(Split::kVal);
-  const std::vector<int64_t> test = class_counts(Split::kTest);
-  std::string classes = "label,name,train,val,test\n";
-  for (size_t c = 0; c < class_names_.size(); ++c)
-    classes += detail::concat(c, ",", csv_field(class_names_[c]), ",", train[c], ",", val[c], ",",
-                              test[c], "\n");
+  const std::string classes =
+      image::class_counts_csv(class_names_, class_counts(Split::kTrain),
+                              class_counts(Split::kVal), class_counts(Split::kTest));
   write_artifact(name_, fs::path(dir) / (name_ + "_classes.csv"), classes);
 
   std::string sources = "split,path,samples,sha256\n";
   for (const SourceFile& f : files_)
-    sources += detail::concat(f.split, ",", csv_field(f.path), ",", f.samples, ",", f.sha256, "\n");
+    sources += detail::concat(f.split, ",", image::csv_field(f.path), ",", f.samples, ",", f.sha256, "\n");
   write_artifact(name_, fs::path(dir) / (name_ + "_sources.csv"), sources);
 }
 
