@@ -3,14 +3,14 @@
 # /usr/share/datasets/fashion-mnist), CPU: training throughput of `tailor run` and of the
 # equivalent PyTorch script (bench/common/torch_train.py) with the same thread count, the data
 # pipeline's share of tailor's step time, and the evaluation pass over the 10,000 test images.
-#   [PY_MALLOC=1] BUILD=build-bench STEPS=60 WORKERS=0,1,2 bench/fmnist_small_cnn/run.sh
+#   [PY_MALLOC=1] BUILD=build-bench STEPS=200 WORKERS=0,1,2 bench/fmnist_small_cnn/run.sh
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 source "$here/../common/lib.sh"
 BUILD="${BUILD:-build-bench}"
 TAILOR="${TAILOR:-$BUILD/host/tailor}"
-STEPS="${STEPS:-60}"
+STEPS="${STEPS:-200}"
 WORKERS="${WORKERS:-0,1,2}"
 ROOT="${ROOT:-/usr/share/datasets/fashion-mnist}"
 if [[ ! -x "$TAILOR" ]]; then
