@@ -11,10 +11,7 @@ BUILD="${BUILD:-build-bench}"
 TAILOR="${TAILOR:-$BUILD/host/tailor}"
 STEPS="${STEPS:-15}"
 WORKERS="${WORKERS:-0,2}"
-if [[ ! -x "$TAILOR" ]]; then
-  echo "run.sh: $TAILOR not found; run make bench (or build with -DTAILOR_BUILD_BENCH=ON)" >&2
-  exit 1
-fi
+require_executable "$TAILOR" "run make bench (or build with -DTAILOR_BUILD_BENCH=ON)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 /usr/bin/python3 "$here/../common/make_cifar.py" "$work/cifar10" cifar10

@@ -1,4 +1,13 @@
-# Helpers sourced by the training benchmarks' run.sh scripts.
+# Helpers sourced by the benchmarks' run.sh scripts.
+
+# require_executable <path> <how to build it>: exits with a message when <path> is not an
+# executable file.
+require_executable() {
+  if [[ ! -x "$1" ]]; then
+    echo "$(basename "$(dirname "$0")"): $1 not found; $2" >&2
+    exit 1
+  fi
+}
 
 # timing <run dir> <split> [epoch]: images_per_s of the last (or the given epoch's) record of
 # that split in timing.jsonl.

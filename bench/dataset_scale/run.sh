@@ -4,13 +4,11 @@
 # images), on one pinned core. Target: under 1-2 s each.
 #   BUILD=build-bench REPEATS=3 bench/dataset_scale/run.sh
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../common/lib.sh"
 BUILD="${BUILD:-build-bench}"
 BENCH="${BENCH:-$BUILD/bench/dataset_scale/bench_dataset_scale}"
 REPEATS="${REPEATS:-3}"
-if [[ ! -x "$BENCH" ]]; then
-  echo "run.sh: $BENCH not found; run make bench (or build with -DTAILOR_BUILD_BENCH=ON)" >&2
-  exit 1
-fi
+require_executable "$BENCH" "run make bench (or build with -DTAILOR_BUILD_BENCH=ON)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 pin=()

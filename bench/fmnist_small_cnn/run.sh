@@ -13,10 +13,7 @@ TAILOR="${TAILOR:-$BUILD/host/tailor}"
 STEPS="${STEPS:-200}"
 WORKERS="${WORKERS:-0,1,2}"
 ROOT="${ROOT:-/usr/share/datasets/fashion-mnist}"
-if [[ ! -x "$TAILOR" ]]; then
-  echo "run.sh: $TAILOR not found; run make bench (or build with -DTAILOR_BUILD_BENCH=ON)" >&2
-  exit 1
-fi
+require_executable "$TAILOR" "run make bench (or build with -DTAILOR_BUILD_BENCH=ON)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 

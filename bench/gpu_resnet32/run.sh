@@ -17,10 +17,7 @@ if ! "$PYTHON" -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() el
   echo "gpu_resnet32: no CUDA GPU visible to $PYTHON; skipped"
   exit 0
 fi
-if [[ ! -x "$TAILOR" ]]; then
-  echo "gpu_resnet32: $TAILOR not found; build with scripts/cuda-build.sh" >&2
-  exit 1
-fi
+require_executable "$TAILOR" "build with scripts/cuda-build.sh"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 "$PYTHON" "$here/../common/make_cifar.py" "$work/cifar10" cifar10

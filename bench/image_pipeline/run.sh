@@ -4,16 +4,14 @@
 #   BUILD=build-dir SECONDS_EACH=10 [COUNT=200 WIDTH=500 HEIGHT=375] bench/image_pipeline/run.sh
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+source "$here/../common/lib.sh"
 BUILD="${BUILD:-build}"
 BENCH="${BENCH:-$BUILD/bench/image_pipeline/bench_image_pipeline}"
 SECONDS_EACH="${SECONDS_EACH:-10}"
 COUNT="${COUNT:-200}"
 WIDTH="${WIDTH:-500}"
 HEIGHT="${HEIGHT:-375}"
-if [[ ! -x "$BENCH" ]]; then
-  echo "run.sh: $BENCH not found; configure with -DTAILOR_BUILD_BENCH=ON and build bench_image_pipeline" >&2
-  exit 1
-fi
+require_executable "$BENCH" "configure with -DTAILOR_BUILD_BENCH=ON and build bench_image_pipeline"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 pin=()

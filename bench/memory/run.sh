@@ -7,14 +7,12 @@
 #   BUILD=build-bench STEPS=10 bench/memory/run.sh
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+source "$here/../common/lib.sh"
 repo="$(cd "$here/../.." && pwd)"
 BUILD="${BUILD:-build-bench}"
 TAILOR="${TAILOR:-$BUILD/host/tailor}"
 STEPS="${STEPS:-10}"
-if [[ ! -x "$TAILOR" ]]; then
-  echo "run.sh: $TAILOR not found; run make bench (or build with -DTAILOR_BUILD_BENCH=ON)" >&2
-  exit 1
-fi
+require_executable "$TAILOR" "run make bench (or build with -DTAILOR_BUILD_BENCH=ON)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 /usr/bin/python3 "$here/../common/make_cifar.py" "$work/cifar100" cifar100

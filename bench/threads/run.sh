@@ -5,13 +5,11 @@
 #   BUILD=build-bench bench/threads/run.sh
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+source "$here/../common/lib.sh"
 repo="$(cd "$here/../.." && pwd)"
 BUILD="${BUILD:-build-bench}"
 TAILOR="${TAILOR:-$BUILD/host/tailor}"
-if [[ ! -x "$TAILOR" ]]; then
-  echo "run.sh: $TAILOR not found; run make bench (or build with -DTAILOR_BUILD_BENCH=ON)" >&2
-  exit 1
-fi
+require_executable "$TAILOR" "run make bench (or build with -DTAILOR_BUILD_BENCH=ON)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 export TAILOR_PLUGIN_PATH="$BUILD/bench/common/plugins"

@@ -5,6 +5,7 @@
 #   BUILD=build-dir SECONDS_EACH=5 [COUNT=8 FRAMES=84 WIDTH=640 HEIGHT=480 NF=10] bench/video_decode/run.sh
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+source "$here/../common/lib.sh"
 BUILD="${BUILD:-build}"
 BENCH="${BENCH:-$BUILD/bench/video_decode/bench_video_decode}"
 SECONDS_EACH="${SECONDS_EACH:-5}"
@@ -13,10 +14,7 @@ FRAMES="${FRAMES:-84}"  # EGTEA clips average 3.48 s at 24 fps
 WIDTH="${WIDTH:-640}"
 HEIGHT="${HEIGHT:-480}"
 NF="${NF:-10}"
-if [[ ! -x "$BENCH" ]]; then
-  echo "run.sh: $BENCH not found; configure with -DTAILOR_BUILD_BENCH=ON and build bench_video_decode" >&2
-  exit 1
-fi
+require_executable "$BENCH" "configure with -DTAILOR_BUILD_BENCH=ON and build bench_video_decode"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 pin=()
