@@ -287,11 +287,11 @@ int run_sweep(const SweepOptions& options) {
   const fs::path dir = options.out.empty() ? default_sweep_dir(options.experiments) : options.out;
   record_plan(dir, runs, options.max_epochs);
 
-  std::vector<const SweepRun*> todo;
+  std::vector<const SweepRun*> unfinished;
   for (const auto& r : runs)
-    if (state_of(dir / r.id) != State::kDone) todo.push_back(&r);
+    if (state_of(dir / r.id) != State::kDone) unfinished.push_back(&r);
   spdlog::info("sweep {}: {} runs, {} finished, {} to run, {} at a time", dir.string(), runs.size(),
-               runs.size() - todo.size(), todo.size(), options.jobs);
+               runs.size() - unfinished.size(), unfinished.size(), options.jobs);
 
   std::string how;
   const int threads = std::max(1, usable_cores(&how) / static_cast<int>(options.jobs));
@@ -308,16 +308,17 @@ int run_sweep(const SweepOptions& options) {
   std::vector<std::string> failed;
   size_t next = 0, finished = 0;
   bool forwarded = false;
-  while (next < todo.size() || !running.empty()) {
-    while (g_stop.load() == 0 && next < todo.size() &&
+  while (next < unfinished.size() || !running.empty()) {
+    while (g_stop.load() == 0 && next < unfinished.size() &&
            running.size() < static_cast<size_t>(options.jobs)) {
-      const SweepRun& r = *todo[next++];
+      const SweepRun& r = *unfinished[next++];
       const bool resuming = state_of(dir / r.id) == State::kResume;
       Child c;
       c.run = &r;
       c.start = std::chrono::steady_clock::now();
       c.pid = start_child(options, r, dir / r.id, dir / "logs" / log_name(r.id), threads);
-      spdlog::info("[{}/{}] start {}{}", next, todo.size(), r.id, resuming ? " (resuming)" : "");
+      spdlog::info("[{}/{}] start {}{}", next, unfinished.size(), r.id,
+                   resuming ? " (resuming)" : "");
       running.push_back(c);
     }
     if (g_stop.load() != 0 && !forwarded) {
@@ -356,7 +357,7 @@ int run_sweep(const SweepOptions& options) {
 
   if (g_stop.load() != 0) {
     spdlog::warn("sweep interrupted: {} of {} runs to go; rerun the same command to continue",
-                 todo.size() - finished, runs.size());
+                 unfinished.size() - finished, runs.size());
     return 130;
   }
   if (!failed.empty()) {
