@@ -1,6 +1,8 @@
 // resnet32_cifar: He et al.'s three-stage CIFAR ResNet (ResNet-20/32/44/56/110) as a backbone.
 #include "resnet32_cifar.hpp"
 
+#include "common/bn_relu.hpp"
+
 #include <ATen/Context.h>
 #include <ATen/ops/avg_pool2d.h>
 #include <ATen/ops/batch_norm.h>
@@ -52,15 +54,31 @@ at::Tensor conv_bn(const at::Tensor& x, torch::nn::Conv2d& conv, torch::nn::Batc
   return at::conv2d(x, weight, bias, {stride, stride}, {1, 1});
 }
 
+// relu(bn(conv(x)) [+ residual]). In training on channels-last CPU tensors, with
+// fuse_bn_relu, BatchNorm, add and ReLU run as one fused node (common/bn_relu.hpp).
+at::Tensor conv_bn_relu(const at::Tensor& x, torch::nn::Conv2d& conv, torch::nn::BatchNorm2d& bn,
+                        int64_t stride, const CifarBnOptions& opt,
+                        const at::Tensor& residual = {}) {
+  at::Tensor y;
+  if (opt.fuse_bn_relu && bn->is_training()) {
+    y = conv(x);
+    if (bn_relu_fusable(y, bn)) return bn_relu_train(y, bn, residual);
+    y = bn(y);
+  } else {
+    y = conv_bn(x, conv, bn, stride, opt.fold_bn_eval);
+  }
+  return at::relu(residual.defined() ? y + residual : y);
+}
+
 }  // namespace
 
 CifarBasicBlockImpl::CifarBasicBlockImpl(int64_t in_planes_, int64_t planes_, int64_t stride_,
-                                         CifarShortcut shortcut, bool fold)
+                                         CifarShortcut shortcut, CifarBnOptions bn_options_)
     : in_planes(in_planes_),
       planes(planes_),
       stride(stride_),
       shortcut_kind(shortcut),
-      fold_bn_eval(fold) {
+      bn_options(bn_options_) {
   conv1 = register_module("conv1", conv3x3(in_planes, planes, stride));
   bn1 = register_module("bn1", torch::nn::BatchNorm2d(planes));
   conv2 = register_module("conv2", conv3x3(planes, planes, 1));
@@ -83,14 +101,13 @@ at::Tensor CifarBasicBlockImpl::shortcut(const at::Tensor& x) const {
 }
 
 at::Tensor CifarBasicBlockImpl::forward(const at::Tensor& x) {
-  at::Tensor out = at::relu(conv_bn(x, conv1, bn1, stride, fold_bn_eval));
-  out = conv_bn(out, conv2, bn2, 1, fold_bn_eval);
-  return at::relu(out + shortcut(x));
+  const at::Tensor out = conv_bn_relu(x, conv1, bn1, stride, bn_options);
+  return conv_bn_relu(out, conv2, bn2, 1, bn_options, shortcut(x));
 }
 
 ResNetCifarImpl::ResNetCifarImpl(int64_t in_channels, int64_t depth, CifarShortcut shortcut,
-                                 bool channels_last, bool fold_bn_eval)
-    : channels_last_(channels_last), fold_bn_eval_(fold_bn_eval) {
+                                 bool channels_last, CifarBnOptions bn_options)
+    : channels_last_(channels_last), bn_options_(bn_options) {
   const int64_t blocks = (depth - 2) / 6;
   conv1 = register_module("conv1", conv3x3(in_channels, 16, 1));
   bn1 = register_module("bn1", torch::nn::BatchNorm2d(16));
@@ -99,7 +116,7 @@ ResNetCifarImpl::ResNetCifarImpl(int64_t in_channels, int64_t depth, CifarShortc
     torch::nn::ModuleList layer;
     for (int64_t i = 0; i < blocks; ++i) {
       layer->push_back(
-          CifarBasicBlock(in_planes, planes, i == 0 ? stride : 1, shortcut, fold_bn_eval));
+          CifarBasicBlock(in_planes, planes, i == 0 ? stride : 1, shortcut, bn_options));
       in_planes = planes;
     }
     return layer;
@@ -121,7 +138,7 @@ ResNetCifarImpl::ResNetCifarImpl(int64_t in_channels, int64_t depth, CifarShortc
 
 at::Tensor ResNetCifarImpl::forward(const at::Tensor& input) {
   at::Tensor x = channels_last_ ? input.contiguous(at::MemoryFormat::ChannelsLast) : input;
-  x = at::relu(conv_bn(x, conv1, bn1, 1, fold_bn_eval_));
+  x = conv_bn_relu(x, conv1, bn1, 1, bn_options_);
   for (auto* layer : {&layer1, &layer2, &layer3})
     for (size_t i = 0; i < (*layer)->size(); ++i)
       x = (*layer)->at<CifarBasicBlockImpl>(i).forward(x);
@@ -189,8 +206,9 @@ ResNet32Cifar::ResNet32Cifar(const Options& options, const BackboneContext& cont
                "; use an image dataset or another backbone");
   TAILOR_CHECK(options.depth >= 8 && (options.depth - 2) % 6 == 0, "resnet32_cifar: depth ",
                options.depth, " is not 6n + 2; use 20, 32, 44, 56 or 110");
-  net_ = ResNetCifar(shape[0], options.depth, parse_shortcut(options.shortcut),
-                     options.channels_last, options.fold_bn_eval);
+  net_ =
+      ResNetCifar(shape[0], options.depth, parse_shortcut(options.shortcut), options.channels_last,
+                  CifarBnOptions{options.fold_bn_eval, options.fuse_bn_relu});
 }
 
 at::Tensor ResNet32Cifar::forward(const at::Tensor& inputs) {

@@ -248,6 +248,53 @@ TEST_CASE("resnet32_cifar channels_last gives the same features", "[resnet32_cif
   CHECK(torch::allclose(cl.forward_functional(x, {}), plain.forward(x), 1e-4, 1e-5));
 }
 
+TEST_CASE("resnet32_cifar fused BatchNorm+ReLU trains like float64 BatchNorm", "[resnet32_cifar]") {
+  // Reference: the same weights in float64, NCHW (never fused). Features, every parameter's
+  // gradient and the running statistics after one training step must agree to float accuracy.
+  ResNet32Cifar fused = make(20, "subsample_pad", /*channels_last=*/true, 7);
+  ResNet32Cifar reference = make(20, "subsample_pad", false, 8);
+  copy_state(fused, reference);
+  reference.module().to(torch::kDouble);
+  fused.module().train();
+  reference.module().train();
+  const at::Tensor x = torch::randn({8, 3, 32, 32});
+  const at::Tensor w = torch::randn({8, 64});
+  const at::Tensor yf = fused.forward(x);
+  const at::Tensor yr = reference.forward(x.to(torch::kDouble));
+  CHECK(torch::allclose(yf.to(torch::kDouble), yr, 1e-4, 1e-5));
+  (yf * w).sum().backward();
+  (yr * w.to(torch::kDouble)).sum().backward();
+  const auto gr = reference.module().named_parameters();
+  for (const auto& item : fused.module().named_parameters()) {
+    INFO(item.key());
+    const at::Tensor ref = gr[item.key()].grad();
+    const double error = (item.value().grad().to(torch::kDouble) - ref).norm().item<double>();
+    CHECK(error <= 1e-3 * ref.norm().item<double>());
+  }
+  const auto br = reference.module().named_buffers();
+  for (const auto& item : fused.module().named_buffers()) {
+    INFO(item.key());
+    CHECK(torch::allclose(item.value().to(torch::kDouble), br[item.key()].to(torch::kDouble), 1e-4,
+                          1e-6));
+  }
+
+  // fuse_bn_relu = false takes ATen's ops: close, but not the same arithmetic.
+  ResNet32Cifar::Options o;
+  o.depth = 20;
+  o.channels_last = true;
+  o.fuse_bn_relu = false;
+  tailor::BackboneContext ctx;
+  ctx.sample_shape = {3, 32, 32};
+  ResNet32Cifar unfused(o, ctx);
+  ResNet32Cifar again = make(20, "subsample_pad", true, 7);
+  copy_state(again, unfused);
+  unfused.module().train();
+  again.module().train();
+  const at::Tensor yu = unfused.forward(x);
+  CHECK(torch::allclose(yu, again.forward(x), 1e-4, 1e-5));
+  CHECK_FALSE(torch::equal(yu, again.forward(x)));
+}
+
 TEST_CASE("resnet32_cifar rejects bad options", "[resnet32_cifar]") {
   CHECK_THROWS_WITH(make(33), Catch::Contains("depth 33 is not 6n + 2"));
   CHECK_THROWS_WITH(make(32, "subsample_pad", false, 0, {3072}),

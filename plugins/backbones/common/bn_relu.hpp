@@ -1,0 +1,29 @@
+// backbones/common/bn_relu: training-mode BatchNorm, optional residual add and ReLU as one
+// autograd node, for the channels-last CPU training step.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+#include <torch/nn/modules/batchnorm.h>
+
+namespace tailor::plugins {
+
+/// True when `bn_relu_train` computes relu(bn(x) [+ residual]) for `x` itself: `bn` is in
+/// training mode with running statistics, and `x` is a float32 CPU tensor in channels-last
+/// layout. Otherwise callers use the unfused ATen ops.
+bool bn_relu_fusable(const at::Tensor& x, const torch::nn::BatchNorm2d& bn);
+
+/// relu(bn(x) + residual) (residual undefined: relu(bn(x))) with the running statistics and
+/// num_batches_tracked updated exactly as torch::nn::BatchNorm2d::forward updates them.
+///
+/// Why: unfused, the step runs batch_norm, add and relu forward, then threshold_backward,
+/// add's gradient and batch_norm_backward: six passes over the activations. Fused, forward is
+/// one statistics pass plus one output pass and backward two passes. Statistics are summed in
+/// double over fixed row chunks in a fixed order, so results do not depend on the thread
+/// count; they equal the unfused ops up to float rounding, not bit for bit.
+///
+/// The backward is not itself differentiable (second-order gradients need the unfused ops:
+/// forward_functional never fuses). Requires bn_relu_fusable(x, bn).
+at::Tensor bn_relu_train(const at::Tensor& x, torch::nn::BatchNorm2d& bn,
+                         const at::Tensor& residual = {});
+
+}  // namespace tailor::plugins
