@@ -4,6 +4,7 @@
 #include <ATen/Parallel.h>
 #include <ATen/ops/empty.h>
 #include <ATen/ops/empty_like.h>
+#include <ATen/ops/relu.h>
 #include <c10/core/GradMode.h>
 #include <torch/csrc/autograd/custom_function.h>
 
@@ -310,6 +311,13 @@ at::Tensor bn_relu_train(const at::Tensor& x, torch::nn::BatchNorm2d& bn,
   const at::Tensor res = residual.defined() ? residual : at::empty({0}, x.options());
   return BnReluFunction::apply(x, bn->weight, bn->bias, res, bn->running_mean, bn->running_var,
                                momentum, opt.eps())[0];
+}
+
+at::Tensor bn_relu(const at::Tensor& x, torch::nn::BatchNorm2d& bn, bool fuse,
+                   const at::Tensor& residual) {
+  if (fuse && bn_relu_fusable(x, bn)) return bn_relu_train(x, bn, residual);
+  const at::Tensor y = bn(x);
+  return at::relu(residual.defined() ? y + residual : y);
 }
 
 }  // namespace tailor::plugins

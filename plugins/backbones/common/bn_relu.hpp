@@ -26,4 +26,9 @@ bool bn_relu_fusable(const at::Tensor& x, const torch::nn::BatchNorm2d& bn);
 at::Tensor bn_relu_train(const at::Tensor& x, torch::nn::BatchNorm2d& bn,
                          const at::Tensor& residual = {});
 
+/// relu(bn(x) + residual) (residual undefined: relu(bn(x))): bn_relu_train when `fuse` and
+/// bn_relu_fusable(x, bn), else ATen's batch_norm, add and relu. What a backbone's forward calls.
+at::Tensor bn_relu(const at::Tensor& x, torch::nn::BatchNorm2d& bn, bool fuse,
+                   const at::Tensor& residual = {});
+
 }  // namespace tailor::plugins

@@ -54,19 +54,13 @@ at::Tensor conv_bn(const at::Tensor& x, torch::nn::Conv2d& conv, torch::nn::Batc
   return at::conv2d(x, weight, bias, {stride, stride}, {1, 1});
 }
 
-// relu(bn(conv(x)) [+ residual]). In training on channels-last CPU tensors, with
-// fuse_bn_relu, BatchNorm, add and ReLU run as one fused node (common/bn_relu.hpp).
+// relu(bn(conv(x)) [+ residual]). Training with fuse_bn_relu may take the fused node;
+// evaluation may fold the BatchNorm into the conv.
 at::Tensor conv_bn_relu(const at::Tensor& x, torch::nn::Conv2d& conv, torch::nn::BatchNorm2d& bn,
                         int64_t stride, const CifarBnOptions& opt,
                         const at::Tensor& residual = {}) {
-  at::Tensor y;
-  if (opt.fuse_bn_relu && bn->is_training()) {
-    y = conv(x);
-    if (bn_relu_fusable(y, bn)) return bn_relu_train(y, bn, residual);
-    y = bn(y);
-  } else {
-    y = conv_bn(x, conv, bn, stride, opt.fold_bn_eval);
-  }
+  if (bn->is_training()) return bn_relu(conv(x), bn, opt.fuse_bn_relu, residual);
+  const at::Tensor y = conv_bn(x, conv, bn, stride, opt.fold_bn_eval);
   return at::relu(residual.defined() ? y + residual : y);
 }
 

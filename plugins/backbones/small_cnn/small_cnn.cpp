@@ -1,6 +1,8 @@
 // small_cnn: a four-conv BN-ReLU network for small images (MNIST-family 1x28x28 and alike).
 #include "small_cnn.hpp"
 
+#include "common/bn_relu.hpp"
+
 #include <ATen/Context.h>
 #include <ATen/ops/batch_norm.h>
 #include <ATen/ops/conv2d.h>
@@ -30,8 +32,9 @@ std::string shape_text(at::IntArrayRef sizes) {
 
 }  // namespace
 
-SmallCnnNetImpl::SmallCnnNetImpl(int64_t in_channels, int64_t width, double dropout)
-    : dropout_(dropout) {
+SmallCnnNetImpl::SmallCnnNetImpl(int64_t in_channels, int64_t width, double dropout,
+                                 bool fuse_bn_relu)
+    : dropout_(dropout), fuse_bn_relu_(fuse_bn_relu) {
   conv1 = register_module("conv1", conv3x3(in_channels, width));
   bn1 = register_module("bn1", torch::nn::BatchNorm2d(width));
   conv2 = register_module("conv2", conv3x3(width, width));
@@ -48,12 +51,12 @@ SmallCnnNetImpl::SmallCnnNetImpl(int64_t in_channels, int64_t width, double drop
 }
 
 at::Tensor SmallCnnNetImpl::forward(const at::Tensor& input) {
-  at::Tensor x = at::relu(bn1(conv1(input)));
-  x = at::relu(bn2(conv2(x)));
+  at::Tensor x = bn_relu(conv1(input), bn1, fuse_bn_relu_);
+  x = bn_relu(conv2(x), bn2, fuse_bn_relu_);
   x = at::max_pool2d(x, /*kernel_size=*/2);
-  x = at::relu(bn3(conv3(x)));
+  x = bn_relu(conv3(x), bn3, fuse_bn_relu_);
   x = at::max_pool2d(x, /*kernel_size=*/2);
-  x = at::relu(bn4(conv4(x)));
+  x = bn_relu(conv4(x), bn4, fuse_bn_relu_);
   x = x.mean({2, 3});
   if (dropout_ > 0.0) x = at::dropout(x, dropout_, is_training());
   return x;
@@ -112,7 +115,7 @@ SmallCnn::SmallCnn(const Options& options, const BackboneContext& context) : wid
                "small_cnn: expects image samples [C, H, W] with H, W >= 4 (two 2x2 max-pools), "
                "got ",
                shape_text(shape), "; use an image dataset or another backbone");
-  net_ = SmallCnnNet(shape[0], options.width, options.dropout);
+  net_ = SmallCnnNet(shape[0], options.width, options.dropout, options.fuse_bn_relu);
 }
 
 at::Tensor SmallCnn::forward(const at::Tensor& inputs) {

@@ -17,7 +17,7 @@ namespace tailor::plugins {
 /// conv3x3(2w->4w) BN ReLU, global average pool, optional dropout -> [N, 4w].
 class SmallCnnNetImpl : public torch::nn::Module {
  public:
-  SmallCnnNetImpl(int64_t in_channels, int64_t width, double dropout);
+  SmallCnnNetImpl(int64_t in_channels, int64_t width, double dropout, bool fuse_bn_relu = true);
 
   at::Tensor forward(const at::Tensor& x);
   /// forward() with parameters looked up by name in `params` (falling back to the module's
@@ -29,6 +29,7 @@ class SmallCnnNetImpl : public torch::nn::Module {
 
  private:
   double dropout_;
+  bool fuse_bn_relu_;
 };
 TORCH_MODULE(SmallCnnNet);
 
@@ -39,6 +40,7 @@ class SmallCnn final : public Backbone {
   struct Options {
     int64_t width = 32;
     double dropout = 0.0;
+    bool fuse_bn_relu = true;
 
     template <class V>
     void visit(V& v) {
@@ -46,6 +48,11 @@ class SmallCnn final : public Backbone {
         tailor::at_least(1.0));
       v("dropout", dropout, "Dropout probability on the pooled features (training only).",
         tailor::range(0.0, 1.0, /*hi_open=*/true));
+      v("fuse_bn_relu", fuse_bn_relu,
+        "In training on channels-last CPU tensors, run each BatchNorm and the ReLU after it "
+        "as one fused node: faster, statistics summed in double in a thread-count-independent "
+        "order (equal to the unfused ops up to float rounding). false: ATen's batch_norm and "
+        "relu.");
     }
   };
 

@@ -157,6 +157,63 @@ TEST_CASE("small_cnn dropout acts only in training", "[small_cnn]") {
   CHECK(torch::allclose(y, torch::where(dropped, torch::zeros_like(y), 2 * reference), 1e-5, 1e-6));
 }
 
+TEST_CASE("small_cnn fused BatchNorm+ReLU trains like float64 BatchNorm", "[small_cnn]") {
+  // The trainer's layout (channels-last weights and inputs) takes the fused node; the reference
+  // is the same weights in float64, NCHW, which never fuses.
+  auto channels_last = [](SmallCnn& net) {
+    torch::NoGradGuard no_grad;
+    for (auto& p : net.module().parameters())
+      if (p.dim() == 4) p.set_data(p.data().contiguous(at::MemoryFormat::ChannelsLast));
+  };
+  auto copy_state = [](SmallCnn& from, SmallCnn& to) {
+    torch::NoGradGuard no_grad;
+    auto params = to.module().named_parameters();
+    for (const auto& item : from.module().named_parameters())
+      params[item.key()].copy_(item.value());
+  };
+  SmallCnn fused = make(16, {1, 28, 28}, 0.0, 5);
+  channels_last(fused);
+  SmallCnn reference = make(16, {1, 28, 28}, 0.0, 6);
+  copy_state(fused, reference);
+  reference.module().to(torch::kDouble);
+  const at::Tensor x = torch::randn({8, 1, 28, 28}).contiguous(at::MemoryFormat::ChannelsLast);
+  const at::Tensor w = torch::randn({8, 64});
+  const at::Tensor yf = fused.forward(x);
+  const at::Tensor yr = reference.forward(x.to(torch::kDouble).contiguous());
+  CHECK(torch::allclose(yf.to(torch::kDouble), yr, 1e-4, 1e-5));
+  (yf * w).sum().backward();
+  (yr * w.to(torch::kDouble)).sum().backward();
+  const auto gr = reference.module().named_parameters();
+  for (const auto& item : fused.module().named_parameters()) {
+    INFO(item.key());
+    const at::Tensor ref = gr[item.key()].grad();
+    const double error = (item.value().grad().to(torch::kDouble) - ref).norm().item<double>();
+    CHECK(error <= 1e-3 * ref.norm().item<double>());
+  }
+  const auto br = reference.module().named_buffers();
+  for (const auto& item : fused.module().named_buffers()) {
+    INFO(item.key());
+    CHECK(torch::allclose(item.value().to(torch::kDouble), br[item.key()].to(torch::kDouble), 1e-4,
+                          1e-6));
+  }
+
+  // fuse_bn_relu = false: ATen's ops, close but not the same arithmetic.
+  SmallCnn::Options o;
+  o.width = 16;
+  o.fuse_bn_relu = false;
+  tailor::BackboneContext ctx;
+  ctx.sample_shape = {1, 28, 28};
+  SmallCnn unfused(o, ctx);
+  SmallCnn again = make(16, {1, 28, 28}, 0.0, 5);
+  channels_last(again);
+  copy_state(again, unfused);
+  channels_last(unfused);
+  const at::Tensor yu = unfused.forward(x);
+  const at::Tensor ya = again.forward(x);
+  CHECK(torch::allclose(yu, ya, 1e-4, 1e-5));
+  CHECK_FALSE(torch::equal(yu, ya));
+}
+
 TEST_CASE("small_cnn README parameter table matches the options schema", "[small_cnn]") {
   tailor::test::check_readme_matches_schema(PLUGIN_README, tailor::schema_of<SmallCnn::Options>());
 }
