@@ -4,6 +4,7 @@
 #include "common/bn_relu.hpp"
 
 #include <ATen/Context.h>
+#include <ATen/ops/_add_relu.h>
 #include <ATen/ops/avg_pool2d.h>
 #include <ATen/ops/batch_norm.h>
 #include <ATen/ops/constant_pad_nd.h>
@@ -60,8 +61,11 @@ at::Tensor conv_bn_relu(const at::Tensor& x, torch::nn::Conv2d& conv, torch::nn:
                         int64_t stride, const CifarBnOptions& opt,
                         const at::Tensor& residual = {}) {
   if (bn->is_training()) return bn_relu(conv(x), bn, opt.fuse_bn_relu, residual);
-  const at::Tensor y = conv_bn(x, conv, bn, stride, opt.fold_bn_eval);
-  return at::relu(residual.defined() ? y + residual : y);
+  at::Tensor y = conv_bn(x, conv, bn, stride, opt.fold_bn_eval);
+  if (at::GradMode::is_enabled()) return at::relu(residual.defined() ? y + residual : y);
+  // Nothing records y: add and ReLU in place, on CPU in one pass (same arithmetic).
+  if (!residual.defined()) return at::relu_(y);
+  return y.is_cpu() ? at::_add_relu_(y, residual) : at::relu_(y.add_(residual));
 }
 
 }  // namespace
