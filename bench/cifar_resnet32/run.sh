@@ -3,13 +3,13 @@
 # throughput of `tailor run` and of the equivalent PyTorch script (bench/common/torch_train.py)
 # with the same thread count, the data pipeline's share of tailor's step time (the same run
 # on pre-made tensors), and the evaluation pass over the 10,000 test images.
-#   [PY_MALLOC=1] BUILD=build-bench STEPS=15 WORKERS=0,2 bench/cifar_resnet32/run.sh
+#   [PY_MALLOC=1] BUILD=build-bench STEPS=30 WORKERS=0,2 bench/cifar_resnet32/run.sh
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/../common/lib.sh"
 BUILD="${BUILD:-build-bench}"
 TAILOR="${TAILOR:-$BUILD/host/tailor}"
-STEPS="${STEPS:-15}"
+STEPS="${STEPS:-30}"
 WORKERS="${WORKERS:-0,2}"
 require_executable "$TAILOR" "run make bench (or build with -DTAILOR_BUILD_BENCH=ON)"
 work="$(mktemp -d)"
