@@ -1,6 +1,7 @@
 // Unit tests of the resnet32_cifar backbone: size, shapes, shortcuts, functional forward.
 #include "resnet32_cifar.hpp"
 
+#include "../../../tests/support/float64_step.hpp"
 #include "../../../tests/support/readme_table.hpp"
 
 #include <torch/torch.h>
@@ -255,28 +256,8 @@ TEST_CASE("resnet32_cifar fused BatchNorm+ReLU trains like float64 BatchNorm", "
   ResNet32Cifar reference = make(20, "subsample_pad", false, 8);
   copy_state(fused, reference);
   reference.module().to(torch::kDouble);
-  fused.module().train();
-  reference.module().train();
   const at::Tensor x = torch::randn({8, 3, 32, 32});
-  const at::Tensor w = torch::randn({8, 64});
-  const at::Tensor yf = fused.forward(x);
-  const at::Tensor yr = reference.forward(x.to(torch::kDouble));
-  CHECK(torch::allclose(yf.to(torch::kDouble), yr, 1e-4, 1e-5));
-  (yf * w).sum().backward();
-  (yr * w.to(torch::kDouble)).sum().backward();
-  const auto gr = reference.module().named_parameters();
-  for (const auto& item : fused.module().named_parameters()) {
-    INFO(item.key());
-    const at::Tensor ref = gr[item.key()].grad();
-    const double error = (item.value().grad().to(torch::kDouble) - ref).norm().item<double>();
-    CHECK(error <= 1e-3 * ref.norm().item<double>());
-  }
-  const auto br = reference.module().named_buffers();
-  for (const auto& item : fused.module().named_buffers()) {
-    INFO(item.key());
-    CHECK(torch::allclose(item.value().to(torch::kDouble), br[item.key()].to(torch::kDouble), 1e-4,
-                          1e-6));
-  }
+  tailor::test::check_step_matches_float64(fused, reference, x, torch::randn({8, 64}));
 
   // fuse_bn_relu = false takes ATen's ops: close, but not the same arithmetic.
   ResNet32Cifar::Options o;

@@ -1,6 +1,7 @@
 // Unit tests of the small_cnn backbone: shapes, parameter count, functional forward.
 #include "small_cnn.hpp"
 
+#include "../../../tests/support/float64_step.hpp"
 #include "../../../tests/support/readme_table.hpp"
 
 #include <torch/torch.h>
@@ -177,25 +178,7 @@ TEST_CASE("small_cnn fused BatchNorm+ReLU trains like float64 BatchNorm", "[smal
   copy_state(fused, reference);
   reference.module().to(torch::kDouble);
   const at::Tensor x = torch::randn({8, 1, 28, 28}).contiguous(at::MemoryFormat::ChannelsLast);
-  const at::Tensor w = torch::randn({8, 64});
-  const at::Tensor yf = fused.forward(x);
-  const at::Tensor yr = reference.forward(x.to(torch::kDouble).contiguous());
-  CHECK(torch::allclose(yf.to(torch::kDouble), yr, 1e-4, 1e-5));
-  (yf * w).sum().backward();
-  (yr * w.to(torch::kDouble)).sum().backward();
-  const auto gr = reference.module().named_parameters();
-  for (const auto& item : fused.module().named_parameters()) {
-    INFO(item.key());
-    const at::Tensor ref = gr[item.key()].grad();
-    const double error = (item.value().grad().to(torch::kDouble) - ref).norm().item<double>();
-    CHECK(error <= 1e-3 * ref.norm().item<double>());
-  }
-  const auto br = reference.module().named_buffers();
-  for (const auto& item : fused.module().named_buffers()) {
-    INFO(item.key());
-    CHECK(torch::allclose(item.value().to(torch::kDouble), br[item.key()].to(torch::kDouble), 1e-4,
-                          1e-6));
-  }
+  tailor::test::check_step_matches_float64(fused, reference, x, torch::randn({8, 64}));
 
   // fuse_bn_relu = false: ATen's ops, close but not the same arithmetic.
   SmallCnn::Options o;
