@@ -43,7 +43,7 @@ void chunk_stats(const float* __restrict x, int64_t n, int64_t c, const float* _
     }
 }
 
-// y = max(x * scale + shift [+ residual], 0).
+// y = relu(x * scale + shift [+ residual]).
 template <int kC, bool kResidual>
 void normalize_relu(const float* __restrict x, const float* __restrict residual,
                     const float* __restrict scale, const float* __restrict shift, int64_t n,
@@ -53,7 +53,7 @@ void normalize_relu(const float* __restrict x, const float* __restrict residual,
     for (int64_t j = 0; j < C; ++j) {
       float v = x[r * C + j] * scale[j] + shift[j];
       if (kResidual) v += residual[r * C + j];
-      y[r * C + j] = v > 0.0f ? v : 0.0f;
+      y[r * C + j] = v < 0.0f ? 0.0f : v;  // NaN stays NaN, as in ATen's relu
     }
 }
 
@@ -300,6 +300,9 @@ at::Tensor bn_relu_train(const at::Tensor& x, torch::nn::BatchNorm2d& bn,
               "float32 channels-last CPU input");
   TORCH_CHECK(!residual.defined() || residual.sizes() == x.sizes(),
               "bn_relu_train: residual of shape ", residual.sizes(), " for input ", x.sizes());
+  TORCH_CHECK(!residual.defined() ||
+                  (residual.scalar_type() == at::kFloat && residual.device() == x.device()),
+              "bn_relu_train: the residual must be float32 on the input's device");
   const auto& opt = bn->options;
   double momentum = opt.momentum().value_or(0.0);
   if (bn->num_batches_tracked.defined()) {
@@ -315,7 +318,9 @@ at::Tensor bn_relu_train(const at::Tensor& x, torch::nn::BatchNorm2d& bn,
 
 at::Tensor bn_relu(const at::Tensor& x, torch::nn::BatchNorm2d& bn, bool fuse,
                    const at::Tensor& residual) {
-  if (fuse && bn_relu_fusable(x, bn)) return bn_relu_train(x, bn, residual);
+  const bool residual_fits = !residual.defined() || (residual.scalar_type() == at::kFloat &&
+                                                     residual.device() == x.device());
+  if (fuse && residual_fits && bn_relu_fusable(x, bn)) return bn_relu_train(x, bn, residual);
   const at::Tensor y = bn(x);
   return at::relu(residual.defined() ? y + residual : y);
 }

@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 #include <catch2/catch.hpp>
 
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -162,6 +163,18 @@ TEST_CASE("bn_relu_fusable names what the fused kernel covers", "[bn_relu]") {
   CHECK_THROWS_WITH(bn_relu_train(nhwc, bn), Catch::Contains("training-mode"));
   torch::nn::BatchNorm2d untracked(torch::nn::BatchNorm2dOptions(8).track_running_stats(false));
   CHECK_FALSE(bn_relu_fusable(nhwc, untracked));
+}
+
+TEST_CASE("bn_relu_train lets a NaN through as ATen's ops do", "[bn_relu]") {
+  // A NaN must reach the loss (where the trainer stops on it), not be clipped to 0 by ReLU.
+  torch::nn::BatchNorm2d fused(4), plain(4);
+  at::Tensor x = torch::randn({2, 4, 3, 3});
+  x[1][2][0][0] = std::numeric_limits<float>::quiet_NaN();
+  const at::Tensor y = bn_relu_train(x.contiguous(at::MemoryFormat::ChannelsLast), fused);
+  const at::Tensor expected = torch::relu(plain(x));
+  CHECK(torch::equal(torch::isnan(y), torch::isnan(expected)));
+  CHECK(torch::isnan(y.select(1, 2)).all().item<bool>());  // the whole channel, as ATen
+  CHECK_FALSE(torch::isnan(y.select(1, 0)).any().item<bool>());
 }
 
 TEST_CASE("bn_relu_train refuses second-order gradients", "[bn_relu]") {
