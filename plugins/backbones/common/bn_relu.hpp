@@ -15,11 +15,13 @@ bool bn_relu_fusable(const at::Tensor& x, const torch::nn::BatchNorm2d& bn);
 /// relu(bn(x) + residual) (residual undefined: relu(bn(x))) with the running statistics and
 /// num_batches_tracked updated exactly as torch::nn::BatchNorm2d::forward updates them.
 ///
-/// Why: unfused, the step runs batch_norm, add and relu forward, then threshold_backward,
-/// add's gradient and batch_norm_backward: six passes over the activations. Fused, forward is
-/// one statistics pass plus one output pass and backward two passes. Statistics are summed in
-/// double over fixed row chunks in a fixed order, so results do not depend on the thread
-/// count; they equal the unfused ops up to float rounding, not bit for bit.
+/// Why: unfused, forward runs batch_norm (statistics, then normalisation), add and relu, and
+/// backward threshold_backward, add's gradient and batch_norm_backward (two passes): about
+/// nine passes over the activations. Fused, forward is one statistics pass plus one output
+/// pass and backward two passes. Sums are taken in float over fixed 256-row chunks (from a
+/// pivot row, so that E[x^2] - E[x]^2 does not cancel) and the chunk sums added in double in
+/// chunk order: results do not depend on the thread count, and equal the unfused ops up to
+/// float rounding, not bit for bit. A NaN propagates as through ATen's ops.
 ///
 /// The backward is not itself differentiable (second-order gradients need the unfused ops:
 /// forward_functional never fuses). Requires bn_relu_fusable(x, bn).
