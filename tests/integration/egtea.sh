@@ -52,6 +52,20 @@ else
   bad "tiny run failed"
 fi
 
+# egtea has no batched augmentation: augment_on = "device" is refused before any training,
+# naming the plugin and the fix, and leaves no checkpoint.
+if "$tailor" run "$exp" --set "dataset.root=$tmp/data" --set train.augment_on=device \
+     --out "$tmp/device" > "$tmp/device.log" 2>&1; then
+  bad "augment_on = device ran on a dataset without batched augmentation"
+elif grep -q "dataset plugin 'egtea' has no batched augmentation" "$tmp/device.log" &&
+     grep -q 'augment_on = \\"loader\\"\|augment_on = "loader"' "$tmp/device.log" &&
+     [[ ! -e "$tmp/device/checkpoints/latest.pt" ]]; then
+  ok "augment_on = device without batched augmentation: clear error, no checkpoint"
+else
+  cat "$tmp/device.log" >&2
+  bad "augment_on = device without batched augmentation: unclear error"
+fi
+
 # A missing clip stops the run at load, naming the file, the split line and the fix.
 first="$(head -1 "$tmp/data/train_split.txt" | cut -d' ' -f1)"
 rm "$tmp/data/cropped_clips/"*/"$first.mp4"
