@@ -284,6 +284,12 @@ struct BnReluFunction : torch::autograd::Function<BnReluFunction> {
   }
 };
 
+// No residual, or a float32 one on x's device: what the fused kernel reads.
+bool residual_fits(const at::Tensor& x, const at::Tensor& residual) {
+  return !residual.defined() ||
+         (residual.scalar_type() == at::kFloat && residual.device() == x.device());
+}
+
 }  // namespace
 
 bool bn_relu_fusable(const at::Tensor& x, const torch::nn::BatchNorm2d& bn) {
@@ -300,8 +306,7 @@ at::Tensor bn_relu_train(const at::Tensor& x, torch::nn::BatchNorm2d& bn,
               "float32 channels-last CPU input");
   TORCH_CHECK(!residual.defined() || residual.sizes() == x.sizes(),
               "bn_relu_train: residual of shape ", residual.sizes(), " for input ", x.sizes());
-  TORCH_CHECK(!residual.defined() ||
-                  (residual.scalar_type() == at::kFloat && residual.device() == x.device()),
+  TORCH_CHECK(residual_fits(x, residual),
               "bn_relu_train: the residual must be float32 on the input's device");
   const auto& opt = bn->options;
   double momentum = opt.momentum().value_or(0.0);
@@ -318,9 +323,8 @@ at::Tensor bn_relu_train(const at::Tensor& x, torch::nn::BatchNorm2d& bn,
 
 at::Tensor bn_relu(const at::Tensor& x, torch::nn::BatchNorm2d& bn, bool fuse,
                    const at::Tensor& residual) {
-  const bool residual_fits = !residual.defined() || (residual.scalar_type() == at::kFloat &&
-                                                     residual.device() == x.device());
-  if (fuse && residual_fits && bn_relu_fusable(x, bn)) return bn_relu_train(x, bn, residual);
+  if (fuse && residual_fits(x, residual) && bn_relu_fusable(x, bn))
+    return bn_relu_train(x, bn, residual);
   const at::Tensor y = bn(x);
   return at::relu(residual.defined() ? y + residual : y);
 }
