@@ -162,6 +162,26 @@ std::string join(const std::vector<int64_t>& values) {
   return s;
 }
 
+// RandomCrop(32, padding=4) + RandomHorizontalFlip(0.5): the draw batch() and augment_batch()
+// share, so that both consume a sample's stream alike.
+CropFlipDraw draw_crop_flip(SampleRng& rng) {
+  CropFlipDraw d;
+  d.top = rng.below(2 * kPad + 1) - kPad;
+  d.left = rng.below(2 * kPad + 1) - kPad;
+  d.mirror = (rng.next() & 1u) != 0;
+  return d;
+}
+
+// DeVries & Taylor's Cutout box: centre uniform over the image, rows/columns
+// [centre - L/2, centre + L/2) clipped to the image.
+CutoutBox draw_cutout(SampleRng& rng, int64_t length) {
+  constexpr int64_t side = CifarLt::kSide;
+  const int64_t cy = rng.below(side), cx = rng.below(side);
+  return {
+      std::clamp(cy - length / 2, int64_t{0}, side), std::clamp(cy + length / 2, int64_t{0}, side),
+      std::clamp(cx - length / 2, int64_t{0}, side), std::clamp(cx + length / 2, int64_t{0}, side)};
+}
+
 }  // namespace
 
 std::vector<int64_t> CifarLt::long_tail_counts(const std::string& profile, double img_max,
@@ -353,20 +373,18 @@ Batch CifarLt::batch(const BatchRequest& request) const {
     SampleRng rng(request.seed, static_cast<uint64_t>(k));
     if (crop_flip) {
       // RandomCrop(32, padding=4) with zero fill, then RandomHorizontalFlip(0.5).
-      const int64_t top = rng.below(2 * kPad + 1) - kPad;
-      const int64_t left = rng.below(2 * kPad + 1) - kPad;
-      const bool mirror = (rng.next() & 1u) != 0;
+      const CropFlipDraw d = draw_crop_flip(rng);
       for (int64_t c = 0; c < 3; ++c)
         for (int64_t y = 0; y < kSide; ++y) {
           uint8_t* row = work.data() + c * kPlane + y * kSide;
-          const int64_t sy = y + top;
+          const int64_t sy = y + d.top;
           if (sy < 0 || sy >= kSide) {
             std::fill(row, row + kSide, uint8_t{0});
             continue;
           }
           const uint8_t* src_row = image + c * kPlane + sy * kSide;
           for (int64_t x = 0; x < kSide; ++x) {
-            const int64_t sx = (mirror ? kSide - 1 - x : x) + left;
+            const int64_t sx = (d.mirror ? kSide - 1 - x : x) + d.left;
             row[x] = sx >= 0 && sx < kSide ? src_row[sx] : uint8_t{0};
           }
         }
@@ -386,16 +404,11 @@ Batch CifarLt::batch(const BatchRequest& request) const {
       for (int64_t i = 0; i < kPlane; ++i) dst[c * kPlane + i] = lut[image[c * kPlane + i]];
     }
     if (cutout > 0) {
-      // DeVries & Taylor's Cutout on the normalised tensor: centre uniform over the image,
-      // rows/columns [centre - L/2, centre + L/2) clipped to the image, set to 0.
-      const int64_t cy = rng.below(kSide), cx = rng.below(kSide);
-      const int64_t y1 = std::clamp(cy - cutout / 2, int64_t{0}, kSide);
-      const int64_t y2 = std::clamp(cy + cutout / 2, int64_t{0}, kSide);
-      const int64_t x1 = std::clamp(cx - cutout / 2, int64_t{0}, kSide);
-      const int64_t x2 = std::clamp(cx + cutout / 2, int64_t{0}, kSide);
+      // Cutout on the normalised tensor: the box set to 0.
+      const CutoutBox b = draw_cutout(rng, cutout);
       for (int64_t c = 0; c < 3; ++c)
-        for (int64_t y = y1; y < y2; ++y)
-          std::fill(dst + c * kPlane + y * kSide + x1, dst + c * kPlane + y * kSide + x2, 0.0f);
+        for (int64_t y = b.y0; y < b.y1; ++y)
+          std::fill(dst + c * kPlane + y * kSide + b.x0, dst + c * kPlane + y * kSide + b.x1, 0.0f);
     }
   }
   return out;
@@ -415,19 +428,8 @@ at::Tensor CifarLt::augment_batch(const BatchRequest& request, const at::Tensor&
   for (int64_t k = 0; k < n; ++k) {
     // The draw order of batch(), minus AutoAugment.
     SampleRng rng(request.seed, static_cast<uint64_t>(k));
-    auto& d = draws[static_cast<size_t>(k)];
-    if (crop_flip) {
-      d.top = rng.below(2 * kPad + 1) - kPad;
-      d.left = rng.below(2 * kPad + 1) - kPad;
-      d.mirror = (rng.next() & 1u) != 0;
-    }
-    if (cutout > 0) {
-      const int64_t cy = rng.below(kSide), cx = rng.below(kSide);
-      boxes[static_cast<size_t>(k)] = {std::clamp(cy - cutout / 2, int64_t{0}, kSide),
-                                       std::clamp(cy + cutout / 2, int64_t{0}, kSide),
-                                       std::clamp(cx - cutout / 2, int64_t{0}, kSide),
-                                       std::clamp(cx + cutout / 2, int64_t{0}, kSide)};
-    }
+    if (crop_flip) draws[static_cast<size_t>(k)] = draw_crop_flip(rng);
+    if (cutout > 0) boxes[static_cast<size_t>(k)] = draw_cutout(rng, cutout);
   }
   at::Tensor out = inputs;
   if (crop_flip) out = crop_flip_batch(out, draws, kPad, {lut_[0][0], lut_[1][0], lut_[2][0]});

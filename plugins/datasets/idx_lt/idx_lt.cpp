@@ -166,6 +166,17 @@ std::string join(const std::vector<int64_t>& values) {
   return s;
 }
 
+// RandomCrop(padding=pad) + RandomHorizontalFlip(0.5) when `flip`: the draw batch() and
+// augment_batch() share, so that both consume a sample's stream alike.
+CropFlipDraw draw_crop_flip(SampleRng& rng, int64_t pad, bool flip) {
+  const uint64_t span = static_cast<uint64_t>(2 * pad + 1);
+  CropFlipDraw d;
+  d.top = static_cast<int64_t>(rng.next() % span) - pad;
+  d.left = static_cast<int64_t>(rng.next() % span) - pad;
+  d.mirror = flip && (rng.next() & 1u) != 0;
+  return d;
+}
+
 }  // namespace
 
 std::vector<int64_t> long_tail_counts(const std::string& profile, int64_t img_max,
@@ -361,20 +372,17 @@ Batch IdxLt::batch(const BatchRequest& request) const {
     // Per-sample stream from (batch seed, position): RandomCrop(h, w, padding=pad) with zero
     // fill in pixel space, then RandomHorizontalFlip(0.5), as torchvision orders them.
     SampleRng rng(request.seed, static_cast<uint64_t>(k));
-    const uint64_t span = static_cast<uint64_t>(2 * pad + 1);
-    const int64_t top = static_cast<int64_t>(rng.next() % span) - pad;
-    const int64_t left = static_cast<int64_t>(rng.next() % span) - pad;
-    const bool mirror = flip && (rng.next() & 1u) != 0;
+    const CropFlipDraw d = draw_crop_flip(rng, pad, flip);
     for (int64_t y = 0; y < h; ++y) {
       float* row = dst + y * w;
-      const int64_t sy = y + top;
+      const int64_t sy = y + d.top;
       if (sy < 0 || sy >= h) {
         std::fill(row, row + w, background);
         continue;
       }
       const uint8_t* src_row = src + sy * w;
       for (int64_t x = 0; x < w; ++x) {
-        const int64_t sx = (mirror ? w - 1 - x : x) + left;
+        const int64_t sx = (d.mirror ? w - 1 - x : x) + d.left;
         row[x] = sx >= 0 && sx < w ? lut_[src_row[sx]] : background;
       }
     }
@@ -389,18 +397,12 @@ at::Tensor IdxLt::augment_batch(const BatchRequest& request, const at::Tensor& i
   const bool crop = request.augment && options_.augment != "none";
   const bool flip = request.augment && options_.augment == "crop_flip";
   if (!crop) return inputs;
-  const int64_t pad = options_.pad;
-  const uint64_t span = static_cast<uint64_t>(2 * pad + 1);
   std::vector<CropFlipDraw> draws(static_cast<size_t>(n));
   for (int64_t k = 0; k < n; ++k) {
-    // The draw order of batch().
     SampleRng rng(request.seed, static_cast<uint64_t>(k));
-    auto& d = draws[static_cast<size_t>(k)];
-    d.top = static_cast<int64_t>(rng.next() % span) - pad;
-    d.left = static_cast<int64_t>(rng.next() % span) - pad;
-    d.mirror = flip && (rng.next() & 1u) != 0;
+    draws[static_cast<size_t>(k)] = draw_crop_flip(rng, options_.pad, flip);
   }
-  return crop_flip_batch(inputs, draws, pad, {lut_[0]});
+  return crop_flip_batch(inputs, draws, options_.pad, {lut_[0]});
 }
 
 void IdxLt::write_artifacts(const std::string& dir) const {
