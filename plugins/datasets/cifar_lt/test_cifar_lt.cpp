@@ -2,6 +2,7 @@
 #include "cifar_lt.hpp"
 #include <tailor/random.hpp>
 
+#include "../../../tests/support/batch_request.hpp"
 #include "../../../tests/support/readme_table.hpp"
 
 #include <unistd.h>
@@ -133,13 +134,7 @@ std::string error_of(const CifarLt::Options& options) {
 
 tailor::Batch fetch(const CifarLt& d, Split split, const std::vector<int64_t>& indices,
                     bool augment, uint64_t seed) {
-  tailor::BatchRequest r;
-  r.split = split;
-  r.augment = augment;
-  r.indices = indices.data();
-  r.count = indices.size();
-  r.seed = seed;
-  return d.batch(r);
+  return d.batch(tailor::test::batch_request(split, indices, augment, seed));
 }
 
 float normalised(uint8_t v, int64_t c, const CifarLt::Options& o) {
@@ -536,13 +531,7 @@ TEST_CASE("cifar_lt batched augmentation equals the per-sample one bit for bit",
   o.protocol = "none";
   const std::vector<int64_t> picks = {0, 5, 17, 33, 150, 199, 3, 99, 5};
   auto request = [&](bool augment, uint64_t seed) {
-    tailor::BatchRequest r;
-    r.split = Split::kTrain;
-    r.augment = augment;
-    r.indices = picks.data();
-    r.count = picks.size();
-    r.seed = seed;
-    return r;
+    return tailor::test::batch_request(Split::kTrain, picks, augment, seed);
   };
   auto check_equal = [&](const CifarLt& d) {
     for (uint64_t seed : {1u, 2u, 77u}) {

@@ -1,6 +1,7 @@
 // Unit tests of the idx_lt dataset on generated IDX fixtures (and on Debian's Fashion-MNIST).
 #include "idx_lt.hpp"
 
+#include "../../../tests/support/batch_request.hpp"
 #include "../../../tests/support/readme_table.hpp"
 
 #include <unistd.h>
@@ -132,13 +133,7 @@ float normalised(uint8_t v, const IdxLt::Options& o) {
 
 tailor::Batch fetch(const IdxLt& d, Split split, const std::vector<int64_t>& indices, bool augment,
                     uint64_t seed) {
-  tailor::BatchRequest r;
-  r.split = split;
-  r.augment = augment;
-  r.indices = indices.data();
-  r.count = indices.size();
-  r.seed = seed;
-  return d.batch(r);
+  return d.batch(tailor::test::batch_request(split, indices, augment, seed));
 }
 
 const std::vector<int64_t> kExpCounts = {18, 13, 10, 8, 6, 5, 3, 3, 2, 1};  // 18*(1/10)^(i/9)
@@ -368,12 +363,7 @@ TEST_CASE("idx_lt batched augmentation equals the per-sample one bit for bit", "
     for (uint64_t seed : {1u, 1234u, 99u}) {
       const at::Tensor clean = fetch(d, Split::kTrain, idx, false, seed).inputs;
       const at::Tensor want = fetch(d, Split::kTrain, idx, true, seed).inputs;
-      tailor::BatchRequest r;
-      r.split = Split::kTrain;
-      r.augment = true;
-      r.indices = idx.data();
-      r.count = idx.size();
-      r.seed = seed;
+      const tailor::BatchRequest r = tailor::test::batch_request(Split::kTrain, idx, true, seed);
       INFO("augment = " << augment << ", seed " << seed);
       CHECK(at::equal(d.augment_batch(r, clean), want));
       CHECK(at::equal(d.augment_batch(r, clean.contiguous(at::MemoryFormat::ChannelsLast)), want));
