@@ -15,10 +15,30 @@
 
 #include <tailor/error.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
 namespace tailor {
+
+namespace detail {
+
+/// A CPU tensor to fill on the host and then send to `target`: in page-locked memory when
+/// `target` is a GPU, so that send_to() is an asynchronous copy. (A copy from ordinary memory
+/// waits for the GPU to finish the work queued before it, which stalls the training loop at
+/// every batch.)
+inline at::Tensor host_staging(at::IntArrayRef sizes, at::ScalarType dtype,
+                               const at::Device& target) {
+  return at::empty(sizes, at::TensorOptions().dtype(dtype).pinned_memory(target.is_cuda()));
+}
+
+/// `host` on `target`; asynchronous when `host` is page-locked (LibTorch's pinned-memory
+/// allocator keeps the buffer until the copy is done).
+inline at::Tensor send_to(const at::Tensor& host, const at::Device& target) {
+  return host.to(target, /*non_blocking=*/host.is_pinned());
+}
+
+}  // namespace detail
 
 /// One sample's draw of RandomCrop(size, padding) + RandomHorizontalFlip: the crop window's
 /// offset from the unpadded image's origin, each in [-padding, padding], and the mirror flag
@@ -46,17 +66,20 @@ inline at::Tensor crop_flip_batch(const at::Tensor& inputs, const std::vector<Cr
   TAILOR_CHECK(padding >= 0, "crop_flip_batch: padding must be >= 0");
   const int64_t ph = h + 2 * padding, pw = w + 2 * padding;
   // The padded batch: fill everywhere, the images copied into the middle.
-  at::Tensor fill_values = at::empty({c}, at::kFloat);
+  const at::Device device = inputs.device();
+  at::Tensor fill_values = detail::host_staging({c}, at::kFloat, device);
   for (int64_t i = 0; i < c; ++i) fill_values.data_ptr<float>()[i] = fill[static_cast<size_t>(i)];
-  at::Tensor padded = fill_values.to(inputs.device(), inputs.scalar_type())
+  at::Tensor padded = detail::send_to(fill_values, device)
+                          .to(inputs.scalar_type())
                           .view({1, c, 1, 1})
                           .expand({n, c, ph, pw})
                           .contiguous();
   padded.narrow(2, padding, h).narrow(3, padding, w).copy_(inputs);
-  // Source row and column of every output pixel, built on the CPU and moved once.
-  at::Tensor rows = at::empty({n, h}, at::kLong), cols = at::empty({n, w}, at::kLong);
-  int64_t* r = rows.data_ptr<int64_t>();
-  int64_t* q = cols.data_ptr<int64_t>();
+  // Source row and column of every output pixel ([n, h] rows then [n, w] columns), built on
+  // the CPU and moved in one copy.
+  const at::Tensor sources = detail::host_staging({n * (h + w)}, at::kLong, device);
+  int64_t* r = sources.data_ptr<int64_t>();
+  int64_t* q = r + n * h;
   for (int64_t k = 0; k < n; ++k) {
     const CropFlipDraw& d = draws[static_cast<size_t>(k)];
     TAILOR_CHECK(d.top >= -padding && d.top <= padding && d.left >= -padding && d.left <= padding,
@@ -65,8 +88,8 @@ inline at::Tensor crop_flip_batch(const at::Tensor& inputs, const std::vector<Cr
     for (int64_t y = 0; y < h; ++y) r[k * h + y] = y + d.top + padding;
     for (int64_t x = 0; x < w; ++x) q[k * w + x] = (d.mirror ? w - 1 - x : x) + d.left + padding;
   }
-  rows = rows.to(inputs.device());
-  cols = cols.to(inputs.device());
+  const at::Tensor moved = detail::send_to(sources, device);
+  const at::Tensor rows = moved.narrow(0, 0, n * h), cols = moved.narrow(0, n * h, n * w);
   const at::Tensor picked_rows = padded.gather(2, rows.view({n, 1, h, 1}).expand({n, c, h, pw}));
   return picked_rows.gather(3, cols.view({n, 1, 1, w}).expand({n, c, h, w})).contiguous();
 }
@@ -84,16 +107,19 @@ inline at::Tensor cutout_batch(at::Tensor inputs, const std::vector<CutoutBox>& 
   const int64_t n = inputs.size(0), h = inputs.size(2), w = inputs.size(3);
   TAILOR_CHECK(static_cast<int64_t>(boxes.size()) == n, "cutout_batch: ", boxes.size(),
                " boxes for a batch of ", n);
-  at::Tensor in_rows = at::zeros({n, h}, at::kBool), in_cols = at::zeros({n, w}, at::kBool);
-  bool* ry = in_rows.data_ptr<bool>();
-  bool* cx = in_cols.data_ptr<bool>();
+  // Which rows and columns each box covers ([n, h] then [n, w]), moved in one copy.
+  const at::Tensor covered = detail::host_staging({n * (h + w)}, at::kBool, inputs.device());
+  bool* ry = covered.data_ptr<bool>();
+  bool* cx = ry + n * h;
+  std::fill(ry, ry + n * (h + w), false);
   for (int64_t k = 0; k < n; ++k) {
     const CutoutBox& b = boxes[static_cast<size_t>(k)];
     for (int64_t y = b.y0; y < b.y1; ++y) ry[k * h + y] = true;
     for (int64_t x = b.x0; x < b.x1; ++x) cx[k * w + x] = true;
   }
-  const at::Tensor mask =
-      (in_rows.view({n, 1, h, 1}) & in_cols.view({n, 1, 1, w})).to(inputs.device());
+  const at::Tensor moved = detail::send_to(covered, inputs.device());
+  const at::Tensor mask = moved.narrow(0, 0, n * h).view({n, 1, h, 1}) &
+                          moved.narrow(0, n * h, n * w).view({n, 1, 1, w});
   return inputs.masked_fill_(mask, 0.0);
 }
 
