@@ -3,6 +3,7 @@
 #include <tailor/random.hpp>
 
 #include "../../../tests/support/batch_request.hpp"
+#include "../../../tests/support/gpu.hpp"
 #include "../../../tests/support/readme_table.hpp"
 
 #include <unistd.h>
@@ -533,6 +534,8 @@ TEST_CASE("cifar_lt batched augmentation equals the per-sample one bit for bit",
   auto request = [&](bool augment, uint64_t seed) {
     return tailor::test::batch_request(Split::kTrain, picks, augment, seed);
   };
+  const auto gpu = tailor::test::gpu_if_present();
+  if (!gpu) WARN("no GPU: the batched augmentation is checked on the CPU only");
   auto check_equal = [&](const CifarLt& d) {
     for (uint64_t seed : {1u, 2u, 77u}) {
       const at::Tensor clean = d.batch(request(false, seed)).inputs;
@@ -541,6 +544,8 @@ TEST_CASE("cifar_lt batched augmentation equals the per-sample one bit for bit",
       // Channels-last input (the trainer's format) gives the same values.
       const at::Tensor cl = clean.contiguous(at::MemoryFormat::ChannelsLast);
       CHECK(at::equal(d.augment_batch(request(true, seed), cl), want));
+      // On the GPU, where augment_on = "device" is meant to run, too.
+      if (gpu) CHECK(at::equal(d.augment_batch(request(true, seed), cl.to(*gpu)).cpu(), want));
       // The input is left untouched.
       CHECK(at::equal(clean, d.batch(request(false, seed)).inputs));
     }

@@ -2,6 +2,7 @@
 #include "idx_lt.hpp"
 
 #include "../../../tests/support/batch_request.hpp"
+#include "../../../tests/support/gpu.hpp"
 #include "../../../tests/support/readme_table.hpp"
 
 #include <unistd.h>
@@ -357,6 +358,8 @@ TEST_CASE("idx_lt batched augmentation equals the per-sample one bit for bit", "
   Fixture fx;
   IdxLt::Options o = fx.options();
   const std::vector<int64_t> idx = {0, 7, 3, 3, 12, 68, 1, 2};
+  const auto gpu = tailor::test::gpu_if_present();
+  if (!gpu) WARN("no GPU: the batched augmentation is checked on the CPU only");
   for (const char* augment : {"crop_flip", "crop", "none"}) {
     o.augment = augment;
     IdxLt d(o);
@@ -367,6 +370,7 @@ TEST_CASE("idx_lt batched augmentation equals the per-sample one bit for bit", "
       INFO("augment = " << augment << ", seed " << seed);
       CHECK(at::equal(d.augment_batch(r, clean), want));
       CHECK(at::equal(d.augment_batch(r, clean.contiguous(at::MemoryFormat::ChannelsLast)), want));
+      if (gpu) CHECK(at::equal(d.augment_batch(r, clean.to(*gpu)).cpu(), want));
     }
   }
 }
