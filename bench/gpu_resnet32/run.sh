@@ -33,7 +33,13 @@ run() {  # run <out> [--set ...]
     --set train.log_every=0 "$@" >/dev/null 2>&1 || { cat "$out/log.txt" >&2; exit 1; }
 }
 run "$work/fp32"
-run "$work/fast" --set train.precision=bf16 --set train.channels_last=true --set train.cuda_graph=true
+fast=(--set train.precision=bf16 --set train.channels_last=true --set train.cuda_graph=true)
+run "$work/fast" "${fast[@]}"
+# Where the crop/flip runs (loader threads on the CPU, or batched on the GPU), with the 8
+# loader threads above and with 2.
+run "$work/fast_dev" "${fast[@]}" --set train.augment_on=device
+run "$work/fast_w2" "${fast[@]}" --set train.workers=2
+run "$work/fast_dev_w2" "${fast[@]}" --set train.workers=2 --set train.augment_on=device
 py="$("$PYTHON" "$here/torch_gpu.py" --root "$work/cifar10" --workers "$WORKERS")"
 echo "$py"
 t_fp32="$(timing "$work/fp32" train 3)"
@@ -42,6 +48,14 @@ p_fp32="$(echo "$py" | awk '$3 == "fp32" && $4 == "best" {print $5}')"
 p_amp="$(echo "$py" | awk '$3 == "bf16+channels_last" && $4 == "best" {print $5}')"
 gpu="$("$PYTHON" -c 'import torch; print(torch.cuda.get_device_name())')"
 echo "tailor gpu fp32 $t_fp32 img/s; bf16+channels_last+cuda_graph $t_fast img/s ($gpu)"
+for w in 8 2; do
+  suffix=""
+  [[ $w == 2 ]] && suffix="_w2"
+  t_loader="$(timing "$work/fast$suffix" train 3)"
+  t_device="$(timing "$work/fast_dev$suffix" train 3)"
+  echo "tailor gpu fast, $w loader threads: augment_on loader $t_loader img/s, device $t_device img/s" \
+    "(device / loader = $(ratio "$t_device" "$t_loader")x)"
+done
 echo "ratio gpu resnet32 train: tailor fast / torch eager fp32 = $(ratio "$t_fast" "$p_fp32")x (target >= 2x)"
 echo "ratio gpu resnet32 train: tailor fast / torch eager bf16+channels_last = $(ratio "$t_fast" "$p_amp")x"
 echo "ratio gpu resnet32 train: tailor fp32 / torch eager fp32 = $(ratio "$t_fp32" "$p_fp32")x"
