@@ -1,4 +1,5 @@
-// tests/support/batch_request.hpp - a dataset plugin's BatchRequest for a list of indices.
+// tests/support/batch_request.hpp - a dataset plugin's BatchRequest (and batch) for a list of
+// indices.
 #pragma once
 
 #include <tailor/components.hpp>
@@ -18,6 +19,12 @@ inline BatchRequest batch_request(Split split, const std::vector<int64_t>& indic
   r.count = indices.size();
   r.seed = seed;
   return r;
+}
+
+/// One batch of `indices` of `split` from `dataset`.
+inline Batch fetch(const Dataset& dataset, Split split, const std::vector<int64_t>& indices,
+                   bool augment, uint64_t seed) {
+  return dataset.batch(batch_request(split, indices, augment, seed));
 }
 
 }  // namespace tailor::test

@@ -271,9 +271,9 @@ TEST_CASE("resnet32_cifar fused BatchNorm+ReLU trains like float64 BatchNorm", "
   copy_state(again, unfused);
   unfused.module().train();
   again.module().train();
-  const at::Tensor yu = unfused.forward(x);
-  CHECK(torch::allclose(yu, again.forward(x), 1e-4, 1e-5));
-  CHECK_FALSE(torch::equal(yu, again.forward(x)));
+  const at::Tensor yu = unfused.forward(x), yf = again.forward(x);
+  CHECK(torch::allclose(yu, yf, 1e-4, 1e-5));
+  CHECK_FALSE(torch::equal(yu, yf));
 }
 
 TEST_CASE("resnet32_cifar rejects bad options", "[resnet32_cifar]") {

@@ -22,9 +22,10 @@
 #include <vector>
 
 namespace fs = std::filesystem;
+using tailor::NumpyRandomState;
 using tailor::Split;
 using tailor::plugins::CifarLt;
-using tailor::NumpyRandomState;
+using tailor::test::fetch;
 
 namespace {
 
@@ -131,11 +132,6 @@ std::string error_of(const CifarLt::Options& options) {
     return e.what();
   }
   return "";
-}
-
-tailor::Batch fetch(const CifarLt& d, Split split, const std::vector<int64_t>& indices,
-                    bool augment, uint64_t seed) {
-  return d.batch(tailor::test::batch_request(split, indices, augment, seed));
 }
 
 float normalised(uint8_t v, int64_t c, const CifarLt::Options& o) {

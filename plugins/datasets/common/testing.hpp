@@ -4,6 +4,8 @@
 
 #include "common/jpeg.hpp"
 
+#include "../../../tests/support/batch_request.hpp"
+
 #include <unistd.h>
 
 #include <tailor/components.hpp>
@@ -65,16 +67,7 @@ inline std::string write_jpeg(const fs::path& path, uint8_t r, uint8_t g, uint8_
   return bytes;
 }
 
-/// Asks `dataset` for one batch.
-inline Batch fetch(const Dataset& dataset, Split split, const std::vector<int64_t>& indices,
-                   bool augment, uint64_t seed) {
-  BatchRequest request;
-  request.split = split;
-  request.augment = augment;
-  request.indices = indices.data();
-  request.count = indices.size();
-  request.seed = seed;
-  return dataset.batch(request);
-}
+/// Asks a dataset for one batch.
+using tailor::test::fetch;
 
 }  // namespace tailor::image::testing

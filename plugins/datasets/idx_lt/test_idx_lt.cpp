@@ -23,6 +23,7 @@
 namespace fs = std::filesystem;
 using tailor::Split;
 using tailor::plugins::IdxLt;
+using tailor::test::fetch;
 
 namespace {
 
@@ -130,11 +131,6 @@ std::string error_of(const IdxLt::Options& options) {
 
 float normalised(uint8_t v, const IdxLt::Options& o) {
   return static_cast<float>((v / 255.0 - o.mean) / o.std_dev);
-}
-
-tailor::Batch fetch(const IdxLt& d, Split split, const std::vector<int64_t>& indices, bool augment,
-                    uint64_t seed) {
-  return d.batch(tailor::test::batch_request(split, indices, augment, seed));
 }
 
 const std::vector<int64_t> kExpCounts = {18, 13, 10, 8, 6, 5, 3, 3, 2, 1};  // 18*(1/10)^(i/9)
