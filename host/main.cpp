@@ -24,6 +24,10 @@ int main(int argc, char** argv) {
   run->add_option("--max-epochs", cmd.max_epochs,
                   "Cap every stage at N epochs (quick check of an experiment; recorded in the "
                   "resolved config)");
+  run->add_option("--nproc", cmd.nproc,
+                  "Train data-parallel with N local processes (ranks), as torchrun "
+                  "--nproc-per-node N would start them")
+      ->check(CLI::PositiveNumber);
 
   auto* validate = app.add_subcommand("validate", "Resolve the config and create every plugin; train nothing");
   validate->add_option("experiment", cmd.experiment, "Experiment TOML file")->required();
@@ -38,6 +42,9 @@ int main(int argc, char** argv) {
   sweep->add_option("--set", cmd.overrides, "Override a key in every run: --set train.epochs=4");
   sweep->add_option("--max-epochs", cmd.max_epochs, "Cap every stage of every run at N epochs");
   sweep->add_option("--out", cmd.out, "Sweep directory (default runs/sweeps/<name>)");
+  sweep->add_option("--nproc-per-run", cmd.nproc_per_run,
+                    "Run each run data-parallel with N local ranks (tailor run --nproc N)")
+      ->check(CLI::PositiveNumber);
 
   auto* compare = app.add_subcommand(
       "compare", "Table of test metrics, mean ± std over seeds, one row per configuration");
@@ -62,6 +69,15 @@ int main(int argc, char** argv) {
                                        "Print every host configuration key as Markdown tables");
 
   CLI11_PARSE(app, argc, argv);
+  // The ranks `run --nproc N` starts get the same command line without --nproc.
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--nproc") {
+      ++i;
+      continue;
+    }
+    if (a.rfind("--nproc=", 0) != 0) cmd.arguments.push_back(a);
+  }
   if (*run && cmd.experiment.empty() && cmd.resume.empty()) {
     std::cerr << "tailor run: give an experiment file, or --resume RUN_DIR\n";
     return 2;

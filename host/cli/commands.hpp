@@ -31,6 +31,9 @@ struct Command {
   std::string select = "best";            ///< compare --select best|last
   std::filesystem::path csv;              ///< compare --csv FILE
   std::filesystem::path markdown;         ///< compare --markdown FILE
+  int64_t nproc = 1;                      ///< run --nproc: local ranks to start
+  std::vector<std::string> arguments;     ///< run: the command line minus --nproc (for ranks)
+  int64_t nproc_per_run = 1;              ///< sweep --nproc-per-run
   bool verbose = false;
 };
 

@@ -1,6 +1,7 @@
 #include "config/schema.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cctype>
 #include <deque>
 #include <optional>
@@ -234,11 +235,95 @@ const TailorValue* ResolvedSection::find(std::string_view key) const {
   return nullptr;
 }
 
+// ---- constraints -----------------------------------------------------------------------
+
+tailor::Constraint parse_constraint(const std::string& text) {
+  tailor::Constraint c;
+  if (text.empty()) return c;
+  auto number = [&](std::string t) {
+    t.erase(0, t.find_first_not_of(' '));
+    t.erase(t.find_last_not_of(' ') + 1);
+    char* end = nullptr;
+    const double v = std::strtod(t.c_str(), &end);
+    if (t.empty() || end != t.c_str() + t.size())
+      throw ConfigError("schema constraint '" + text + "': '" + t + "' is not a number");
+    return v;
+  };
+  const std::string choices = "one of:";
+  if (text.rfind(choices, 0) == 0) {
+    std::string rest = text.substr(choices.size());
+    size_t start = 0;
+    while (start <= rest.size()) {
+      const size_t comma = rest.find(',', start);
+      std::string item = rest.substr(start, comma == std::string::npos ? comma : comma - start);
+      item.erase(0, item.find_first_not_of(' '));
+      item.erase(item.find_last_not_of(' ') + 1);
+      c.choices.push_back(item);
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+    return c;
+  }
+  if (text.rfind(">=", 0) == 0) {
+    c.lo = number(text.substr(2));
+  } else if (text.rfind("<=", 0) == 0) {
+    c.hi = number(text.substr(2));
+  } else if (text[0] == '>') {
+    c.lo = number(text.substr(1));
+    c.lo_open = true;
+  } else if (text[0] == '<') {
+    c.hi = number(text.substr(1));
+    c.hi_open = true;
+  } else if ((text[0] == '[' || text[0] == '(') && (text.back() == ']' || text.back() == ')') &&
+             text.find(',') != std::string::npos) {
+    const size_t comma = text.find(',');
+    c.lo = number(text.substr(1, comma - 1));
+    c.hi = number(text.substr(comma + 1, text.size() - comma - 2));
+    c.lo_open = text[0] == '(';
+    c.hi_open = text.back() == ')';
+  } else {
+    throw ConfigError("schema constraint '" + text + "' has an unknown form");
+  }
+  return c;
+}
+
+namespace {
+
+// The constraint problem of one scalar node, if any ("must be >= 0, got -1").
+std::optional<std::string> violation(const tailor::Constraint& c, const toml::node& node) {
+  if (const auto* s = node.as_string()) return c.check(s->get());
+  if (const auto v = node.value<double>(); v && !node.is_boolean()) return c.check(*v);
+  return std::nullopt;
+}
+
+void check_constraint(const SchemaEntry& entry, const toml::node& node, const std::string& section) {
+  const tailor::Constraint c = parse_constraint(entry.constraint);
+  auto report = [&](const toml::node& bad, const std::string& key) {
+    if (const auto problem = violation(c, bad))
+      throw ConfigError(prefix(origin_of(bad)) + section + " " + key + " " + *problem);
+  };
+  if (const auto* array = node.as_array()) {
+    for (size_t i = 0; i < array->size(); ++i)
+      report(*array->get(i), entry.key + "[" + std::to_string(i) + "]");
+    return;
+  }
+  report(node, entry.key);
+}
+
+}  // namespace
+
 // ---- resolve_section -------------------------------------------------------------------
 
 ResolvedSection resolve_section(std::string name, const toml::table* table,
                                 const std::vector<SchemaEntry>& schema,
                                 const std::vector<std::string>& ignored) {
+  return resolve_section(std::move(name), std::vector<const toml::table*>{table}, schema, ignored);
+}
+
+ResolvedSection resolve_section(std::string name, const std::vector<const toml::table*>& layers,
+                                const std::vector<SchemaEntry>& schema,
+                                const std::vector<std::string>& ignored,
+                                const std::function<std::string(const std::string&)>& elsewhere) {
   auto impl = std::make_unique<ResolvedSection::Impl>();
   impl->name = std::move(name);
   const std::string section = "[" + impl->name + "]";
@@ -246,11 +331,12 @@ ResolvedSection resolve_section(std::string name, const toml::table* table,
   std::vector<std::string> keys;
   for (const SchemaEntry& entry : schema) keys.push_back(entry.key);
 
-  if (table != nullptr) {
+  for (const toml::table* table : layers) {
+    if (table == nullptr) continue;
     for (auto&& [key, node] : *table) {
       const std::string k(key.str());
       if (std::find(ignored.begin(), ignored.end(), k) != ignored.end()) {
-        impl->table.insert_or_assign(k, node);
+        if (!impl->table.contains(k)) impl->table.insert(k, node);
         continue;
       }
       if (std::find(keys.begin(), keys.end(), k) != keys.end()) continue;
@@ -259,15 +345,19 @@ ResolvedSection resolve_section(std::string name, const toml::table* table,
       std::vector<std::string> candidates = keys;
       candidates.insert(candidates.end(), ignored.begin(), ignored.end());
       const std::string guess = did_you_mean(k, candidates);
+      const std::string other = guess.empty() && elsewhere ? elsewhere(k) : std::string();
       throw ConfigError(
           prefix(where) + "unknown key '" + k + "' in " + section +
           (guess.empty() ? "" : "; did you mean '" + guess + "'?") +
+          (other.empty() ? "" : "; did you mean " + other + "?") +
           (keys.empty() ? " (this section takes no keys)" : " (valid keys: " + join(keys) + ")"));
     }
   }
 
   for (const SchemaEntry& entry : schema) {
-    const toml::node* node = table != nullptr ? table->get(entry.key) : nullptr;
+    const toml::node* node = nullptr;
+    for (const toml::table* table : layers)
+      if (node == nullptr && table != nullptr) node = table->get(entry.key);
     if (node == nullptr) {
       const std::optional<toml::table> literal = parse_literal(entry.default_literal);
       if (!literal || type_mismatch(*literal->get("v"), entry.type).first != nullptr)
@@ -285,6 +375,7 @@ ResolvedSection resolve_section(std::string name, const toml::table* table,
                         (element ? element_type(entry.type) : entry.type) + ", got " +
                         describe(*bad) + "; " + fix_hint(entry));
     }
+    check_constraint(entry, *node, section);
     impl->add(entry, *node, origin_of(*node));
   }
 

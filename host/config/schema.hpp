@@ -16,6 +16,7 @@
 #include <tailor/error.hpp>
 #include <tailor/options.hpp>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -50,12 +51,32 @@ class ResolvedSection;
 ///    names the element, "[loss] weights[2]", at the element's position); a table where a
 ///    scalar is expected is a type error.
 ///  - Absent keys take the schema default, with origin "default".
+///  - A value outside the entry's constraint (parse_constraint()) is reported as the plugin
+///    would report it, before any plugin instance exists: "file:line:col: [loss] gamma must
+///    be >= 0, got -1".
 /// Each TailorValue gets struct_size, type tag, key, origin (origin_of()) and its value
 /// fields. `name` becomes TailorConfig::section and is used in messages, e.g. "loss" or
 /// "stage[1].loss".
 ResolvedSection resolve_section(std::string name, const toml::table* table,
                                 const std::vector<SchemaEntry>& schema,
                                 const std::vector<std::string>& ignored = {"plugin"});
+
+/// resolve_section() over layered tables: a key takes its value from the first layer that
+/// sets it, then the schema default. Every layer is checked for unknown keys and every value
+/// keeps its own origin. A [[stage]] table over the global section is {stage, global}; null
+/// layers are skipped.
+///
+/// `elsewhere`, when given, names where an unknown key does belong ("[optimizer] lr"), or
+/// returns ""; the error then says "did you mean [optimizer] lr?" when the section itself
+/// has no close key.
+ResolvedSection resolve_section(std::string name, const std::vector<const toml::table*>& layers,
+                                const std::vector<SchemaEntry>& schema,
+                                const std::vector<std::string>& ignored = {"plugin"},
+                                const std::function<std::string(const std::string&)>& elsewhere = {});
+
+/// The constraint a schema line declares, parsed back from its text ("[0, 1)", ">= 0",
+/// "one of: a, b"; "" is no constraint). Throws ConfigError for text of another form.
+tailor::Constraint parse_constraint(const std::string& text);
 
 /// The values of one section checked against a schema. Owns every string and array the
 /// TailorConfig points into, on the heap, so config() stays valid (same addresses) for the
@@ -88,9 +109,10 @@ class ResolvedSection {
  private:
   struct Impl;
   explicit ResolvedSection(std::unique_ptr<Impl> impl);
-  friend ResolvedSection resolve_section(std::string, const toml::table*,
+  friend ResolvedSection resolve_section(std::string, const std::vector<const toml::table*>&,
                                          const std::vector<SchemaEntry>&,
-                                         const std::vector<std::string>&);
+                                         const std::vector<std::string>&,
+                                         const std::function<std::string(const std::string&)>&);
   std::unique_ptr<Impl> impl_;
 };
 

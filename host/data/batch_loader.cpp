@@ -12,12 +12,25 @@ uint64_t mix_seed(uint64_t a, uint64_t b) {
   return z ^ (z >> 31);
 }
 
+BatchLoader::Options loader_options(const TrainOptions& train, c10::Device device,
+                                    int64_t batch_size) {
+  BatchLoader::Options o;
+  o.batch_size = batch_size;
+  o.workers = train.workers;
+  o.prefetch = train.prefetch;
+  o.pin_memory = device.is_cuda();
+  return o;
+}
+
 BatchLoader::BatchLoader(const DatasetPlugin& dataset, Split split, std::vector<int64_t> order,
                          Options options)
     : dataset_(dataset), split_(split), order_(std::move(order)), options_(options) {
   const auto n = static_cast<int64_t>(order_.size());
   num_batches_ = options_.drop_last ? n / options_.batch_size
                                     : (n + options_.batch_size - 1) / options_.batch_size;
+  // Every rank must take part in every step: a last batch smaller than the number of ranks
+  // would leave some without a sample.
+  if (num_batches_ > 0 && global_batch_size(num_batches_ - 1) < options_.world) --num_batches_;
   next_job_ = next_out_ = std::min(options_.start_batch, num_batches_);
   const int64_t workers = std::max<int64_t>(1, std::min(options_.workers, num_batches_));
   for (int64_t i = 0; i < workers && num_batches_ > 0; ++i) threads_.emplace_back([this] { work(); });
@@ -32,10 +45,24 @@ BatchLoader::~BatchLoader() {
   for (auto& t : threads_) t.join();
 }
 
-std::vector<int64_t> BatchLoader::batch_indices(int64_t k) const {
+int64_t BatchLoader::global_batch_size(int64_t k) const {
   const int64_t begin = k * options_.batch_size;
-  const int64_t end = std::min<int64_t>(begin + options_.batch_size, order_.size());
-  return {order_.begin() + begin, order_.begin() + end};
+  return std::min<int64_t>(begin + options_.batch_size, order_.size()) - begin;
+}
+
+BatchShard shard_batch(int64_t n, int64_t rank, int64_t world) {
+  const int64_t base = n / world, extra = n % world;
+  return {rank * base + std::min(rank, extra), base + (rank < extra ? 1 : 0)};
+}
+
+int64_t BatchLoader::batch_position(int64_t k) const {
+  return shard_batch(global_batch_size(k), options_.rank, options_.world).offset;
+}
+
+std::vector<int64_t> BatchLoader::batch_indices(int64_t k) const {
+  const BatchShard s = shard_batch(global_batch_size(k), options_.rank, options_.world);
+  const int64_t begin = k * options_.batch_size + s.offset;
+  return {order_.begin() + begin, order_.begin() + begin + s.count};
 }
 
 uint64_t BatchLoader::batch_seed(int64_t k) const {
@@ -63,6 +90,7 @@ void BatchLoader::work() {
       request.indices = indices.data();
       request.count = indices.size();
       request.seed = batch_seed(k);
+      request.position = static_cast<uint64_t>(batch_position(k));
       batch = dataset_.batch(request);
       if (options_.pin_memory) batch.inputs = batch.inputs.pin_memory();
     } catch (...) {

@@ -1,6 +1,7 @@
 // host/data/batch_loader.hpp - batches assembled on worker threads, delivered in order.
 #pragma once
 
+#include "config/options.hpp"
 #include "plugins/instances.hpp"
 
 #include <condition_variable>
@@ -17,10 +18,19 @@ namespace tailor::host {
 /// splitmix64: a tiny, well-mixed hash used to derive independent seeds.
 uint64_t mix_seed(uint64_t a, uint64_t b);
 
+/// A rank's share of a batch of `n` samples split among `world` ranks: contiguous slices in
+/// rank order whose sizes differ by at most one (the first n % world ranks take one more).
+struct BatchShard {
+  int64_t offset = 0;  ///< first position within the batch
+  int64_t count = 0;
+};
+BatchShard shard_batch(int64_t n, int64_t rank, int64_t world);
+
 /// Serves the samples of `order` (positions within one split) in batches. Workers call the
 /// dataset plugin concurrently; at most `prefetch` batches are prepared ahead of the consumer.
-/// Batch k always gets seed mix_seed(seed, k), so outputs do not depend on the number of
-/// workers or on scheduling.
+/// Batch k always gets seed mix_seed(seed, k), and each sample its position within the global
+/// batch, so outputs depend neither on the number of workers, nor on scheduling, nor on how
+/// many ranks share the batch.
 class BatchLoader {
  public:
   struct Options {
@@ -32,6 +42,8 @@ class BatchLoader {
     uint64_t seed = 0;
     bool pin_memory = false;  ///< page-locked host memory for non-blocking CUDA copies
     int64_t start_batch = 0;  ///< first batch to serve (resuming mid-epoch)
+    int64_t rank = 0;         ///< this rank's share of every batch ...
+    int64_t world = 1;        ///< ... of `world` ranks (data parallelism)
   };
 
   BatchLoader(const DatasetPlugin& dataset, Split split, std::vector<int64_t> order, Options options);
@@ -40,8 +52,14 @@ class BatchLoader {
   BatchLoader& operator=(const BatchLoader&) = delete;
 
   int64_t num_batches() const { return num_batches_; }
-  /// Positions of batch k within the split.
+  /// Samples of (global) batch k over all ranks.
+  int64_t global_batch_size(int64_t k) const;
+  /// Positions within the split of this rank's share of batch k: a contiguous slice of the
+  /// global batch, the ranks' slices in rank order, sizes differing by at most one. (A last
+  /// batch with fewer samples than ranks is not served: num_batches() leaves it out.)
   std::vector<int64_t> batch_indices(int64_t k) const;
+  /// Where this rank's share starts within the global batch k (BatchRequest::position).
+  int64_t batch_position(int64_t k) const;
   /// The seed batch k is requested with.
   uint64_t batch_seed(int64_t k) const;
   /// The next batch in order, or nullopt after the last. Rethrows a worker's error.
@@ -66,5 +84,9 @@ class BatchLoader {
   std::map<int64_t, Batch> done_;
   std::vector<std::thread> threads_;
 };
+
+/// Loader options from the [train] section: `batch_size` samples a batch, the section's
+/// workers and prefetch, page-locked memory when training on a GPU; no augmentation.
+BatchLoader::Options loader_options(const TrainOptions& train, c10::Device device, int64_t batch_size);
 
 }  // namespace tailor::host

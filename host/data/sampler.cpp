@@ -126,14 +126,4 @@ std::vector<int64_t> Sampler::order(uint64_t seed, int64_t epoch) const {
   return out;
 }
 
-std::vector<int64_t> Sampler::shard(const std::vector<int64_t>& order, int64_t rank, int64_t world) {
-  if (world <= 1) return order;
-  const auto n = static_cast<int64_t>(order.size());
-  const int64_t per_rank = (n + world - 1) / world;
-  std::vector<int64_t> out;
-  out.reserve(static_cast<size_t>(per_rank));
-  for (int64_t i = 0; i < per_rank; ++i) out.push_back(order[(rank + i * world) % n]);
-  return out;
-}
-
 }  // namespace tailor::host

@@ -1,7 +1,7 @@
 // host/data/sampler.hpp - per-epoch sample orders for the training split.
 #pragma once
 
-#include "engine/options.hpp"
+#include "config/options.hpp"
 
 #include <cstdint>
 #include <vector>
@@ -10,7 +10,8 @@ namespace tailor::host {
 
 /// Draws the order of training samples of one epoch. An order is a pure function of
 /// (options, labels, seed, epoch), so a sampler needs no state of its own in a checkpoint,
-/// and every rank of a data-parallel run computes the same global order and takes its shard.
+/// and every rank of a data-parallel run computes the same global order and takes its share
+/// of every batch (BatchLoader, shard_batch()).
 class Sampler {
  public:
   /// `labels`: train labels; `num_classes`: C; `stage_epochs`: length of the stage (for the
@@ -21,10 +22,6 @@ class Sampler {
   /// Positions in the train split for `epoch` (0-based within the stage): N of them, with
   /// repetition for the class-driven samplers.
   std::vector<int64_t> order(uint64_t seed, int64_t epoch) const;
-
-  /// Rank `rank` of `world`'s share of `order`: every world-th element from rank, padded by
-  /// wrapping so all ranks take the same number of steps.
-  static std::vector<int64_t> shard(const std::vector<int64_t>& order, int64_t rank, int64_t world);
 
   /// Probability of drawing class c in `epoch` (for tests and logs).
   std::vector<double> class_probabilities(int64_t epoch) const;

@@ -1,21 +1,16 @@
-// host/engine/experiment.hpp - an experiment file resolved into configured components.
+// host/engine/experiment.hpp - a resolved configuration made into components.
 #pragma once
 
-#include "config/schema.hpp"
-#include "engine/options.hpp"
+#include "engine/resolve.hpp"
 #include "plugins/instances.hpp"
-#include "plugins/loader.hpp"
 
-#include <toml++/toml.h>
-
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
 
 namespace tailor::host {
 
-/// One stage with every option resolved (stage tables over the global ones).
+/// One stage as the trainer runs it: its resolved options and its loss instance.
 struct StagePlan {
   int index = 0;
   StageOptions stage;
@@ -26,55 +21,39 @@ struct StagePlan {
   LossPlugin* loss = nullptr;  ///< owned by the Experiment; stages may share one
 };
 
-/// Everything `tailor run` and `tailor validate` need: the merged configuration, every
-/// section checked against its schema (defaults filled), the plugins loaded and created,
-/// and the list of stages.
+/// The components of a resolved configuration: the dataset, backbone and losses created
+/// through their plugins, the train labels and class counts, the device, and the stages.
 class Experiment {
  public:
-  /// Loads `file` with its bases and `--set` overrides, checks every section, loads the
-  /// plugins and creates the dataset, backbone and losses. Throws ConfigError, PluginError
-  /// or tailor::Error. Seeds LibTorch's generator first, so initialisation is reproducible.
-  static std::unique_ptr<Experiment> load(const std::filesystem::path& file,
-                                          const std::vector<std::string>& overrides,
-                                          const std::filesystem::path& executable);
+  /// Creates every component of `config` (reading the dataset). Seeds LibTorch's generator
+  /// first, so initialisation is reproducible. `cuda_index` is the GPU a CUDA run trains on
+  /// (a data-parallel rank's local rank); `world_size` the ranks of the run (sync_batchnorm
+  /// applies only to several). Throws ConfigError, PluginError or tailor::Error.
+  static std::unique_ptr<Experiment> build(ResolvedConfig config, int cuda_index = 0,
+                                           int world_size = 1);
 
-  const std::filesystem::path& file() const { return file_; }
-  const ExperimentOptions& experiment() const { return experiment_; }
-  const TrainOptions& train() const { return train_; }
-  const HeadOptions& head() const { return head_; }
-  const EvalOptions& eval() const { return eval_; }
-  const MetaOptions& meta() const { return meta_; }
+  const ResolvedConfig& config() const { return config_; }
+  const std::filesystem::path& file() const { return config_.file; }
+  const ExperimentOptions& experiment() const { return config_.experiment; }
+  const TrainOptions& train() const { return config_.train; }
+  const HeadOptions& head() const { return config_.head; }
+  const EvalOptions& eval() const { return config_.eval; }
+  const MetaOptions& meta() const { return config_.meta; }
   const std::vector<StagePlan>& stages() const { return stages_; }
-  /// Caps every stage at `epochs` epochs (quick checks of an experiment file).
-  void limit_epochs(int64_t epochs);
   DatasetPlugin& dataset() const { return *dataset_; }
   BackbonePlugin& backbone() const { return *backbone_; }
   const std::vector<int64_t>& class_counts() const { return class_counts_; }
   const std::vector<int64_t>& train_labels() const { return train_labels_; }
   c10::Device device() const { return device_; }
 
-  /// The fully resolved configuration (every key, defaults filled, plugin paths absolute)
-  /// as TOML text. Loading it again gives the same experiment.
-  std::string resolved_toml() const;
-
  private:
-  Experiment() = default;
-  LossPlugin& create_loss(const LoadedPlugin& plugin, ResolvedSection section, int64_t epochs);
+  explicit Experiment(ResolvedConfig config) : config_(std::move(config)) {}
+  LossPlugin& create_loss(const PluginSection& section, int64_t epochs);
 
-  std::filesystem::path file_;
-  ExperimentOptions experiment_;
-  TrainOptions train_;
-  HeadOptions head_;
-  EvalOptions eval_;
-  MetaOptions meta_;
-  PluginsOptions plugins_;
-  std::vector<ResolvedSection> resolved_;        // global sections, in output order
-  std::vector<toml::table> resolved_stages_;     // one table per [[stage]]
-  PluginLoader loader_;
+  ResolvedConfig config_;
   std::unique_ptr<DatasetPlugin> dataset_;
   std::unique_ptr<BackbonePlugin> backbone_;
-  std::vector<std::unique_ptr<LossPlugin>> losses_;
-  std::vector<ResolvedSection> loss_sections_;
+  std::vector<std::unique_ptr<LossPlugin>> losses_;  // parallel to config_.losses
   std::vector<StagePlan> stages_;
   std::vector<int64_t> class_counts_;
   std::vector<int64_t> train_labels_;

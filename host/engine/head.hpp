@@ -1,7 +1,7 @@
 // host/engine/head.hpp - the classifier heads built into the host.
 #pragma once
 
-#include "engine/options.hpp"
+#include "config/options.hpp"
 
 #include <tailor/components.hpp>
 

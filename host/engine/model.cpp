@@ -1,6 +1,7 @@
 // host/engine/model.cpp - backbone + head.
 #include "engine/model.hpp"
 
+#include <algorithm>
 #include <map>
 
 namespace tailor::host {
@@ -38,6 +39,35 @@ Model::Output Model::forward_functional(const at::Tensor& inputs, const NamedTen
 void Model::train(bool on, bool backbone_frozen) {
   backbone_.module().train(on && !backbone_frozen);
   head_->train(on);
+}
+
+namespace {
+
+bool matches(const std::string& name, const std::string& part) {
+  if (!part.empty() && part.back() == '.') return name.rfind(part, 0) == 0;
+  return name == part || name.rfind(part + ".", 0) == 0;
+}
+
+}  // namespace
+
+bool Model::freeze(const std::vector<std::string>& parts) {
+  const auto params = named_parameters();
+  for (const auto& part : parts) {
+    bool any = false;
+    for (const auto& [name, p] : params) any = any || matches(name, part);
+    if (!any) {
+      std::string names;
+      for (size_t i = 0; i < params.size() && i < 8; ++i) names += " " + params[i].first;
+      throw Error("freezes '" + part + "', which matches no parameter; use backbone, head, or a "
+                  "prefix of a parameter name, e.g.:" + names + " ...");
+    }
+  }
+  for (auto& [name, p] : params) {
+    bool frozen = false;
+    for (const auto& part : parts) frozen = frozen || matches(name, part);
+    p.set_requires_grad(!frozen);
+  }
+  return std::find(parts.begin(), parts.end(), "backbone") != parts.end();
 }
 
 void Model::to(const c10::Device& device) {

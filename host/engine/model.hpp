@@ -27,6 +27,11 @@ class Model {
   /// Training mode; a frozen backbone stays in evaluation mode (its BatchNorm statistics
   /// do not move).
   void train(bool on, bool backbone_frozen = false);
+  /// Makes the parameters named by `parts` untrainable and every other one trainable. A part
+  /// names whole dotted components: "backbone", "head", "head.weight", or a prefix ending in
+  /// '.' such as "backbone.layer1.". Returns whether the whole backbone is frozen. Throws
+  /// tailor::Error for a part that matches no parameter, listing some names.
+  bool freeze(const std::vector<std::string>& parts);
   void to(const c10::Device& device);
   Head& head() { return head_; }
   BackbonePlugin& backbone() { return backbone_; }

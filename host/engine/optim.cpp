@@ -9,6 +9,13 @@
 
 namespace tailor::host {
 
+double lr_factor(const OptimizerOptions& optimizer, int64_t batch_size) {
+  const double ratio = static_cast<double>(batch_size) / static_cast<double>(optimizer.lr_base_batch);
+  if (optimizer.lr_scaling == "linear") return ratio;
+  if (optimizer.lr_scaling == "sqrt") return std::sqrt(ratio);
+  return 1.0;
+}
+
 double scheduled_lr(const ScheduleOptions& s, double base_lr, int64_t epoch, int64_t stage_epochs) {
   if (s.warmup_epochs > 0 && epoch < s.warmup_epochs) {
     const double t = static_cast<double>(epoch + 1) / static_cast<double>(s.warmup_epochs);

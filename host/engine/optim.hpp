@@ -1,7 +1,7 @@
 // host/engine/optim.hpp - optimisers with parameter groups, and learning-rate schedules.
 #pragma once
 
-#include "engine/options.hpp"
+#include "config/options.hpp"
 
 #include <tailor/components.hpp>
 
@@ -10,6 +10,10 @@
 #include <memory>
 
 namespace tailor::host {
+
+/// The factor [optimizer] lr_scaling applies to lr for a global batch of `batch_size`:
+/// 1 (none), batch_size / lr_base_batch (linear) or its square root (sqrt).
+double lr_factor(const OptimizerOptions& optimizer, int64_t batch_size);
 
 /// Learning rate of epoch `epoch` (0-based within a stage of `stage_epochs`).
 double scheduled_lr(const ScheduleOptions& schedule, double base_lr, int64_t epoch,

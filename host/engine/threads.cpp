@@ -2,6 +2,9 @@
 #include "engine/threads.hpp"
 
 #include <sched.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include <algorithm>
 #include <cmath>
@@ -93,6 +96,13 @@ int usable_cores(std::string* how) {
   cores = std::max(cores, 1);
   if (how != nullptr) *how = why.str();
   return cores;
+}
+
+void keep_freed_memory() {
+#if defined(__GLIBC__)
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+#endif
 }
 
 }  // namespace tailor::host

@@ -55,6 +55,17 @@ void Evaluator::add(const at::Tensor& logits, const at::Tensor& targets) {
   }
 }
 
+void Evaluator::reduce(const std::function<void(std::vector<at::Tensor>)>& all_reduce_sum) {
+  at::Tensor scalars = at::tensor({static_cast<double>(top5_correct_), loss_sum_,
+                                   static_cast<double>(count_)},
+                                  at::kDouble);
+  all_reduce_sum({confusion_, bins_, scalars});
+  const auto* v = scalars.data_ptr<double>();
+  top5_correct_ = static_cast<int64_t>(v[0]);
+  loss_sum_ = v[1];
+  count_ = static_cast<int64_t>(v[2]);
+}
+
 EvalResult Evaluator::result() const {
   EvalResult r;
   const int64_t c = num_classes_;

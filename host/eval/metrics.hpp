@@ -14,6 +14,7 @@
 #include <ATen/Tensor.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -66,6 +67,10 @@ class Evaluator {
   Evaluator(std::vector<int64_t> train_counts, int64_t many_threshold, int64_t few_threshold,
             int64_t ece_bins, int64_t majority_threshold = 0);
   void add(const at::Tensor& logits, const at::Tensor& targets);
+  /// Sums the accumulated counts, calibration bins and loss with other evaluators (the ranks
+  /// of a data-parallel run, each over its shard of the split): `all_reduce_sum` sums each
+  /// given CPU tensor across them in place. Afterwards result() is that of the whole split.
+  void reduce(const std::function<void(std::vector<at::Tensor>)>& all_reduce_sum);
   EvalResult result() const;
 
  private:

@@ -1,10 +1,15 @@
 // host/plugins/host_api.cpp - implementation of the TailorHostApi table.
 #include "plugins/host_api.hpp"
 
+#include "dist/collective.hpp"
+
 #include <tailor/payload.hpp>
 #include <tailor/version.hpp>
 
 #include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <cstdio>
 
 #define TAILOR_STRINGIFY_(x) #x
 #define TAILOR_STRINGIFY(x) TAILOR_STRINGIFY_(x)
@@ -13,6 +18,28 @@ namespace tailor::host {
 namespace {
 
 TensorDict& dict_of(TailorTensorDict d) { return *reinterpret_cast<TensorDict*>(d); }
+
+std::atomic<Collective*> g_collective{nullptr};
+
+int32_t api_world_size() {
+  Collective* c = g_collective.load();
+  return c != nullptr ? c->world_size() : 1;
+}
+
+TailorStatus api_all_reduce_sum(TailorTensor t, TailorError* err) {
+  Collective* c = g_collective.load();
+  if (c == nullptr) return TAILOR_OK;
+  try {
+    c->all_reduce_sum({payload::tensor(t)});
+    return TAILOR_OK;
+  } catch (const std::exception& e) {
+    if (err != nullptr) {
+      err->code = TAILOR_ERR_RUNTIME;
+      std::snprintf(err->message, sizeof err->message, "all_reduce_sum failed: %s", e.what());
+    }
+    return TAILOR_ERR_RUNTIME;
+  }
+}
 
 void api_log(int32_t level, const char* plugin, const char* message) {
   const char* who = plugin != nullptr ? plugin : "?";
@@ -55,8 +82,9 @@ TailorTensor api_dict_find(TailorTensorDict d, const char* name) {
   return nullptr;
 }
 
-const TailorHostApi kApi = {sizeof(TailorHostApi), &api_log,      &api_dict_set, &api_dict_size,
-                            &api_dict_name,        &api_dict_at, &api_dict_find};
+const TailorHostApi kApi = {sizeof(TailorHostApi), &api_log,        &api_dict_set,
+                            &api_dict_size,        &api_dict_name,  &api_dict_at,
+                            &api_dict_find,        &api_world_size, &api_all_reduce_sum};
 
 const TailorBuildFingerprint kFingerprint = TAILOR_BUILD_FINGERPRINT_INIT;
 
@@ -66,6 +94,7 @@ const TailorHostInfo kInfo = {sizeof(TailorHostInfo), TAILOR_ABI_MAJOR, TAILOR_A
 }  // namespace
 
 const TailorHostApi* host_api() { return &kApi; }
+void set_host_collective(Collective* collective) { g_collective.store(collective); }
 const TailorHostInfo* host_info() { return &kInfo; }
 const TailorBuildFingerprint& host_fingerprint() { return kFingerprint; }
 const char* host_fingerprint_marker() { return TAILOR_STRINGIFY(TAILOR_FINGERPRINT_MARKER); }

@@ -17,8 +17,15 @@ struct TensorDict {
   TailorTensorDict handle() { return reinterpret_cast<TailorTensorDict>(this); }
 };
 
-/// The process-wide host API table (logging through spdlog, tensor-dict access).
+class Collective;
+
+/// The process-wide host API table (logging through spdlog, tensor-dict access,
+/// collectives for plugins).
 const TailorHostApi* host_api();
+
+/// The data-parallel group plugins reach through TailorHostApi.world_size/all_reduce_sum
+/// (null: a single process, world size 1).
+void set_host_collective(Collective* collective);
 
 /// The TailorHostInfo passed to every entry point: ABI version, fingerprint, API.
 const TailorHostInfo* host_info();

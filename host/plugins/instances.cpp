@@ -1,6 +1,7 @@
 // host/plugins/instances.cpp - status-checked calls into plugin vtables.
 #include "plugins/instances.hpp"
 
+#include "config/experiment.hpp"
 #include "plugins/host_api.hpp"
 
 #include <tailor/payload.hpp>
@@ -109,6 +110,7 @@ TailorBatchRequest c_request(const BatchRequest& r) {
   c.indices = r.indices;
   c.count = r.count;
   c.seed = r.seed;
+  c.position = r.position;
   return c;
 }
 }  // namespace
@@ -144,6 +146,19 @@ at::Tensor DatasetPlugin::augment_batch(const BatchRequest& r, const at::Tensor&
   return out;
 }
 
+void DatasetPlugin::check_augment_batch(c10::Device device) const {
+  if (!has_batch_augment())
+    throw ConfigError("[train] augment_on = \"device\": dataset plugin '" + name() +
+                      "' has no batched augmentation; set augment_on = \"loader\"");
+  const int64_t first = 0;
+  const Batch probe = batch({Split::kTrain, false, &first, 1, 0});
+  try {
+    augment_batch({Split::kTrain, true, &first, 1, 0}, probe.inputs.to(device));
+  } catch (const std::exception& e) {
+    throw ConfigError(std::string("[train] augment_on = \"device\": ") + e.what());
+  }
+}
+
 // -- backbone --------------------------------------------------------------------------------
 
 namespace {
@@ -153,6 +168,7 @@ TailorBackboneContext backbone_context(const BackboneContext& c) {
   out.input_rank = static_cast<int32_t>(c.sample_shape.size());
   for (size_t i = 0; i < c.sample_shape.size() && i < 4; ++i) out.input_shape[i] = c.sample_shape[i];
   out.num_classes = c.num_classes;
+  out.sync_batchnorm = c.sync_batchnorm ? 1 : 0;
   return out;
 }
 }  // namespace

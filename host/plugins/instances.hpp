@@ -58,6 +58,9 @@ class DatasetPlugin final : public PluginInstance {
   /// The plugin's training augmentation of `request` applied to `inputs`, the batch served
   /// for `request` without augmentation, on the device `inputs` lives on.
   at::Tensor augment_batch(const BatchRequest& request, const at::Tensor& inputs) const;
+  /// For [train] augment_on = "device": throws ConfigError when the plugin has no batched
+  /// augmentation, or when it refuses its configuration (tried on one sample on `device`).
+  void check_augment_batch(c10::Device device) const;
 
  private:
   const TailorDatasetVTable* vt_;

@@ -1,6 +1,7 @@
 // host/plugins/loader.cpp - pre-load checks, dlopen and descriptor validation.
 #include "plugins/loader.hpp"
 
+#include "config/experiment.hpp"
 #include "plugins/host_api.hpp"
 
 #include <vector>  // before Boost.DLL's library_info, which uses it without including it
@@ -9,8 +10,12 @@
 #include <boost/dll/shared_library.hpp>
 #include <spdlog/spdlog.h>
 
+#include <openssl/evp.h>
+
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <memory>
 #include <regex>
 #include <sstream>
 
@@ -58,6 +63,29 @@ std::optional<uint32_t> parse_kind(const std::string& name) {
   if (name == "backbone") return TAILOR_KIND_BACKBONE;
   if (name == "loss") return TAILOR_KIND_LOSS;
   return std::nullopt;
+}
+
+std::string sha256_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read " + path.string() + " to hash it");
+  std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  bool ok = ctx != nullptr && EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) == 1;
+  std::vector<char> buffer(1 << 20);
+  while (ok && in) {
+    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    ok = EVP_DigestUpdate(ctx.get(), buffer.data(), static_cast<size_t>(in.gcount())) == 1;
+  }
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  ok = ok && !in.bad() && EVP_DigestFinal_ex(ctx.get(), digest, &length) == 1;
+  if (!ok) throw std::runtime_error("cannot hash " + path.string());
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < length; ++i) {
+    out += hex[digest[i] >> 4];
+    out += hex[digest[i] & 15];
+  }
+  return out;
 }
 
 void PluginLoader::add_search_dir(const fs::path& dir) {
@@ -211,6 +239,7 @@ const LoadedPlugin& PluginLoader::load_file(const fs::path& given) {
   plugin->kind = descriptor->kind;
   const char* schema = descriptor->schema();
   plugin->schema_text = schema != nullptr ? schema : "";
+  plugin->sha256 = sha256_file(path);
   loaded_.emplace(path, plugin);
   if (debug_plugins())
     spdlog::info("plugins: loaded {} '{}' {} from {}", kind_name(plugin->kind), plugin->name,
@@ -222,10 +251,19 @@ const LoadedPlugin& PluginLoader::load(const std::string& name, uint32_t kind) {
   const auto path = find(name);
   if (!path) {
     std::string dirs;
-    for (const auto& d : dirs_) dirs += "\n  " + d.string();
+    std::vector<std::string> installed;
+    for (const auto& d : dirs_) {
+      dirs += "\n  " + d.string();
+      std::error_code ec;
+      for (const auto& entry : fs::directory_iterator(d, ec))
+        if (entry.path().extension() == ".so") installed.push_back(entry.path().stem().string());
+    }
+    std::sort(installed.begin(), installed.end());
     if (dirs.empty()) dirs = " (none)";
-    throw PluginError("no " + std::string(kind_name(kind)) + " plugin named '" + name +
-                      "' (looked for " + name + ".so in:" + dirs +
+    const std::string guess = did_you_mean(name, installed);
+    throw PluginError("no " + std::string(kind_name(kind)) + " plugin named '" + name + "'" +
+                      (guess.empty() ? "" : "; did you mean '" + guess + "'?") +
+                      " (looked for " + name + ".so in:" + dirs +
                       "); run `tailor plugins list` to see what is installed, or add its "
                       "directory to [plugins] paths or TAILOR_PLUGIN_PATH");
   }
@@ -242,7 +280,7 @@ const LoadedPlugin& PluginLoader::load(const std::string& name, uint32_t kind) {
 }
 
 std::vector<const LoadedPlugin*> PluginLoader::discover(
-    std::vector<std::pair<std::string, std::string>>* refused) {
+    std::vector<std::pair<std::string, std::string>>* refused, std::vector<Shadowed>* shadowed) {
   std::vector<const LoadedPlugin*> found;
   std::map<std::string, fs::path> first_by_name;
   for (const auto& dir : dirs_) {
@@ -252,7 +290,10 @@ std::vector<const LoadedPlugin*> PluginLoader::discover(
     std::sort(files.begin(), files.end());
     for (const auto& file : files) {
       const std::string stem = file.stem().string();
-      if (first_by_name.count(stem) != 0) continue;  // shadowed by an earlier directory
+      if (auto first = first_by_name.find(stem); first != first_by_name.end()) {
+        if (shadowed != nullptr) shadowed->push_back({file, first->second});
+        continue;
+      }
       try {
         const LoadedPlugin& p = load_file(file);
         first_by_name[stem] = file;

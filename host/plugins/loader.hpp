@@ -24,6 +24,10 @@ const char* kind_name(uint32_t kind);
 /// Parses a kind name; nullopt when unknown.
 std::optional<uint32_t> parse_kind(const std::string& name);
 
+/// Lower-case hex SHA-256 of a file's bytes. Throws std::runtime_error naming the file when
+/// it cannot be read.
+std::string sha256_file(const std::filesystem::path& path);
+
 /// A loaded, vetted plugin. Lives until the process exits (plugins are never unloaded).
 struct LoadedPlugin {
   std::filesystem::path path;  ///< canonical path of the .so
@@ -31,6 +35,13 @@ struct LoadedPlugin {
   std::string name;
   uint32_t kind = 0;
   std::string schema_text;  ///< the descriptor's schema, copied after load
+  std::string sha256;       ///< of the file's bytes when it was loaded (provenance)
+};
+
+/// A plugin file that another directory earlier in the search path hides.
+struct Shadowed {
+  std::filesystem::path file;  ///< the hidden file
+  std::filesystem::path by;    ///< the file that is used instead
 };
 
 /// What `tailor plugins inspect` reports about a file, gathered without running its code
@@ -66,12 +77,16 @@ class PluginLoader {
   const std::vector<std::filesystem::path>& search_dirs() const { return dirs_; }
 
   /// Loads the plugin registered as `name` of `kind`, searching the directories in order.
+  /// When there is none, the error suggests the closest installed name and lists the
+  /// directories searched.
   const LoadedPlugin& load(const std::string& name, uint32_t kind);
   /// Loads the library at `path` (any kind).
   const LoadedPlugin& load_file(const std::filesystem::path& path);
   /// Every plugin file found in the search path, loaded; refusals are returned in
-  /// `refused` (path, message) instead of thrown.
-  std::vector<const LoadedPlugin*> discover(std::vector<std::pair<std::string, std::string>>* refused);
+  /// `refused` (path, message) instead of thrown, and files hidden by a same-named file in an
+  /// earlier directory in `shadowed`.
+  std::vector<const LoadedPlugin*> discover(std::vector<std::pair<std::string, std::string>>* refused,
+                                            std::vector<Shadowed>* shadowed = nullptr);
   /// Pre-load report for one file; loads it only when the checks pass.
   Inspection inspect(const std::filesystem::path& path);
 

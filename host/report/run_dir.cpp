@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -70,10 +71,38 @@ RunDir RunDir::open(const fs::path& dir) {
 }
 
 void RunDir::append_metrics(const nlohmann::json& record) {
+  if (!writer_) return;
   std::ofstream out(file("metrics.jsonl"), std::ios::app);
   out << record.dump() << '\n';
   out.flush();
   if (!out) throw std::runtime_error("cannot append to " + file("metrics.jsonl").string());
+}
+
+void RunDir::truncate_metrics(int64_t completed) {
+  if (!writer_) return;
+  std::ifstream in(file("metrics.jsonl"));
+  if (!in) return;
+  std::string kept, line;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    const auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_discarded() && j.value("epoch", int64_t{0}) <= completed) kept += line + "\n";
+  }
+  in.close();
+  write_file_atomic(file("metrics.jsonl"), kept);
+}
+
+void RunDir::append_timing(int64_t epoch, const std::string& split, double seconds,
+                           int64_t images) {
+  if (!writer_) return;
+  std::ofstream(file("timing.jsonl"), std::ios::app)
+      << nlohmann::json({{"epoch", epoch},
+                         {"split", split},
+                         {"seconds", seconds},
+                         {"images", images},
+                         {"images_per_s", images / std::max(seconds, 1e-9)}})
+             .dump()
+      << "\n";
 }
 
 }  // namespace tailor::host

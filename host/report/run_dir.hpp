@@ -4,6 +4,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include <filesystem>
+#include <cstdint>
 #include <fstream>
 #include <string>
 
@@ -23,13 +24,23 @@ class RunDir {
   static RunDir open(const std::filesystem::path& dir);
 
   const std::filesystem::path& path() const { return path_; }
+  /// Whether this process writes the run's files: rank 0 of a data-parallel run does, the
+  /// other ranks only log (append_metrics and append_timing do nothing for them).
+  bool writer() const { return writer_; }
+  void set_writer(bool writer) { writer_ = writer; }
   std::filesystem::path file(const std::string& name) const { return path_ / name; }
   /// Appends one JSON object as a line to metrics.jsonl and flushes it.
   void append_metrics(const nlohmann::json& record);
+  /// Drops the metrics.jsonl records of epochs after `completed` (recomputed after a resume).
+  void truncate_metrics(int64_t completed);
+  /// Appends one wall-clock throughput record to timing.jsonl (kept apart from the metrics,
+  /// which stay reproducible byte for byte).
+  void append_timing(int64_t epoch, const std::string& split, double seconds, int64_t images);
 
  private:
   explicit RunDir(std::filesystem::path path) : path_(std::move(path)) {}
   std::filesystem::path path_;
+  bool writer_ = true;
 };
 
 }  // namespace tailor::host

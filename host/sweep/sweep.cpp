@@ -2,7 +2,7 @@
 #include "sweep/sweep.hpp"
 
 #include "config/experiment.hpp"
-#include "engine/experiment.hpp"
+#include "engine/resolve.hpp"
 #include "engine/threads.hpp"
 #include "report/run_dir.hpp"
 #include "sweep/flat_config.hpp"
@@ -149,6 +149,8 @@ pid_t start_child(const SweepOptions& options, const SweepRun& run, const fs::pa
     if (options.max_epochs > 0)
       args.insert(args.end(), {"--max-epochs", std::to_string(options.max_epochs)});
   }
+  if (options.nproc_per_run > 1)
+    args.insert(args.end(), {"--nproc", std::to_string(options.nproc_per_run)});
   if (options.verbose) args.emplace_back("-v");
   fs::create_directories(log_file.parent_path());
 
@@ -178,6 +180,26 @@ pid_t start_child(const SweepOptions& options, const SweepRun& run, const fs::pa
     _exit(127);
   }
   return pid;
+}
+
+// Plugin file -> SHA-256 when the sweep was planned.
+using PluginHashes = std::map<std::string, std::string>;
+
+// Warns when run `id` recorded (summary.json) a plugin file whose bytes differ from `now`:
+// its results came from other code than the runs made now.
+void warn_changed_plugins(const fs::path& run_dir, const std::string& id, const PluginHashes& now) {
+  std::ifstream in(run_dir / "summary.json");
+  const auto summary = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (summary.is_discarded() || !summary.contains("plugins")) return;
+  for (const auto& p : summary["plugins"]) {
+    const auto it = now.find(p.value("path", ""));
+    if (it == now.end() || it->second == p.value("sha256", "")) continue;
+    spdlog::warn("run {} used plugin '{}' ({}) with SHA-256 {}, but the file now has {}: it changed "
+                 "between the runs of this sweep, so their results come from different code; rerun "
+                 "the affected runs (delete their directories) if that matters",
+                 id, p.value("name", ""), it->first, p.value("sha256", "").substr(0, 12),
+                 it->second.substr(0, 12));
+  }
 }
 
 std::string log_name(const std::string& id) {
@@ -266,9 +288,12 @@ int run_sweep(const SweepOptions& options) {
 
   // Every experiment must resolve, and every grid key must be one of its keys.
   std::vector<int64_t> base_seeds;
+  PluginHashes hashes;
   for (const auto& file : options.experiments) {
-    auto experiment = Experiment::load(file, options.overrides, options.executable);
-    const auto flat = flatten_config(experiment->resolved_toml(), file.string());
+    PluginLoader loader;
+    const ResolvedConfig config = resolve(file, options.overrides, loader, options.executable);
+    for (const LoadedPlugin* p : config.loaded_plugins()) hashes[p->path.string()] = p->sha256;
+    const auto flat = flatten_config(config.toml(), file.string());
     for (const auto& axis : axes) {
       if (flat.count(axis.key) != 0) continue;
       std::vector<std::string> candidates;
@@ -279,7 +304,7 @@ int run_sweep(const SweepOptions& options) {
                                (guess.empty() ? "" : "; did you mean '" + guess + "'?") +
                                " (`tailor validate " + file.string() + "` prints every key)");
     }
-    base_seeds.push_back(experiment->experiment().seed);
+    base_seeds.push_back(config.experiment.seed);
   }
 
   const auto runs =
@@ -288,8 +313,10 @@ int run_sweep(const SweepOptions& options) {
   record_plan(dir, runs, options.max_epochs);
 
   std::vector<const SweepRun*> unfinished;
-  for (const auto& r : runs)
+  for (const auto& r : runs) {
     if (state_of(dir / r.id) != State::kDone) unfinished.push_back(&r);
+    else warn_changed_plugins(dir / r.id, r.id, hashes);
+  }
   spdlog::info("sweep {}: {} runs, {} finished, {} to run, {} at a time", dir.string(), runs.size(),
                runs.size() - unfinished.size(), unfinished.size(), options.jobs);
 
@@ -344,6 +371,7 @@ int run_sweep(const SweepOptions& options) {
     if (code == 0) {
       ++finished;
       spdlog::info("done {} in {:.0f} s", id, seconds);
+      warn_changed_plugins(dir / id, id, hashes);
     } else if (g_stop.load() != 0) {
       spdlog::warn("stopped {} (exit {})", id, code);
     } else {

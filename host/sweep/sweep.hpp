@@ -35,6 +35,7 @@ struct SweepOptions {
   std::vector<std::string> overrides;  ///< --set applied to every run
   int64_t seeds = 1;                   ///< seeds experiment.seed, +1, ... per point
   int64_t jobs = 1;                    ///< runs at a time
+  int64_t nproc_per_run = 1;           ///< ranks of each run (`tailor run --nproc`)
   int64_t max_epochs = 0;              ///< passed to every run (0: none)
   std::filesystem::path out;           ///< sweep directory (default runs/sweeps/<stem>)
   std::filesystem::path executable;    ///< this `tailor`, started for each run

@@ -6,10 +6,16 @@
 #   TAILOR_TORCH_CXX11_ABI  0 or 1, from TORCH_CXX_FLAGS (1 when they do not say)
 #   TAILOR_TORCH_HAS_CUDA   0 or 1
 #   TAILOR_TORCH_BUILD_ID   "<major.minor>:<real file name of libtorch>:<cpu|cuda>"
-#   TAILOR_FINGERPRINT_MARKER  tailor_fp_v1_<16 hex digits of SHA-256 of all of the above>
+#   TAILOR_FINGERPRINT_MARKER  tailor_fp_v<major>_<16 hex digits of SHA-256 of all of the above
+#                              and of the ABI major>
+# TAILOR_ABI_MAJOR must be set: the SDK's CMakeLists reads it from tailor/abi.h and the
+# installed TailorSDKConfig.cmake records it.
 # Every plugin built with tailor_add_plugin() exports the marker as a symbol; the host is
 # compiled with its own marker and refuses a plugin whose marker differs, before loading it.
 function(tailor_torch_fingerprint)
+  if(NOT TAILOR_ABI_MAJOR)
+    message(FATAL_ERROR "tailor_torch_fingerprint(): TAILOR_ABI_MAJOR is not set")
+  endif()
   if(NOT DEFINED Torch_VERSION OR NOT TORCH_LIBRARY)
     message(FATAL_ERROR "tailor_torch_fingerprint(): call find_package(Torch) first")
   endif()
@@ -29,11 +35,11 @@ function(tailor_torch_fingerprint)
   get_filename_component(real "${TORCH_LIBRARY}" REALPATH)
   get_filename_component(real "${real}" NAME)
   set(build_id "${version}:${real}:${flavour}")
-  string(SHA256 digest "abi=1;torch=${version};cxx11=${cxx11};cuda=${cuda};build=${build_id}")
+  string(SHA256 digest "abi=${TAILOR_ABI_MAJOR};torch=${version};cxx11=${cxx11};cuda=${cuda};build=${build_id}")
   string(SUBSTRING "${digest}" 0 16 digest)
   set(TAILOR_TORCH_VERSION "${version}" PARENT_SCOPE)
   set(TAILOR_TORCH_CXX11_ABI "${cxx11}" PARENT_SCOPE)
   set(TAILOR_TORCH_HAS_CUDA "${cuda}" PARENT_SCOPE)
   set(TAILOR_TORCH_BUILD_ID "${build_id}" PARENT_SCOPE)
-  set(TAILOR_FINGERPRINT_MARKER "tailor_fp_v1_${digest}" PARENT_SCOPE)
+  set(TAILOR_FINGERPRINT_MARKER "tailor_fp_v${TAILOR_ABI_MAJOR}_${digest}" PARENT_SCOPE)
 endfunction()

@@ -4,7 +4,7 @@
 #
 # Creates MODULE library <name>.so that links Tailor::sdk and LibTorch only, compiled with
 # hidden visibility and linked with a version script so that exactly two symbols are
-# exported: tailor_plugin_v1 and the fingerprint marker. Fails at configure time when the
+# exported: tailor_plugin_v<major> and the fingerprint marker. Fails at configure time when the
 # LibTorch found now is not the one the SDK was built against (a plugin built that way
 # would be refused by the host). Output goes to TAILOR_PLUGIN_OUTPUT_DIR when set, and the
 # library installs to <libdir>/tailor/plugins.
@@ -12,7 +12,17 @@ include_guard(GLOBAL)
 include(GNUInstallDirs)
 include("${CMAKE_CURRENT_LIST_DIR}/TailorFingerprint.cmake")
 
-set(TAILOR_PLUGIN_MAP "${CMAKE_CURRENT_LIST_DIR}/tailor_plugin.map" CACHE INTERNAL "")
+# The version script, written for the SDK's ABI major: the entry point and the marker, nothing
+# else.
+if(NOT TAILOR_ABI_MAJOR)
+  message(FATAL_ERROR "TailorPlugin.cmake: TAILOR_ABI_MAJOR is not set")
+endif()
+set(TAILOR_PLUGIN_MAP "${CMAKE_BINARY_DIR}/tailor_plugin_v${TAILOR_ABI_MAJOR}.map" CACHE INTERNAL "")
+file(WRITE "${TAILOR_PLUGIN_MAP}.in"
+  "/* Exports of a tailor plugin: the entry point and the fingerprint marker, nothing else. */\n"
+  "{\n  global:\n    tailor_plugin_v${TAILOR_ABI_MAJOR};\n    tailor_fp_v${TAILOR_ABI_MAJOR}_*;\n"
+  "  local:\n    *;\n};\n")
+configure_file("${TAILOR_PLUGIN_MAP}.in" "${TAILOR_PLUGIN_MAP}" COPYONLY)
 
 function(tailor_add_plugin name)
   cmake_parse_arguments(PARSE_ARGV 1 arg "NO_INSTALL" "KIND" "SOURCES")

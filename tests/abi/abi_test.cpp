@@ -185,6 +185,28 @@ TEST_CASE("a fingerprint mismatch is refused before dlopen", "[abi]") {
   ::unsetenv("TAILOR_TEST_SENTINEL");
 }
 
+TEST_CASE("a plugin built against an SDK of another ABI major is refused before dlopen",
+          "[abi]") {
+  // sdk_major2 was compiled against a tailor/abi.h that says TAILOR_ABI_MAJOR 2 and nothing
+  // else changed: the entry symbol and the marker follow from that constant.
+  const fs::path sentinel = fs::temp_directory_path() / "tailor_abi_major2_sentinel";
+  fs::remove(sentinel);
+  ::setenv("TAILOR_TEST_SENTINEL", sentinel.c_str(), 1);
+  const std::string why = refusal("sdk_major2");
+  CHECK_THAT(why, Contains("sdk_major2.so"));
+  CHECK_THAT(why, Contains("built for tailor SDK ABI 2"));
+  CHECK_THAT(why, Contains("tailor_plugin_v2"));
+  CHECK_FALSE(fs::exists(sentinel));  // its static constructor never ran
+
+  void* handle = ::dlopen((kFixtures / "sdk_major2.so").c_str(), RTLD_NOW | RTLD_LOCAL);
+  REQUIRE(handle != nullptr);
+  CHECK(::dlsym(handle, "tailor_plugin_v2") != nullptr);
+  CHECK(::dlsym(handle, "tailor_fp_v2_0123456789abcdef") != nullptr);
+  CHECK(fs::exists(sentinel));  // control: the poison fires when the file is really loaded
+  fs::remove(sentinel);
+  ::unsetenv("TAILOR_TEST_SENTINEL");
+}
+
 TEST_CASE("a descriptor with a bad magic number is refused", "[abi]") {
   CHECK_THAT(refusal("bad_magic"), Contains("bad magic number"));
 }
@@ -227,12 +249,20 @@ TEST_CASE("exceptions thrown in a plugin become errors and the host keeps runnin
   CHECK(loss.forward(in).item<double>() == Approx(std::log(3.0)));
 }
 
-TEST_CASE("an option outside its constraint is reported by the plugin with its origin", "[abi]") {
+TEST_CASE("an option outside its constraint is reported by the host and by the plugin",
+          "[abi]") {
   const LoadedPlugin& p = loader().load("good_loss", TAILOR_KIND_LOSS);
+  // The host checks the schema's constraint before any instance exists...
   toml::table t{{"scale", -1.0}};
-  auto config = defaults(p, t);
-  CHECK_THROWS_WITH(LossPlugin(p, config.config(), context()),
-                    Contains("[loss] scale must be > 0, got -1"));
+  CHECK_THROWS_WITH(defaults(p, t), Contains("[loss] scale must be > 0, got -1"));
+  // ...and the plugin still enforces it on a value that reaches it unchecked.
+  auto config = defaults(p);
+  TailorConfig raw = config.config();
+  std::vector<TailorValue> values(raw.values, raw.values + raw.count);
+  for (auto& v : values)
+    if (std::string(v.key) == "scale") v.float_value = -1.0;
+  raw.values = values.data();
+  CHECK_THROWS_WITH(LossPlugin(p, raw, context()), Contains("[loss] scale must be > 0, got -1"));
 }
 
 TEST_CASE("one file is loaded once, whatever path names it", "[abi]") {

@@ -41,9 +41,12 @@ PIN_AT(TailorConfig, section, 8);
 PIN_AT(TailorConfig, count, 16);
 PIN_AT(TailorConfig, values, 24);
 
-PIN_SIZE(TailorHostApi, 56);
 PIN_AT(TailorHostApi, log, 8);
 PIN_AT(TailorHostApi, dict_find, 48);
+// 1.0 ended at dict_find (56 bytes); 1.3 appended world_size and all_reduce_sum.
+PIN_AT(TailorHostApi, world_size, 56);
+PIN_AT(TailorHostApi, all_reduce_sum, 64);
+PIN_SIZE(TailorHostApi, 72);
 
 PIN_SIZE(TailorHostInfo, 24);
 PIN_AT(TailorHostInfo, abi_minor, 6);
@@ -57,7 +60,9 @@ PIN_AT(TailorDatasetInfo, input_rank, 20);
 PIN_AT(TailorDatasetInfo, input_shape, 24);
 PIN_AT(TailorDatasetInfo, split_size, 56);
 
-PIN_SIZE(TailorBatchRequest, 40);
+// 1.0 ended at seed (40 bytes); 1.3 appended position.
+PIN_AT(TailorBatchRequest, position, 40);
+PIN_SIZE(TailorBatchRequest, 48);
 PIN_AT(TailorBatchRequest, split, 4);
 PIN_AT(TailorBatchRequest, augment, 8);
 PIN_AT(TailorBatchRequest, indices, 16);
@@ -70,9 +75,11 @@ PIN_AT(TailorDatasetVTable, info, 8);
 PIN_AT(TailorDatasetVTable, write_artifacts, 40);
 PIN_AT(TailorDatasetVTable, augment_batch, 48);
 
-PIN_SIZE(TailorBackboneContext, 48);
 PIN_AT(TailorBackboneContext, input_shape, 8);
 PIN_AT(TailorBackboneContext, num_classes, 40);
+// 1.0 ended at num_classes (48 bytes); 1.3 appended sync_batchnorm.
+PIN_AT(TailorBackboneContext, sync_batchnorm, 48);
+PIN_SIZE(TailorBackboneContext, 56);
 
 PIN_SIZE(TailorBackboneVTable, 40);
 PIN_AT(TailorBackboneVTable, feature_dim, 8);
@@ -132,4 +139,9 @@ TEST_CASE("the 1.x version constants and the member-presence check agree", "[abi
   TailorLossVTable v11{};
   v11.struct_size = sizeof(TailorLossVTable);
   CHECK(TAILOR_HAS_MEMBER(&v11, TailorLossVTable, adjust_logits));
+  TailorBatchRequest r12{};
+  r12.struct_size = offsetof(TailorBatchRequest, position);  // what a 1.2 host sends
+  CHECK_FALSE(TAILOR_HAS_MEMBER(&r12, TailorBatchRequest, position));
+  r12.struct_size = sizeof(TailorBatchRequest);
+  CHECK(TAILOR_HAS_MEMBER(&r12, TailorBatchRequest, position));
 }

@@ -138,6 +138,43 @@ expect_error device_autoaugment "autoaugment = true has no batched form" run "$t
   bad "refused device augmentation left a checkpoint"
 expect_error out_not_empty "exists and is not empty" run "$exp" "${root[@]}" --out "$tmp/full"
 expect_error resume_not_run "is not a run directory" run --resume "$tmp/data"
+# Resolution comes before any data is read: an out-of-range plugin option is reported even
+# when the dataset's root does not exist.
+expect_error range_before_data "label_smoothing must be [0, 1), got 1.5" validate "$exp" \
+  --set "dataset.root=$tmp/nowhere" --set loss.label_smoothing=1.5
+grep -q "nowhere" "$tmp/err-range_before_data.log" && bad "range_before_data: the dataset was opened" ||
+  ok "range_before_data: the dataset was not opened"
+expect_error range_in_stage "momentum must be [0, 1), got 2" validate "$exp" "${root[@]}" \
+  --set 'stage[1].optimizer.momentum=2'
+expect_error cross_section_key "did you mean [optimizer] lr?" validate "$exp" "${root[@]}" --set train.lr=0.1
+expect_error plugin_did_you_mean "did you mean 'cdb'?" validate "$exp" "${root[@]}" --set loss.plugin=cbd
+grep -q "looked for cbd.so in:" "$tmp/err-plugin_did_you_mean.log" && ok "unknown plugin lists the searched directories" ||
+  bad "unknown plugin: searched directories missing"
+
+# Provenance: summary.json and log.txt name every plugin's file and its SHA-256.
+if [[ -s "$tmp/run/summary.json" ]]; then
+  python3 - "$tmp/run/summary.json" <<'PY' && ok "summary.json records plugin provenance" || bad "plugin provenance in summary.json"
+import hashlib, json, sys
+plugins = json.load(open(sys.argv[1]))["plugins"]
+names = sorted(p["name"] for p in plugins)
+assert names == ["ce", "idx_lt", "small_cnn"], names
+for p in plugins:
+    assert p["version"] and p["kind"] in ("dataset", "backbone", "loss"), p
+    assert hashlib.sha256(open(p["path"], "rb").read()).hexdigest() == p["sha256"], p
+PY
+  ce_sha=$(python3 -c 'import json,sys; print([p["sha256"] for p in json.load(open(sys.argv[1]))["plugins"] if p["name"] == "ce"][0])' "$tmp/run/summary.json")
+  grep -q "plugin loss 'ce' .*sha256 $ce_sha" "$tmp/run/log.txt" && ok "log.txt records plugin provenance" ||
+    bad "log.txt lacks the plugin's SHA-256"
+fi
+
+# `plugins list` names each plugin's file and warns about a same-named plugin it hides.
+plugin_dir="$(dirname "$(grep -o "'ce' [^ ]* [^ ]*/ce.so" "$tmp/run/log.txt" | head -1 | awk '{print $3}')")"
+mkdir -p "$tmp/shadow"
+cp "$plugin_dir/ce.so" "$tmp/shadow/ce.so"
+TAILOR_PLUGIN_PATH="$tmp/shadow" "$tailor" plugins list > "$tmp/list.log" 2>&1
+grep -q "$tmp/shadow/ce.so" "$tmp/list.log" && grep -q "warning: $plugin_dir/ce.so is shadowed by $tmp/shadow/ce.so" "$tmp/list.log" &&
+  ok "plugins list shows files and the shadowed plugin" || { bad "plugins list: files or shadow warning"; tail -5 "$tmp/list.log" >&2; }
+
 expect_error describe_unknown "no plugin named 'nope'" plugins describe nope
 expect_error inspect_not_plugin "not a readable ELF" plugins inspect "$exp"
 

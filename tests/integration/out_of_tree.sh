@@ -65,7 +65,7 @@ config=$(find "$prefix" -name TailorSDKConfig.cmake -print -quit)
 [[ -n "$config" ]] || fail "no TailorSDKConfig.cmake under $prefix"
 pkg=$(dirname "$config")
 for f in TailorSDKConfig.cmake TailorSDKConfigVersion.cmake TailorSDKTargets.cmake \
-         TailorPlugin.cmake TailorFingerprint.cmake tailor_plugin.map; do
+         TailorPlugin.cmake TailorFingerprint.cmake; do
   [[ -f "$pkg/$f" ]] || fail "installed SDK lacks $f (looked in $pkg)"
 done
 for h in abi.h plugin.hpp components.hpp options.hpp; do

@@ -468,3 +468,68 @@ TEST_CASE("override values are checked like file values, with the override as or
              }),
              Contains("--set loss.gamma=high: [loss] gamma: expected float, got string \"high\""));
 }
+
+// ---- layers, constraints, keys of other sections ------------------------------------------
+
+TEST_CASE("layered sections take each key from the first layer that sets it") {
+  const toml::table root =
+      doc("[loss]\ngamma = 1.0\nreduction = \"sum\"\n[stage.loss]\ngamma = 3.0\n");
+  const auto* stage = root.at_path("stage.loss").as_table();
+  const auto resolved =
+      tailor::host::resolve_section("stage[0].loss", {stage, section(root, "loss")}, loss_schema());
+  CHECK(resolved.find("gamma")->float_value == 3.0);
+  CHECK(std::string(resolved.find("gamma")->origin) == "mem.toml:5:9");
+  CHECK(std::string(resolved.find("reduction")->string_value) == "sum");
+  CHECK(std::string(resolved.find("reduction")->origin) == "mem.toml:3:13");
+  CHECK(std::string(resolved.find("warmup")->origin) == "default");
+  // An unknown key in any layer is reported at its own place.
+  const toml::table bad = doc("[loss]\ngamma = 1.0\n[stage.loss]\ngama = 3.0\n");
+  CHECK_THAT(config_error([&] {
+               tailor::host::resolve_section(
+                   "stage[0].loss", {bad.at_path("stage.loss").as_table(), section(bad, "loss")},
+                   loss_schema());
+             }),
+             Contains("mem.toml:4:1: unknown key 'gama' in [stage[0].loss]; did you mean 'gamma'?"));
+}
+
+TEST_CASE("schema constraints are checked by the host with the value's origin") {
+  const toml::table root = doc("[loss]\ngamma = -1.0\n");
+  CHECK_THAT(config_error([&] {
+               tailor::host::resolve_section("loss", section(root, "loss"), loss_schema());
+             }),
+             Contains("mem.toml:2:9: [loss] gamma must be >= 0, got -1"));
+  const toml::table choice = doc("[loss]\nreduction = \"max\"\n");
+  CHECK_THAT(config_error([&] {
+               tailor::host::resolve_section("loss", section(choice, "loss"), loss_schema());
+             }),
+             Contains("[loss] reduction must be one of: mean, sum, got \"max\""));
+}
+
+TEST_CASE("parse_constraint reads back every form Constraint::text() writes") {
+  using tailor::host::parse_constraint;
+  for (const tailor::Constraint& c :
+       {tailor::at_least(0), tailor::greater_than(0.5), tailor::range(0, 1),
+        tailor::range(-2, 3.25, /*hi_open=*/true), tailor::one_of({"a", "b c", "d"})}) {
+    const tailor::Constraint back = parse_constraint(c.text());
+    CHECK(back.text() == c.text());
+  }
+  const auto bounded = parse_constraint("(0, 1]");
+  CHECK(bounded.check(0.0).has_value());
+  CHECK_FALSE(bounded.check(1.0).has_value());
+  CHECK(parse_constraint("< 4").check(4.0).has_value());
+  CHECK_FALSE(parse_constraint("<= 4").check(4.0).has_value());
+  CHECK(parse_constraint("").text().empty());
+  CHECK_THROWS_AS(parse_constraint("between 1 and 2"), ConfigError);
+}
+
+TEST_CASE("an unknown key that belongs to another section names that section") {
+  const toml::table root = doc("[train]\nlr = 0.1\n");
+  auto elsewhere = [](const std::string& key) {
+    return key == "lr" ? std::string("[optimizer] lr") : std::string();
+  };
+  CHECK_THAT(config_error([&] {
+               tailor::host::resolve_section("train", {section(root, "train")}, loss_schema(), {},
+                                             elsewhere);
+             }),
+             Contains("mem.toml:2:1: unknown key 'lr' in [train]; did you mean [optimizer] lr?"));
+}

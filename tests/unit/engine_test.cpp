@@ -1,5 +1,7 @@
 // Unit tests of the engine's parts: samplers, schedules, heads, metrics, optimiser groups.
+#include "data/batch_loader.hpp"
 #include "data/sampler.hpp"
+#include "dist/env.hpp"
 #include "engine/head.hpp"
 #include "engine/optim.hpp"
 #include "eval/metrics.hpp"
@@ -9,7 +11,9 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <functional>
 #include <map>
+#include <memory>
 
 using namespace tailor;
 using namespace tailor::host;
@@ -95,14 +99,48 @@ TEST_CASE("a class-driven sampler refuses a class without samples", "[sampler]")
                     Catch::Contains("class 1 has none"));
 }
 
-TEST_CASE("shards of one global order cover it and are equal in length", "[sampler]") {
-  std::vector<int64_t> order(10);
-  for (int i = 0; i < 10; ++i) order[i] = 100 + i;
-  const auto a = Sampler::shard(order, 0, 3), b = Sampler::shard(order, 1, 3), c = Sampler::shard(order, 2, 3);
-  CHECK(a.size() == 4);
-  CHECK(b.size() == 4);
-  CHECK(c.size() == 4);
-  CHECK(a == std::vector<int64_t>{100, 103, 106, 109});
+TEST_CASE("a batch's shards are contiguous, in rank order, and differ by at most one",
+          "[sampler][distributed]") {
+  for (int64_t world : {1, 2, 3, 4}) {
+    for (int64_t n : {1, 5, 12, 13}) {
+      int64_t next = 0, smallest = n, largest = 0;
+      for (int64_t rank = 0; rank < world; ++rank) {
+        const BatchShard s = shard_batch(n, rank, world);
+        CHECK(s.offset == next);
+        next += s.count;
+        smallest = std::min(smallest, s.count);
+        largest = std::max(largest, s.count);
+      }
+      CHECK(next == n);
+      CHECK(largest - smallest <= 1);
+    }
+  }
+}
+
+TEST_CASE("N ranks draw exactly one process's samples, for every sampler kind",
+          "[sampler][distributed]") {
+  const auto labels = lt_labels();
+  const int64_t batch = 12;
+  for (const char* kind : {"instance", "class_balanced", "sqrt", "progressive", "class_aware"}) {
+    const Sampler s(sampler(kind), labels, 3, 4);
+    for (int64_t epoch : {0, 2}) {
+      const auto order = s.order(/*seed=*/7, epoch);
+      for (int64_t world : {1, 2, 3}) {
+        // Batch by batch, the ranks' slices put together are the one-process batch.
+        std::vector<int64_t> joined;
+        for (size_t begin = 0; begin < order.size(); begin += batch) {
+          const int64_t n = std::min<int64_t>(batch, static_cast<int64_t>(order.size() - begin));
+          for (int64_t rank = 0; rank < world; ++rank) {
+            const BatchShard shard = shard_batch(n, rank, world);
+            joined.insert(joined.end(), order.begin() + static_cast<int64_t>(begin) + shard.offset,
+                          order.begin() + static_cast<int64_t>(begin) + shard.offset + shard.count);
+          }
+        }
+        INFO(kind << " epoch " << epoch << " world " << world);
+        CHECK(joined == order);
+      }
+    }
+  }
 }
 
 TEST_CASE("learning-rate schedules follow their curves", "[schedule]") {
@@ -269,4 +307,57 @@ TEST_CASE("expected calibration error on a hand-made example", "[metrics]") {
   // 0.6 x2 with accuracy 1 -> |1.2 - 2|. ECE = (0.8 + 0.8) / 4.
   CHECK(r.ece == Approx(0.4).epsilon(1e-5));
   CHECK(r.many.ece == Approx(0.4).epsilon(1e-5));
+}
+
+// ---- launchers' environment variables -----------------------------------------------------
+
+namespace {
+std::function<const char*(const char*)> env_of(std::map<std::string, std::string> vars) {
+  auto held = std::make_shared<std::map<std::string, std::string>>(std::move(vars));
+  return [held](const char* name) -> const char* {
+    const auto it = held->find(name);
+    return it == held->end() ? nullptr : it->second.c_str();
+  };
+}
+}  // namespace
+
+TEST_CASE("a rank reads torchrun's and Slurm's variables", "[distributed]") {
+  const DistEnv single = read_dist_env(env_of({}));
+  CHECK_FALSE(single.distributed());
+  CHECK(single.world_size == 1);
+
+  const DistEnv torchrun = read_dist_env(env_of({{"RANK", "3"}, {"WORLD_SIZE", "8"}, {"LOCAL_RANK", "1"},
+                                                 {"LOCAL_WORLD_SIZE", "2"}, {"MASTER_ADDR", "node0"},
+                                                 {"MASTER_PORT", "29511"}}));
+  CHECK(torchrun.distributed());
+  CHECK(torchrun.rank == 3);
+  CHECK(torchrun.world_size == 8);
+  CHECK(torchrun.local_rank == 1);
+  CHECK(torchrun.local_world_size == 2);
+  CHECK(torchrun.master_addr == "node0");
+  CHECK(torchrun.master_port == 29511);
+  CHECK(torchrun.launcher == "torchrun");
+
+  const DistEnv slurm = read_dist_env(env_of({{"SLURM_PROCID", "5"}, {"SLURM_NTASKS", "16"},
+                                              {"SLURM_LOCALID", "5"}, {"SLURM_NTASKS_PER_NODE", "8"},
+                                              {"MASTER_ADDR", "gpu01"}, {"MASTER_PORT", "29500"}}));
+  CHECK(slurm.launcher == "slurm");
+  CHECK(slurm.rank == 5);
+  CHECK(slurm.world_size == 16);
+  CHECK(slurm.local_world_size == 8);
+  CHECK(slurm.master_addr == "gpu01");
+}
+
+TEST_CASE("bad launcher variables are refused naming the variable", "[distributed]") {
+  CHECK_THROWS_WITH(read_dist_env(env_of({{"RANK", "0"}})),
+                    Catch::Contains("RANK and WORLD_SIZE must be set together"));
+  CHECK_THROWS_WITH(read_dist_env(env_of({{"RANK", "2"}, {"WORLD_SIZE", "2"}})),
+                    Catch::Contains("rank 2 is not below the world size 2"));
+  CHECK_THROWS_WITH(read_dist_env(env_of({{"RANK", "x"}, {"WORLD_SIZE", "2"}})),
+                    Catch::Contains("RANK=x: expected a whole number"));
+  CHECK_THROWS_WITH(
+      read_dist_env(env_of({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_PORT", "70000"}})),
+      Catch::Contains("MASTER_PORT=70000"));
+  CHECK_THROWS_WITH(read_dist_env(env_of({{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "4"}})),
+                    Catch::Contains("export MASTER_ADDR"));
 }

@@ -35,9 +35,13 @@ extern "C" {
  *    1.0  first stable envelope.
  *    1.1  appended TailorLossVTable.adjust_logits (post-hoc logit adjustment).
  *    1.2  appended TailorDatasetVTable.augment_batch (training augmentation as tensor ops on
- *         the batch's device). */
+ *         the batch's device).
+ *    1.3  appended TailorBatchRequest.position (a rank's share of a data-parallel batch draws
+ *         the same augmentation as one process), TailorHostApi.world_size and
+ *         all_reduce_sum (collectives for plugins: SyncBatchNorm), and
+ *         TailorBackboneContext.sync_batchnorm. */
 #define TAILOR_ABI_MAJOR 1
-#define TAILOR_ABI_MINOR 2
+#define TAILOR_ABI_MINOR 3
 
 /** True when a plugin struct `s` (whose first member is its struct_size) is large enough to
  *  hold `member` of struct type `type`. Check before reading any member appended after 1.0. */
@@ -47,14 +51,27 @@ extern "C" {
 /** Descriptor magic, the bytes "TLR1" read as a little-endian uint32. */
 #define TAILOR_DESCRIPTOR_MAGIC 0x31524C54u
 
+/* Everything that names the ABI major derives from TAILOR_ABI_MAJOR: the entry symbol, the
+ * fingerprint marker's prefix, the hash behind the marker (TailorFingerprint.cmake reads the
+ * major from this header) and the plugins' version script (generated from it). So a plugin
+ * built against an SDK of another major exports other symbol names, and the host refuses it
+ * from its symbol table alone, before dlopen() runs any of its code. */
+#define TAILOR_STRINGIFY_(x) #x
+#define TAILOR_STRINGIFY(x) TAILOR_STRINGIFY_(x)
+#define TAILOR_CONCAT_(a, b) a##b
+#define TAILOR_CONCAT(a, b) TAILOR_CONCAT_(a, b)
+
+/** Identifier of the one entry function every plugin exports: tailor_plugin_v<major>. */
+#define TAILOR_ENTRY_NAME TAILOR_CONCAT(tailor_plugin_v, TAILOR_ABI_MAJOR)
+
 /** Name of the one entry symbol every plugin exports (ABI major in the name). */
-#define TAILOR_ENTRY_SYMBOL "tailor_plugin_v1"
+#define TAILOR_ENTRY_SYMBOL "tailor_plugin_v" TAILOR_STRINGIFY(TAILOR_ABI_MAJOR)
 
 /** Prefix of the exported fingerprint marker symbol, followed by a 16-hex-digit hash of the
- *  build fingerprint (see tailor/fingerprint.hpp). The host reads the symbol table with
- *  Boost.DLL's library_info, without loading the file, and refuses a plugin whose marker
- *  differs from its own. */
-#define TAILOR_FINGERPRINT_PREFIX "tailor_fp_v1_"
+ *  build fingerprint (see tailor/fingerprint.hpp): "tailor_fp_v<major>_". The host reads the
+ *  symbol table with Boost.DLL's library_info, without loading the file, and refuses a plugin
+ *  whose marker differs from its own. */
+#define TAILOR_FINGERPRINT_PREFIX "tailor_fp_v" TAILOR_STRINGIFY(TAILOR_ABI_MAJOR) "_"
 
 #if defined(_WIN32)
 #define TAILOR_EXPORT __declspec(dllexport)
@@ -185,6 +202,13 @@ typedef struct TailorHostApi {
   TailorTensor (*dict_at)(TailorTensorDict dict, size_t i);
   /** Entry named `name` as a borrowed handle, or NULL when absent. */
   TailorTensor (*dict_find)(TailorTensorDict dict, const char* name);
+  /* ---- end of ABI 1.0 ---- */
+  /** Since 1.3: ranks of the data-parallel run this process belongs to (1 alone). */
+  int32_t (*world_size)(void);
+  /** Since 1.3: sums `tensor` over the ranks, in place (CPU or the training device). Every
+   *  rank must make the same calls in the same order (a collective). A no-op for one rank.
+   *  Fails (status, message) when a rank stopped answering. Not thread-safe across calls. */
+  TailorStatus (*all_reduce_sum)(TailorTensor tensor, TailorError* err);
 } TailorHostApi;
 
 /** What the host tells a plugin about itself when it calls the entry point. */
@@ -208,6 +232,8 @@ typedef enum TailorKind {
 
 /** Descriptor flags. */
 #define TAILOR_PLUGIN_NEEDS_CUDA 0x1u /**< refuse on a host without CUDA */
+/** Since 1.3, backbones: honours TailorBackboneContext.sync_batchnorm. */
+#define TAILOR_PLUGIN_SYNC_BATCHNORM 0x2u
 
 /** Dataset splits. */
 typedef enum TailorSplit { TAILOR_SPLIT_TRAIN = 0, TAILOR_SPLIT_VAL = 1, TAILOR_SPLIT_TEST = 2 } TailorSplit;
@@ -235,6 +261,13 @@ typedef struct TailorBatchRequest {
   const int64_t* indices; /**< sample indices within the split */
   size_t count;
   uint64_t seed;          /**< per-batch seed; derive per-sample seeds from it and the position */
+  /* ---- end of ABI 1.0 ---- */
+  /** Since 1.3 (check with TAILOR_HAS_MEMBER; 0 when absent): the position of indices[0]
+   *  within the whole batch. Under data parallelism each rank asks for its slice of a batch;
+   *  sample i of the request is sample position + i of the batch, and its random stream must
+   *  be derived from (seed, position + i) so the ranks together augment exactly as one
+   *  process does. */
+  uint64_t position;
 } TailorBatchRequest;
 
 /** Dataset vtable. */
@@ -267,6 +300,12 @@ typedef struct TailorBackboneContext {
   int32_t input_rank;
   int64_t input_shape[4]; /**< one sample, as the dataset serves it */
   int64_t num_classes;    /**< informational: the host owns the classifier head */
+  /* ---- end of ABI 1.0 ---- */
+  /** Since 1.3 (check with TAILOR_HAS_MEMBER): 1 when [train] sync_batchnorm asks batch
+   *  normalisation to use the statistics of the whole data-parallel batch (through
+   *  TailorHostApi.all_reduce_sum, forward and backward). A backbone that can do so says so
+   *  with the descriptor flag TAILOR_PLUGIN_SYNC_BATCHNORM. */
+  int32_t sync_batchnorm;
 } TailorBackboneContext;
 
 /** Backbone vtable. A backbone maps inputs to feature vectors [N, feature_dim]. */

@@ -66,7 +66,13 @@ struct BatchRequest {
   bool augment = false;           ///< true: training augmentation; false: eval transform
   const int64_t* indices = nullptr;
   size_t count = 0;
-  uint64_t seed = 0;              ///< derive per-sample randomness from (seed, position)
+  uint64_t seed = 0;              ///< derive per-sample randomness from (seed, position + i)
+  /// Position of indices[0] within the whole batch: sample i of this request is sample
+  /// `position + i` of the batch. Non-zero when a data-parallel rank asks for its share of a
+  /// batch; seed sample i's random stream from (seed, position + i), e.g.
+  /// `tailor::SampleRng rng(request.seed, request.position + i)`, and the ranks together
+  /// augment exactly as one process does. \since SDK 1.3
+  uint64_t position = 0;
 };
 
 /// Base class of dataset plugins. Construct with `Class(const Options&)`.
@@ -112,6 +118,11 @@ class Dataset {
 struct BackboneContext {
   std::vector<int64_t> sample_shape;  ///< one sample, as the dataset serves it
   int64_t num_classes = 0;            ///< informational: the host owns the classifier head
+  /// True when [train] sync_batchnorm asks the BatchNorm layers to use the statistics of the
+  /// whole data-parallel batch (tailor/distributed.hpp). Only set for a backbone class that
+  /// declares `static constexpr bool kSyncBatchNorm = true;` (the host refuses the option for
+  /// others), and only when the run has more than one rank. \since SDK 1.3
+  bool sync_batchnorm = false;
 };
 
 /// Base class of backbone plugins. Construct with `Class(const Options&, const BackboneContext&)`.
@@ -121,6 +132,10 @@ struct BackboneContext {
 /// train/eval, optimises and checkpoints through it.
 class Backbone {
  public:
+  /// Set to true in a subclass whose BatchNorm layers honour BackboneContext::sync_batchnorm
+  /// (the descriptor then carries TAILOR_PLUGIN_SYNC_BATCHNORM). \since SDK 1.3
+  static constexpr bool kSyncBatchNorm = false;
+
   /// Set to true in a subclass that overrides forward_functional().
   static constexpr bool kFunctionalForward = false;
 

@@ -11,7 +11,7 @@
 //   };
 //   TAILOR_LOSS_PLUGIN(MyLoss, "my_loss", "1.0.0", "One-line description.")
 //
-// The macro emits the two exported symbols (tailor_plugin_v1 and the fingerprint marker)
+// The macro emits the two exported symbols (tailor_plugin_v<major> and the fingerprint marker)
 // and a static descriptor whose function pointers are noexcept trampolines: each catches
 // tailor::Error, c10::Error, any std::exception and any other type and reports it as a
 // status and message. Plugin authors never write C.
@@ -104,6 +104,8 @@ Base& self_of(TailorInstance self) {
 
 template <typename Class, typename Base>
 struct GlueCommon {
+  /// Descriptor flags the class implies (a kind's glue may say more).
+  static constexpr uint32_t kFlags = 0u;
   static_assert(std::is_base_of_v<Base, Class>, "plugin class derives from the wrong base");
   using Options = typename Class::Options;
 
@@ -180,6 +182,7 @@ struct DatasetGlue : GlueCommon<Class, Dataset> {
     request.indices = r.indices;
     request.count = r.count;
     request.seed = r.seed;
+    if (TAILOR_HAS_MEMBER(&r, TailorBatchRequest, position)) request.position = r.position;
     return request;
   }
   static TailorStatus batch(TailorInstance self, const TailorBatchRequest* r, TailorTensor inputs,
@@ -212,6 +215,7 @@ template <typename Class>
 struct BackboneGlue : GlueCommon<Class, Backbone> {
   using Common = GlueCommon<Class, Backbone>;
   static constexpr uint32_t kKind = TAILOR_KIND_BACKBONE;
+  static constexpr uint32_t kFlags = Class::kSyncBatchNorm ? TAILOR_PLUGIN_SYNC_BATCHNORM : 0u;
 
   static TailorStatus create(const TailorCreateArgs* args, TailorInstance* out,
                              TailorError* err) noexcept {
@@ -223,6 +227,8 @@ struct BackboneGlue : GlueCommon<Class, Backbone> {
       BackboneContext context;
       context.sample_shape.assign(c->input_shape, c->input_shape + c->input_rank);
       context.num_classes = c->num_classes;
+      if (TAILOR_HAS_MEMBER(c, TailorBackboneContext, sync_batchnorm))
+        context.sync_batchnorm = c->sync_batchnorm != 0;
       auto inst = std::make_unique<Instance<Backbone>>();
       inst->object = std::make_unique<Class>(options, context);
       *out = reinterpret_cast<TailorInstance>(inst.release());
@@ -369,7 +375,7 @@ struct LossGlue : GlueCommon<Class, Loss> {
       TAILOR_ABI_MAJOR,                                                                      \
       TAILOR_ABI_MINOR,                                                                      \
       GLUE::kKind,                                                                           \
-      TAILOR_PLUGIN_FLAGS,                                                                   \
+      TAILOR_PLUGIN_FLAGS | GLUE::kFlags,                                                    \
       NAME,                                                                                  \
       VERSION,                                                                               \
       DESCRIPTION,                                                                           \
@@ -380,7 +386,7 @@ struct LossGlue : GlueCommon<Class, Loss> {
       &GLUE::vtable,                                                                         \
       {nullptr, nullptr, nullptr, nullptr}};                                                 \
   }                                                                                          \
-  extern "C" TAILOR_EXPORT const TailorPluginDescriptor* tailor_plugin_v1(                   \
+  extern "C" TAILOR_EXPORT const TailorPluginDescriptor* TAILOR_ENTRY_NAME(                  \
       const TailorHostInfo* host) {                                                          \
     if (host != nullptr && host->api != nullptr) ::tailor::detail::globals().api.store(host->api); \
     ::tailor::detail::globals().name = NAME;                                                 \

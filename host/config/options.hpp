@@ -1,4 +1,4 @@
-// host/engine/options.hpp - typed options of the host-owned experiment sections.
+// host/config/options.hpp - typed options of the host-owned experiment sections.
 //
 // Each struct is read from its TOML table with the same visit() protocol plugins use, so
 // unknown keys, wrong types and out-of-range values are reported with file:line:col.
@@ -48,6 +48,8 @@ struct TrainOptions {
   bool channels_last = true;
   bool cuda_graph = false;
   std::string augment_on = "loader";
+  int64_t accumulate = 1;
+  bool sync_batchnorm = false;
 
   template <class V>
   void visit(V& v) {
@@ -83,6 +85,15 @@ struct TrainOptions {
       "un-augmented batches and the dataset's batched augmentation runs on the training device "
       "(the GPU), bit-identical to loader; in-memory datasets (cifar_lt, idx_lt) offer it.",
       one_of({"loader", "device"}));
+    v("accumulate", accumulate,
+      "Gradient accumulation: each optimizer step runs batch_size / (ranks * accumulate) "
+      "samples per rank this many times, summing gradients, so a recipe's global batch is "
+      "reachable on fewer GPUs (BatchNorm then sees the smaller micro-batches).",
+      at_least(1));
+    v("sync_batchnorm", sync_batchnorm,
+      "With more than one rank: BatchNorm uses the batch statistics of the whole global batch "
+      "(all-reduced across ranks, forward and backward), as one process would; needs a "
+      "backbone that supports it. Without it each rank normalises with its own share.");
   }
 };
 
@@ -97,6 +108,8 @@ struct OptimizerOptions {
   std::vector<double> betas = {0.9, 0.999};
   double eps = 1e-8;
   double loss_lr = 0.0;
+  std::string lr_scaling = "none";
+  int64_t lr_base_batch = 256;
 
   template <class V>
   void visit(V& v) {
@@ -116,6 +129,14 @@ struct OptimizerOptions {
       "Learning rate of the loss's own learnable parameters (their own group, no decay); "
       "0 = the base lr.",
       at_least(0));
+    v("lr_scaling", lr_scaling,
+      "Learning-rate rule for the global batch: none (lr as given), linear (lr * batch_size / "
+      "lr_base_batch, Goyal et al.) or sqrt (lr * sqrt(batch_size / lr_base_batch)). "
+      "batch_size is global, so the rule does not depend on the number of ranks; the factor "
+      "is recorded in summary.json.",
+      one_of({"none", "linear", "sqrt"}));
+    v("lr_base_batch", lr_base_batch, "The global batch size `lr` is given for (lr_scaling).",
+      at_least(1));
   }
 };
 
@@ -260,6 +281,32 @@ struct StageOptions {
     v("reset_optimizer", reset_optimizer,
       "Start the stage with a fresh optimizer state; otherwise momentum carries over when the "
       "trainable parameters are the same.");
+  }
+};
+
+/// [distributed]: data-parallel training over several processes (torchrun, Slurm, or
+/// `tailor run --nproc N`); ignored by a single process.
+struct DistributedOptions {
+  int64_t timeout_s = 300;
+  int64_t bucket_cap_mb = 25;
+  bool find_unused_parameters = false;
+  bool broadcast_buffers = true;
+
+  template <class V>
+  void visit(V& v) {
+    v("timeout_s", timeout_s,
+      "Seconds a rank waits for the others (rendezvous, every collective) before it stops with "
+      "a message naming the rank that stopped answering.",
+      at_least(1));
+    v("bucket_cap_mb", bucket_cap_mb,
+      "Gradient bucket size of the Reducer (DistributedDataParallel's bucket_cap_mb).",
+      at_least(1));
+    v("find_unused_parameters", find_unused_parameters,
+      "Let the Reducer find parameters a step did not use (needed when some parameters get no "
+      "gradient in a step; costs a graph traversal per step).");
+    v("broadcast_buffers", broadcast_buffers,
+      "Broadcast rank 0's buffers (BatchNorm running statistics) before every forward, as "
+      "DistributedDataParallel does.");
   }
 };
 

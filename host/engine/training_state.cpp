@@ -1,0 +1,93 @@
+// host/engine/training_state.cpp - TrainingState <-> checkpoint.
+#include "engine/training_state.hpp"
+
+#include "report/records.hpp"
+
+#include <ATen/ATen.h>
+
+#include <tailor/error.hpp>
+
+namespace tailor::host {
+
+TrainingState TrainingState::capture(const Position& position, double loss_sum, int64_t seen,
+                                     const Results& results, Model& model, const LossPlugin& loss,
+                                     Optimizer& optimizer) {
+  TrainingState s;
+  s.position = position;
+  s.loss_sum = loss_sum;
+  s.seen = seen;
+  s.results = results;
+  s.tau = model.head()->options().tau;
+  s.model = model.state();
+  s.loss = loss.state();
+  s.rng.emplace_back("cpu", at::detail::getDefaultCPUGenerator().get_state());
+  s.optimizer = optimizer_state(optimizer);
+  return s;
+}
+
+void TrainingState::restore(Model& model, const LossPlugin& loss, Optimizer& optimizer) const {
+  model.load_state(this->model);
+  loss.load_state(this->loss);
+  load_optimizer_state(optimizer, this->optimizer);
+  for (const auto& [name, t] : rng)
+    if (name == "cpu") {
+      at::Generator generator = at::detail::getDefaultCPUGenerator();
+      generator.set_state(t);
+    }
+  model.head()->set_tau(tau);
+}
+
+Checkpoint TrainingState::to_checkpoint(const std::string& name) const {
+  Checkpoint c;
+  c.model = model;
+  c.loss = loss;
+  c.rng = rng;
+  c.optimizer = optimizer;
+  c.meta = {{"experiment", name},
+            {"stage", position.stage},
+            {"epoch", position.epoch},
+            {"step", position.step},
+            {"completed", position.completed},
+            {"loss_sum", loss_sum},
+            {"seen", seen},
+            {"best_epoch", results.best_epoch},
+            {"best_val_top1", results.best_val_top1},
+            {"tau", tau}};
+  if (results.last_test.num_samples > 0) c.meta["last_test"] = to_json(results.last_test);
+  if (results.last_val.num_samples > 0) c.meta["last_val"] = to_json(results.last_val);
+  if (results.best_epoch > 0 && results.best_test.num_samples > 0)
+    c.meta["best_test"] = to_json(results.best_test);
+  return c;
+}
+
+TrainingState TrainingState::from_checkpoint(const Checkpoint& c, const std::string& name,
+                                             const std::filesystem::path& file) {
+  const auto& m = c.meta;
+  TAILOR_CHECK(m.value("experiment", "") == name, "checkpoint ", file.string(),
+               " belongs to experiment '", m.value("experiment", ""), "', not '", name, "'");
+  TrainingState s;
+  try {
+    s.position.stage = m.at("stage").get<int64_t>();
+    s.position.epoch = m.at("epoch").get<int64_t>();
+    s.position.step = m.at("step").get<int64_t>();
+    s.position.completed = m.at("completed").get<int64_t>();
+    s.loss_sum = m.at("loss_sum").get<double>();
+    s.seen = m.at("seen").get<int64_t>();
+    s.results.best_epoch = m.at("best_epoch").get<int64_t>();
+    s.results.best_val_top1 = m.at("best_val_top1").get<double>();
+    if (m.contains("last_test")) s.results.last_test = eval_from_json(m.at("last_test"));
+    if (m.contains("last_val")) s.results.last_val = eval_from_json(m.at("last_val"));
+    if (m.contains("best_test")) s.results.best_test = eval_from_json(m.at("best_test"));
+    s.tau = m.value("tau", 1.0);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error("checkpoint " + file.string() + " has an incomplete header (" + e.what() +
+                "); resume from another checkpoint or start a new run");
+  }
+  s.model = c.model;
+  s.loss = c.loss;
+  s.rng = c.rng;
+  s.optimizer = c.optimizer;
+  return s;
+}
+
+}  // namespace tailor::host
