@@ -47,8 +47,12 @@ std::string literal_of(const toml::node& node) {
 // `schema` with its defaults replaced by the values of `values` (a resolved table), so a
 // stage table is read over the global one.
 std::vector<SchemaEntry> over_values(std::vector<SchemaEntry> schema, const toml::table& values) {
-  for (auto& e : schema)
-    if (const toml::node* n = values.get(e.key)) e.default_literal = literal_of(*n);
+  for (auto& e : schema) {
+    if (const toml::node* n = values.get(e.key)) {
+      e.default_literal = literal_of(*n);
+      e.required = false;  // set globally: the stage table inherits it
+    }
+  }
   return schema;
 }
 
