@@ -76,8 +76,6 @@ TORCH_MODULE(ResNetCifar);
 
 class ResNet32Cifar final : public Backbone {
  public:
-  static constexpr bool kFunctionalForward = true;
-
   struct Options {
     int64_t depth = 32;
     std::string shortcut = "subsample_pad";

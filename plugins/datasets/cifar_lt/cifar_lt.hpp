@@ -90,7 +90,6 @@ class CifarLt final : public Dataset {
   std::vector<int64_t> sample_shape() const override { return {3, kSide, kSide}; }
   int64_t size(Split split) const override;
   at::Tensor labels(Split split) const override;
-  static constexpr bool kBatchAugment = true;
   Batch batch(const BatchRequest& request) const override;
   /// Crop + flip and Cutout as tensor ops (AutoAugment has no batched form).
   at::Tensor augment_batch(const BatchRequest& request, const at::Tensor& inputs) const override;

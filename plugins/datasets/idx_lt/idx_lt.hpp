@@ -81,7 +81,6 @@ class IdxLt final : public Dataset {
   std::vector<int64_t> sample_shape() const override { return {1, height_, width_}; }
   int64_t size(Split split) const override;
   at::Tensor labels(Split split) const override;
-  static constexpr bool kBatchAugment = true;
   Batch batch(const BatchRequest& request) const override;
   /// The crop (+ flip) as tensor ops on `inputs`' device.
   at::Tensor augment_batch(const BatchRequest& request, const at::Tensor& inputs) const override;
