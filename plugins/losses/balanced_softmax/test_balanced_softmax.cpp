@@ -23,7 +23,8 @@ TEST_CASE("balanced_softmax matches the PyTorch reference", "[balanced_softmax][
   for (const auto& g : tailor::test::load_golden("balanced_softmax")) {
     DYNAMIC_SECTION(g.name) {
       BalancedSoftmax::Options o;
-      o.reduction = g.options.value("reduction", o.reduction);
+      o.reduction =
+          o.kReductions.value(g.options.value("reduction", o.kReductions.name(o.reduction)));
       at::Tensor logits = g.tensor("logits").set_requires_grad(true);
       BalancedSoftmax loss(
           o, context(g.raw.at("context").at("class_counts").get<std::vector<int64_t>>()));

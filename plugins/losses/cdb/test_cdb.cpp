@@ -63,13 +63,14 @@ TEST_CASE("cdb matches the reference of the official code", "[cdb][golden]") {
   for (const auto& g : tailor::test::load_golden("cdb")) {
     DYNAMIC_SECTION(g.name) {
       CdbLoss::Options o;
-      o.tau_mode = g.options.value("tau_mode", o.tau_mode);
+      o.tau_mode = o.kTauModes.value(g.options.value("tau_mode", o.kTauModes.name(o.tau_mode)));
       o.tau = g.options.value("tau", o.tau);
       o.min_difficulty = g.options.value("min_difficulty", o.min_difficulty);
-      o.base = g.options.value("base", o.base);
+      o.base = o.kBases.value(g.options.value("base", o.kBases.name(o.base)));
       o.gamma = g.options.value("gamma", o.gamma);
       o.detach_modulator = g.options.value("detach_modulator", o.detach_modulator);
-      o.reduction = g.options.value("reduction", o.reduction);
+      o.reduction =
+          o.kReductions.value(g.options.value("reduction", o.kReductions.name(o.reduction)));
       at::Tensor logits = g.tensor("logits").set_requires_grad(true);
       CdbLoss loss(o, context(logits.size(1)));
       const auto& ctx = g.raw.at("context");
@@ -102,7 +103,7 @@ TEST_CASE("cdb weights and tau for known accuracies", "[cdb]") {
   }
   SECTION("fixed tau 1: the class at 100% gets weight 0") {
     // d^1 = (0.5, 0.25, 0), sum 0.75, times 3: (2, 1, 0).
-    o.tau_mode = "fixed";
+    o.tau_mode = CdbLoss::Options::TauMode::kFixed;
     o.tau = 1.0;
     CdbLoss loss(o, context(3));
     loss.on_validation(val_stats(acc));
@@ -114,7 +115,7 @@ TEST_CASE("cdb weights and tau for known accuracies", "[cdb]") {
   }
   SECTION("min_difficulty floors the solved class") {
     // d = (0.5, 0.25, 0.25), sum 1: (1.5, 0.75, 0.75).
-    o.tau_mode = "fixed";
+    o.tau_mode = CdbLoss::Options::TauMode::kFixed;
     o.tau = 1.0;
     o.min_difficulty = 0.25;
     CdbLoss loss(o, context(3));
@@ -135,7 +136,7 @@ TEST_CASE("cdb weights and tau for known accuracies", "[cdb]") {
     CHECK(w[2] == 0.0);
   }
   SECTION("dynamic_v1 tau = sigmoid(r)") {
-    o.tau_mode = "dynamic_v1";
+    o.tau_mode = CdbLoss::Options::TauMode::kDynamicV1;
     CdbLoss loss(o, context(3));
     loss.on_validation(val_stats(acc));
     CHECK(loss.tau() == Approx(0.8766178081047593));
@@ -157,7 +158,7 @@ TEST_CASE("cdb weights and tau for known accuracies", "[cdb]") {
     for (double w : to_vector(loss.class_weights())) CHECK(w == Approx(1.0));
   }
   SECTION("a class without validation samples counts as unmeasured (difficulty 1)") {
-    o.tau_mode = "fixed";
+    o.tau_mode = CdbLoss::Options::TauMode::kFixed;
     o.tau = 1.0;
     CdbLoss loss(o, context(3));
     loss.on_validation(val_stats({0.5, std::numeric_limits<double>::quiet_NaN(), 1.0}));
@@ -176,8 +177,8 @@ TEST_CASE("cdb weights and tau for known accuracies", "[cdb]") {
     CHECK(to_vector(loss.class_weights()) == std::vector<double>{1.0, 1.0, 1.0});
   }
   SECTION("a batch of solved classes with reduction mean is 0, not NaN") {
-    o.tau_mode = "fixed";
-    o.reduction = "mean";
+    o.tau_mode = CdbLoss::Options::TauMode::kFixed;
+    o.reduction = CdbLoss::Options::Reduction::kMean;
     CdbLoss loss(o, context(3));
     loss.on_validation(val_stats(acc));
     at::Tensor logits = at::randn({4, 3}).set_requires_grad(true);
@@ -191,7 +192,7 @@ TEST_CASE("cdb weights and tau for known accuracies", "[cdb]") {
 
 TEST_CASE("cdb state survives a checkpoint round trip", "[cdb]") {
   CdbLoss::Options o;
-  o.tau_mode = "dynamic_v1";
+  o.tau_mode = CdbLoss::Options::TauMode::kDynamicV1;
   CdbLoss trained(o, context(4));
   trained.on_validation(val_stats({0.2, 0.9, 0.55, 1.0}));
   const tailor::NamedTensors saved = trained.state();

@@ -25,7 +25,7 @@ TEST_CASE("ce matches torch.nn.functional.cross_entropy", "[ce][golden]") {
       CrossEntropy::Options o;
       o.class_weights = g.options.value("class_weights", std::vector<double>{});
       o.label_smoothing = g.options.value("label_smoothing", 0.0);
-      o.reduction = g.options.value("reduction", std::string("mean"));
+      o.reduction = o.kReductions.value(g.options.value("reduction", "mean"));
       at::Tensor logits = g.tensor("logits").set_requires_grad(true);
       CrossEntropy loss(o, context(logits.size(1)));
       tailor::LossInput in;

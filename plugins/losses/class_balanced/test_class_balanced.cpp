@@ -39,10 +39,11 @@ TEST_CASE("class_balanced matches the reference of the official code", "[class_b
   for (const auto& g : tailor::test::load_golden("class_balanced")) {
     DYNAMIC_SECTION(g.name) {
       ClassBalancedLoss::Options o;
-      o.base = g.options.value("base", o.base);
+      o.base = o.kBases.value(g.options.value("base", o.kBases.name(o.base)));
       o.beta = g.options.value("beta", o.beta);
       o.gamma = g.options.value("gamma", o.gamma);
-      o.reduction = g.options.value("reduction", o.reduction);
+      o.reduction =
+          o.kReductions.value(g.options.value("reduction", o.kReductions.name(o.reduction)));
       at::Tensor logits = g.tensor("logits").set_requires_grad(true);
       ClassBalancedLoss loss(
           o, context(g.raw.at("context").at("class_counts").get<std::vector<int64_t>>()));
@@ -91,7 +92,7 @@ TEST_CASE("class_balanced weights for known counts", "[class_balanced]") {
 
 TEST_CASE("class_balanced focal stays finite for saturated logits", "[class_balanced]") {
   ClassBalancedLoss::Options o;
-  o.base = "focal";
+  o.base = ClassBalancedLoss::Options::Base::kFocal;
   o.gamma = 0.5;
   ClassBalancedLoss loss(o, context({10, 5, 2}));
   at::Tensor logits = at::tensor(std::vector<float>{200.f, -200.f, 0.f, -150.f, 150.f, -90.f})

@@ -40,7 +40,7 @@ DifficultyNetLoss::Options golden_options(const nlohmann::json& j) {
   DifficultyNetLoss::Options o;
   o.hidden = j.value("hidden", o.hidden);
   o.bias = j.value("bias", o.bias);
-  o.base = j.value("base", o.base);
+  o.base = o.kBases.value(j.value("base", o.kBases.name(o.base)));
   o.lambda = j.value("lambda", o.lambda);
   o.lr = j.value("lr", o.lr);
   o.weight_decay = j.value("weight_decay", o.weight_decay);
@@ -327,7 +327,7 @@ TEST_CASE("difficulty_net rejects bad options", "[difficulty_net]") {
   o.betas = {0.9};
   CHECK_THROWS_WITH(DifficultyNetLoss(o, context()), Catch::Contains("betas needs two values"));
   o = {};
-  o.base = "balanced_softmax";
+  o.base = DifficultyNetLoss::Options::Base::kBalancedSoftmax;
   CHECK_THROWS_WITH(DifficultyNetLoss(o, context({10, 0, 2})),
                     Catch::Contains("class 1 has 0 training samples"));
   CHECK_NOTHROW(DifficultyNetLoss(DifficultyNetLoss::Options{}, context({10, 0, 2})));

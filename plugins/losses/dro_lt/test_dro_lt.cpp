@@ -27,10 +27,12 @@ DroLtLoss::Options golden_options(const nlohmann::json& j) {
   DroLtLoss::Options o;
   o.lambda = j.value("lambda", o.lambda);
   o.temperature = j.value("temperature", o.temperature);
-  o.epsilon_mode = j.value("epsilon_mode", o.epsilon_mode);
+  o.epsilon_mode =
+      o.kEpsilonModes.value(j.value("epsilon_mode", o.kEpsilonModes.name(o.epsilon_mode)));
   o.epsilon = j.value("epsilon", o.epsilon);
-  o.epsilon_pairing = j.value("epsilon_pairing", o.epsilon_pairing);
-  o.ce = j.value("ce", o.ce);
+  o.epsilon_pairing =
+      o.kPairings.value(j.value("epsilon_pairing", o.kPairings.name(o.epsilon_pairing)));
+  o.ce = o.kCes.value(j.value("ce", o.kCes.name(o.ce)));
   return o;
 }
 
@@ -82,7 +84,7 @@ TEST_CASE("dro_lt matches the methods.md 5.2 reference", "[dro_lt][golden]") {
       };
       CHECK(at::allclose(grad_or_zeros(features), g.tensor("grad_features"), 1e-4, 1e-6));
       CHECK(at::allclose(grad_or_zeros(logits), g.tensor("grad_logits"), 1e-4, 1e-6));
-      if (o.epsilon_mode == "learned") {
+      if (o.epsilon_mode == DroLtLoss::Options::EpsilonMode::kLearned) {
         // At T = 0.07 the logits -D/T reach ~100 and float32 resolves 1 - P_c only to ~1e-7,
         // times 1/T: a saturated class's eps gradient (~1e-15 exactly) comes out ~2e-6.
         const double atol = o.temperature < 0.1 ? 5e-6 : 1e-6;
@@ -104,7 +106,7 @@ TEST_CASE("dro_lt eps gradient is (1/T)(1 - P_c)/|present| > 0, so SGD shrinks e
   for (const double temperature : {1.0, 0.5}) {
     DroLtLoss::Options o;
     o.temperature = temperature;
-    o.ce = "off";
+    o.ce = DroLtLoss::Options::Ce::kOff;
     DroLtLoss loss(o, context(kLtCounts, 6));
     loss.on_feature_bank(g.tensor("bank"), g.tensor("bank_labels"), {});
     const at::Tensor f = g.tensor("features"), y = g.tensor("targets");
@@ -161,7 +163,7 @@ TEST_CASE("dro_lt centroids are the class means of the feature bank", "[dro_lt]"
 
 TEST_CASE("dro_lt robustness loss: single-class batch and a sample on its centroid", "[dro_lt]") {
   DroLtLoss::Options o;
-  o.ce = "off";
+  o.ce = DroLtLoss::Options::Ce::kOff;
   DroLtLoss loss(o, context({4, 4}, 2));
   loss.on_feature_bank(at::tensor({0.f, 0.f, 3.f, 4.f}).view({2, 2}), at::tensor({0, 1}, at::kLong),
                        {});
@@ -232,12 +234,12 @@ TEST_CASE("dro_lt parameters, clamping and state round trip", "[dro_lt]") {
 
 TEST_CASE("dro_lt fixed and count-based margins", "[dro_lt]") {
   DroLtLoss::Options o;
-  o.epsilon_mode = "count";
+  o.epsilon_mode = DroLtLoss::Options::EpsilonMode::kCount;
   o.epsilon = 2.0;
   DroLtLoss count(o, context({400, 100, 4}, 3));
   CHECK(at::allclose(count.epsilon(), at::tensor({0.2f, 0.4f, 2.f})));
   CHECK(count.parameters().empty());
-  o.epsilon_mode = "fixed";
+  o.epsilon_mode = DroLtLoss::Options::EpsilonMode::kFixed;
   DroLtLoss fixed(o, context({400, 100, 4}, 3));
   CHECK(at::allclose(fixed.epsilon(), at::full({3}, 2.f)));
 }
@@ -262,10 +264,10 @@ TEST_CASE("dro_lt rejects bad options and inputs", "[dro_lt]") {
   // A class without training samples: count-based eps would divide by zero, so it is refused;
   // learned eps is fine (the class never appears in a batch, its centroid is never used).
   o = {};
-  o.epsilon_mode = "count";
+  o.epsilon_mode = DroLtLoss::Options::EpsilonMode::kCount;
   CHECK_THROWS_WITH(DroLtLoss(o, context({10, 0, 3}, 4)),
                     Catch::Contains("epsilon_mode = \"count\" needs every class"));
-  o.epsilon_mode = "learned";
+  o.epsilon_mode = DroLtLoss::Options::EpsilonMode::kLearned;
   CHECK_NOTHROW(DroLtLoss(o, context({10, 0, 3}, 4)));
 
   // feature_dim: none at create, and a bank or batch whose width differs from the backbone's.

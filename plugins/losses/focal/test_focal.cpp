@@ -31,12 +31,13 @@ TEST_CASE("focal matches the PyTorch reference", "[focal][golden]") {
   for (const auto& g : tailor::test::load_golden("focal")) {
     DYNAMIC_SECTION(g.name) {
       FocalLoss::Options o;
-      o.form = g.options.value("form", o.form);
+      o.form = o.kForms.value(g.options.value("form", o.kForms.name(o.form)));
       o.gamma = g.options.value("gamma", o.gamma);
       o.alpha = g.options.value("alpha", o.alpha);
       o.class_weights = g.options.value("class_weights", o.class_weights);
       o.detach_modulator = g.options.value("detach_modulator", o.detach_modulator);
-      o.reduction = g.options.value("reduction", o.reduction);
+      o.reduction =
+          o.kReductions.value(g.options.value("reduction", o.kReductions.name(o.reduction)));
       at::Tensor logits = g.tensor("logits").set_requires_grad(true);
       FocalLoss loss(o, context(logits.size(1)));
       tailor::LossInput in;
@@ -65,7 +66,7 @@ TEST_CASE("focal with gamma 0 is cross-entropy", "[focal]") {
 TEST_CASE("focal stays finite for saturated logits and gamma below 1", "[focal]") {
   for (const char* form : {"softmax", "sigmoid"}) {
     FocalLoss::Options o;
-    o.form = form;
+    o.form = o.kForms.value(form);
     o.gamma = 0.5;
     FocalLoss loss(o, context(3));
     at::Tensor logits = at::tensor(std::vector<float>{200.f, -200.f, 0.f, -150.f, 150.f, -90.f})

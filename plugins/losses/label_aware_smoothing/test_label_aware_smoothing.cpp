@@ -36,9 +36,10 @@ TEST_CASE("label_aware_smoothing matches the reference of the official code",
       LabelAwareSmoothing::Options o;
       o.eps_head = g.options.value("eps_head", o.eps_head);
       o.eps_tail = g.options.value("eps_tail", o.eps_tail);
-      o.shape = g.options.value("shape", o.shape);
+      o.shape = o.kShapes.value(g.options.value("shape", o.kShapes.name(o.shape)));
       o.power = g.options.value("power", o.power);
-      o.reduction = g.options.value("reduction", o.reduction);
+      o.reduction =
+          o.kReductions.value(g.options.value("reduction", o.kReductions.name(o.reduction)));
       at::Tensor logits = g.tensor("logits").set_requires_grad(true);
       LabelAwareSmoothing loss(
           o, context(g.raw.at("context").at("class_counts").get<std::vector<int64_t>>()));
@@ -68,7 +69,7 @@ TEST_CASE("label_aware_smoothing profiles for known counts", "[label_aware_smoot
   };
   for (const auto& e : {Expected{"concave", half_sine}, Expected{"linear", 0.2},
                         Expected{"convex", 0.4 - half_sine}, Expected{"exp", 0.1}}) {
-    o.shape = e.shape;
+    o.shape = o.kShapes.value(e.shape);
     o.power = 2.0;
     const auto eps = LabelAwareSmoothing::smoothing_for(counts, o);
     INFO(e.shape);

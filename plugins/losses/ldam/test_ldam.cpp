@@ -45,7 +45,8 @@ TEST_CASE("ldam matches the reference of the official code", "[ldam][golden]") {
       o.s = g.options.value("s", o.s);
       o.reweight = g.options.value("reweight", o.reweight);
       o.drw_beta = g.options.value("drw_beta", o.drw_beta);
-      o.reduction = g.options.value("reduction", o.reduction);
+      o.reduction =
+          o.kReductions.value(g.options.value("reduction", o.kReductions.name(o.reduction)));
       at::Tensor logits = g.tensor("logits").set_requires_grad(true);
       LdamLoss loss(o, context(g.raw.at("context").at("class_counts").get<std::vector<int64_t>>()));
       CHECK(at::allclose(loss.margins(), g.tensor("margins"), 1e-6, 1e-7));

@@ -34,9 +34,10 @@ TEST_CASE("logit_adjustment matches the reference of the official code",
   for (const auto& g : tailor::test::load_golden("logit_adjustment")) {
     DYNAMIC_SECTION(g.name) {
       LogitAdjustment::Options o;
-      o.mode = g.options.value("mode", o.mode);
+      o.mode = o.kModes.value(g.options.value("mode", o.kModes.name(o.mode)));
       o.tau = g.options.value("tau", o.tau);
-      o.reduction = g.options.value("reduction", o.reduction);
+      o.reduction =
+          o.kReductions.value(g.options.value("reduction", o.kReductions.name(o.reduction)));
       at::Tensor logits = g.tensor("logits").set_requires_grad(true);
       LogitAdjustment loss(
           o, context(g.raw.at("context").at("class_counts").get<std::vector<int64_t>>()));
@@ -63,20 +64,20 @@ TEST_CASE("logit_adjustment post-hoc identity and shift", "[logit_adjustment]") 
     CHECK(at::equal(loss.adjust_logits(z), z));
   }
   SECTION("post-hoc with tau 0 is the identity") {
-    o.mode = "posthoc";
+    o.mode = LogitAdjustment::Options::Mode::kPosthoc;
     o.tau = 0.0;
     LogitAdjustment loss(o, context({90, 9, 1}));
     CHECK(at::allclose(loss.adjust_logits(z), z, 0.0, 1e-6));
   }
   SECTION("post-hoc trains with plain cross-entropy") {
-    o.mode = "posthoc";
+    o.mode = LogitAdjustment::Options::Mode::kPosthoc;
     LogitAdjustment loss(o, context({90, 9, 1}));
     CHECK(loss.forward({z, y}).item<double>() ==
           Approx(at::cross_entropy_loss(z, y).item<double>()).epsilon(1e-6));
   }
   SECTION("post-hoc subtracts tau log pi") {
     // pi = (0.9, 0.09, 0.01), tau = 1: z - log pi.
-    o.mode = "posthoc";
+    o.mode = LogitAdjustment::Options::Mode::kPosthoc;
     LogitAdjustment loss(o, context({90, 9, 1}));
     // (z - log pi) - z in float carries the rounding of z - log pi: up to 2^-21 for |.| < 8.
     const at::Tensor shift = loss.adjust_logits(z) - z;
@@ -90,7 +91,7 @@ TEST_CASE("logit_adjustment post-hoc identity and shift", "[logit_adjustment]") 
     CHECK(loss.adjust_logits(logits).argmax(1).item<int64_t>() == 2);
   }
   SECTION("post-hoc with uniform counts shifts every logit equally") {
-    o.mode = "posthoc";
+    o.mode = LogitAdjustment::Options::Mode::kPosthoc;
     o.tau = 1.5;
     LogitAdjustment loss(o, context({5, 5, 5}));
     const at::Tensor shift = loss.adjust_logits(z) - z;
