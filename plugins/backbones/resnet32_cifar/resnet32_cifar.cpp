@@ -33,13 +33,6 @@ std::string shape_text(at::IntArrayRef sizes) {
   return s + "]";
 }
 
-CifarShortcut parse_shortcut(const std::string& name) {
-  if (name == "avgpool_pad") return CifarShortcut::kAvgPoolPad;
-  TAILOR_CHECK(name == "subsample_pad", "resnet32_cifar: unknown shortcut '", name,
-               "'; use subsample_pad or avgpool_pad");
-  return CifarShortcut::kSubsamplePad;
-}
-
 // bn(conv(x)) for a bias-free 3x3 conv with padding 1. In evaluation mode without autograd,
 // with `fold`, BatchNorm's affine map is folded into the conv's weight and bias: one pass over
 // the activations instead of two (the folding itself touches only the small weights).
@@ -194,9 +187,8 @@ ResNet32Cifar::ResNet32Cifar(const Options& options, const BackboneContext& cont
                "; use an image dataset or another backbone");
   TAILOR_CHECK(options.depth >= 8 && (options.depth - 2) % 6 == 0, "resnet32_cifar: depth ",
                options.depth, " is not 6n + 2; use 20, 32, 44, 56 or 110");
-  net_ =
-      ResNetCifar(shape[0], options.depth, parse_shortcut(options.shortcut), options.channels_last,
-                  CifarBnOptions{options.fold_bn_eval, options.fuse_bn_relu});
+  net_ = ResNetCifar(shape[0], options.depth, options.shortcut, options.channels_last,
+                     CifarBnOptions{options.fold_bn_eval, options.fuse_bn_relu});
 }
 
 at::Tensor ResNet32Cifar::forward(const at::Tensor& inputs) {

@@ -21,7 +21,7 @@ ResNet32Cifar make(int64_t depth = 32, const std::string& shortcut = "subsample_
   torch::manual_seed(seed);
   ResNet32Cifar::Options o;
   o.depth = depth;
-  o.shortcut = shortcut;
+  o.shortcut = o.kShortcuts.value(shortcut);
   o.channels_last = channels_last;
   tailor::BackboneContext ctx;
   ctx.sample_shape = std::move(shape);

@@ -26,7 +26,7 @@ namespace {
 ResNeXt3dBackbone::Options tiny() {
   ResNeXt3dBackbone::Options o;
   o.depth = 18;
-  o.block = "basic";
+  o.block = ResNeXt3dBackbone::Options::Block::kBasic;
   o.width = 8;
   o.stem_width = 8;
   return o;
@@ -122,7 +122,7 @@ TEST_CASE("resnext3d features have shape [N, D] for video inputs", "[resnext3d]"
 
   // Shortcut A: strided identity with zero channels, no projection parameters.
   ResNeXt3dBackbone::Options a = tiny();
-  a.shortcut = "A";
+  a.shortcut = ResNeXt3dBackbone::Options::Shortcut::kA;
   ResNeXt3dBackbone plain = make(a);
   for (const auto& item : plain.module().named_parameters())
     CHECK(item.key().find("downsample") == std::string::npos);
