@@ -1,6 +1,6 @@
 // Tests of the image_list dataset on generated JPEG files and list files in the ImageNet-LT
 // and Places-LT path layouts.
-#include "image_list.hpp"
+#include "common/image_list.hpp"
 
 #include "../../../tests/support/readme_table.hpp"
 #include "common/digest.hpp"

@@ -1,8 +1,8 @@
 // inaturalist: iNaturalist 2018 (Van Horn et al., CVPR 2018) from the official COCO-style
-// JSON annotations or from the long-tail repos' list files, served by image_list.
+// JSON annotations or from the long-tail repos' list files, served by the list-file engine.
 #pragma once
 
-#include "image_list/image_list.hpp"
+#include "common/image_list.hpp"
 
 #include <cstdint>
 #include <string>

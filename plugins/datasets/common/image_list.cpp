@@ -1,5 +1,5 @@
-// image_list: JPEG images named by `<path> <label>` list files, one list per split.
-#include "image_list.hpp"
+// image_list.cpp: the list-file dataset engine behind the image list plugins.
+#include "common/image_list.hpp"
 
 #include "common/digest.hpp"
 

@@ -1,4 +1,6 @@
-// image_list: JPEG images named by `<path> <label>` list files, one list per split.
+// image_list.hpp: the list-file dataset engine (JPEG images named by `<path> <label>` list
+// files, one list per split) that the image_list, imagenet_lt, places_lt and inaturalist
+// plugins are thin plugins over.
 #pragma once
 
 #include "common/pipeline.hpp"
