@@ -58,7 +58,8 @@ class CifarLt final : public Dataset {
     void visit(V& v) {
       v("root", root,
         "Directory of the binary files: cifar-10-batches-bin (data_batch_1..5.bin, "
-        "test_batch.bin) or cifar-100-binary (train.bin, test.bin). Required.");
+        "test_batch.bin) or cifar-100-binary (train.bin, test.bin).",
+        tailor::required());
       v("variant", variant, "Which CIFAR.", kVariants);
       v("protocol", protocol,
         "Train split: ldam (LDAM-DRW: NumPy-seeded per-class shuffle, keep the first n_i), cdb "

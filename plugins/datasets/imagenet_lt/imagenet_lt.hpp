@@ -11,6 +11,12 @@ class ImagenetLt final : public ImageList {
  public:
   struct Options : ImageList::Options {
     Options();
+
+    /// The preset names its lists, so root is what the experiment must give.
+    template <class V>
+    void visit(V& v) {
+      visit_fields(v, required(), Constraint{});
+    }
   };
 
   explicit ImagenetLt(const Options& options);

@@ -72,7 +72,7 @@ TEST_CASE("imagenet_lt defaults are the official lists and profile", "[imagenet_
   CHECK(o.expected_train_counts == std::vector<int64_t>{115846, 1280, 5});
   CHECK(o.expected_val_counts == std::vector<int64_t>{20000, 20, 20});
   CHECK(o.expected_test_counts == std::vector<int64_t>{50000, 50, 50});
-  CHECK(o.image.augment == "imagenet");
+  CHECK(o.image.augment == tailor::image::Augment::kStandard);
   CHECK(o.image.color_jitter == 0.4);
   CHECK(error_of(ImagenetLt::Options{}).find("set [dataset] root") != std::string::npos);
 }
