@@ -102,7 +102,7 @@ t0=$(date +%s)
 quiet "configuring the template against the installed SDK failed" \
   cmake -S "$work/template" -B "$work/template/build" \
   "-DCMAKE_PREFIX_PATH=$prefix" ${cmake_args[@]+"${cmake_args[@]}"}
-quiet "building the template failed" cmake --build "$work/template/build"
+quiet "building the template failed" cmake --build "$work/template/build" --parallel 2
 so="$work/template/build/focal_example.so"
 [[ -f "$so" ]] || fail "the template build produced no $so"
 exports=$(nm -D --defined-only "$so" | awk 'NF >= 3 {print $3}' | sort)
