@@ -12,10 +12,10 @@
 // with --dump writes the evaluation outputs of the first 16 images (float32) for bench_pil.py
 // to compare; --no-scaling turns DCT-domain downscaling (training only) off. `lists` and
 // `json` write synthetic files of the real sizes and time loading.
+#include "common/image_list.hpp"
 #include "common/jpeg.hpp"
 #include "common/pipeline.hpp"
 #include "common/samples.hpp"
-#include "image_list/image_list.hpp"
 #include "inaturalist/inaturalist.hpp"
 
 #include <chrono>

@@ -123,7 +123,8 @@ int plugins_describe(const Command& cmd) {
     print_descriptor(*p);
     std::cout << "\nparameters ([" << kind_name(p->kind) << "] table):\n";
     for (const auto& e : parse_schema(p->schema_text)) {
-      std::cout << "  " << e.key << " (" << e.type << ") = " << e.default_literal;
+      std::cout << "  " << e.key << " (" << e.type
+                << ") = " << (e.required ? TAILOR_SCHEMA_REQUIRED : e.default_literal);
       if (!e.constraint.empty()) std::cout << "   [" << e.constraint << "]";
       std::cout << "\n      " << e.doc << "\n";
     }

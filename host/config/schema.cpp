@@ -72,6 +72,17 @@ std::string fix_hint(const SchemaEntry& entry) {
   return "fix: write a value of type " + entry.type;
 }
 
+// A placeholder value of `type` for "fix: add key = ..." hints.
+std::string example_literal(const std::string& type) {
+  if (type == "bool") return "true";
+  if (type == "int") return "1";
+  if (type == "float") return "1.0";
+  if (type == "string") return "\"...\"";
+  if (type == "int[]") return "[1, 2]";
+  if (type == "float[]") return "[0.5, 1.0]";
+  return "[\"a\", \"b\"]";
+}
+
 // Parses a default literal the way the experiment parser would, so defaults and file
 // values go through the same checks. The source path marks the nodes as defaults.
 std::optional<toml::table> parse_literal(const std::string& literal) {
@@ -119,6 +130,10 @@ std::vector<SchemaEntry> parse_schema(std::string_view text) {
                         "constraint, doc), got " +
                         std::to_string(fields.size()) + " in '" + line + "'");
     SchemaEntry entry{fields[0], fields[1], fields[2], fields[3], fields[4]};
+    if (entry.default_literal == TAILOR_SCHEMA_REQUIRED) {
+      entry.required = true;
+      entry.default_literal.clear();
+    }
     if (entry.key.empty() || !std::all_of(entry.key.begin(), entry.key.end(), [](char c) {
           return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
         }))
@@ -126,8 +141,10 @@ std::vector<SchemaEntry> parse_schema(std::string_view text) {
     if (std::find(kTypes.begin(), kTypes.end(), entry.type) == kTypes.end())
       throw ConfigError(where + "unknown type '" + entry.type + "' for key '" + entry.key +
                         "' (valid types: " + join(kTypes) + ")");
-    const std::optional<toml::table> literal = parse_literal(entry.default_literal);
-    if (!literal || type_mismatch(*literal->get("v"), entry.type).first != nullptr)
+    const std::optional<toml::table> literal =
+        entry.required ? std::nullopt : parse_literal(entry.default_literal);
+    if (!entry.required &&
+        (!literal || type_mismatch(*literal->get("v"), entry.type).first != nullptr))
       throw ConfigError(where + "default '" + entry.default_literal + "' of key '" + entry.key +
                         "' is not a TOML literal of type " + entry.type);
     for (const SchemaEntry& other : entries)
@@ -356,8 +373,20 @@ ResolvedSection resolve_section(std::string name, const std::vector<const toml::
 
   for (const SchemaEntry& entry : schema) {
     const toml::node* node = nullptr;
-    for (const toml::table* table : layers)
-      if (node == nullptr && table != nullptr) node = table->get(entry.key);
+    const toml::table* present = nullptr;
+    for (const toml::table* table : layers) {
+      if (table == nullptr) continue;
+      if (present == nullptr) present = table;
+      if (node == nullptr) node = table->get(entry.key);
+    }
+    if (node == nullptr && entry.required) {
+      std::string where = present != nullptr ? origin_of(*present) : std::string();
+      throw ConfigError(prefix(where) + section + " " + entry.key +
+                        " is required and was not set (" + entry.doc + ")" +
+                        (present == nullptr ? "; the experiment has no " + section + " table" : "") +
+                        "; fix: add " + entry.key + " = " + example_literal(entry.type) + " to " +
+                        section + ", or pass --set " + impl->name + "." + entry.key + "=...");
+    }
     if (node == nullptr) {
       const std::optional<toml::table> literal = parse_literal(entry.default_literal);
       if (!literal || type_mismatch(*literal->get("v"), entry.type).first != nullptr)

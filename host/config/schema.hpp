@@ -25,16 +25,18 @@
 namespace tailor::host {
 
 /// One line of a schema. `type` is bool|int|float|string|int[]|float[]|string[];
-/// `default_literal` is a TOML literal of that type (an int literal is accepted for float);
+/// `default_literal` is a TOML literal of that type (an int literal is accepted for float),
+/// or "" when `required` (the schema's default column was TAILOR_SCHEMA_REQUIRED);
 /// `constraint` is informational here (read_options() enforces it), e.g. "[0, 1)".
 struct SchemaEntry {
   std::string key, type, default_literal, constraint, doc;
+  bool required = false;  ///< no default: the experiment must set the key
 };
 
 /// Parses schema text: one entry per line, exactly five tab-separated fields; blank lines
-/// are skipped. Throws ConfigError naming the line for a wrong field count, an invalid key,
-/// an unknown type, a default that is not a TOML literal of the declared type, or a
-/// duplicate key.
+/// are skipped. A default column of TAILOR_SCHEMA_REQUIRED marks a required key. Throws
+/// ConfigError naming the line for a wrong field count, an invalid key, an unknown type, a
+/// default that is not a TOML literal of the declared type, or a duplicate key.
 std::vector<SchemaEntry> parse_schema(std::string_view text);
 
 class ResolvedSection;
@@ -54,6 +56,9 @@ class ResolvedSection;
 ///  - A value outside the entry's constraint (parse_constraint()) is reported as the plugin
 ///    would report it, before any plugin instance exists: "file:line:col: [loss] gamma must
 ///    be >= 0, got -1".
+///  - An absent required key: "file.toml:4:1: [dataset] root is required and was not set
+///    (...doc...); fix: add root = \"...\" to [dataset] or pass --set dataset.root=...", where
+///    the origin is the section's table (or, when the section is absent, none).
 /// Each TailorValue gets struct_size, type tag, key, origin (origin_of()) and its value
 /// fields. `name` becomes TailorConfig::section and is used in messages, e.g. "loss" or
 /// "stage[1].loss".

@@ -53,7 +53,7 @@ class DatasetPlugin final : public PluginInstance {
   /// Thread-safe: called from loader worker threads.
   Batch batch(const BatchRequest& request) const;
   void write_artifacts(const std::string& dir) const;
-  /// True when the plugin offers augment_batch (ABI >= 1.2 and kBatchAugment).
+  /// True when the plugin offers augment_batch (ABI >= 1.2 and the class overrides it).
   bool has_batch_augment() const;
   /// The plugin's training augmentation of `request` applied to `inputs`, the batch served
   /// for `request` without augmentation, on the device `inputs` lives on.

@@ -1,10 +1,9 @@
 // resnet: torchvision-layout ResNet / ResNeXt backbones (depth 10..152) for ImageNet-scale data.
 #include "resnet.hpp"
 
+#include "common/batch_norm.hpp"
 #include "common/weights.hpp"
 
-#include <ATen/Context.h>
-#include <ATen/ops/batch_norm.h>
 #include <ATen/ops/conv2d.h>
 #include <ATen/ops/max_pool2d.h>
 #include <ATen/ops/relu.h>
@@ -170,17 +169,8 @@ at::Tensor ResNetImpl::forward_functional(const at::Tensor& input, const NamedTe
     return at::conv2d(x, param(name + ".weight"), /*bias=*/{}, o.stride(), padding, o.dilation(),
                       o.groups());
   };
-  // Same arithmetic and running-statistics update as torch::nn::BatchNorm2d::forward.
   auto norm = [&](const at::Tensor& x, torch::nn::BatchNorm2d& bn, const std::string& name) {
-    const auto& opt = bn->options;
-    double momentum = opt.momentum().value_or(0.0);
-    if (bn->is_training() && opt.track_running_stats() && bn->num_batches_tracked.defined()) {
-      bn->num_batches_tracked += 1;
-      if (!opt.momentum()) momentum = 1.0 / bn->num_batches_tracked.item<double>();
-    }
-    return at::batch_norm(x, param(name + ".weight"), param(name + ".bias"), bn->running_mean,
-                          bn->running_var, bn->is_training() || !opt.track_running_stats(),
-                          momentum, opt.eps(), at::globalContext().userEnabledCuDNN());
+    return batch_norm_with(x, bn, param(name + ".weight"), param(name + ".bias"));
   };
 
   at::Tensor x = channels_last_ ? input.contiguous(at::MemoryFormat::ChannelsLast) : input;

@@ -71,8 +71,6 @@ TORCH_MODULE(ResNet);
 
 class ResNetBackbone final : public Backbone {
  public:
-  static constexpr bool kFunctionalForward = true;
-
   struct Options {
     int64_t depth = 50;
     int64_t groups = 1;

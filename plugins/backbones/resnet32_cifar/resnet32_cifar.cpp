@@ -1,12 +1,11 @@
 // resnet32_cifar: He et al.'s three-stage CIFAR ResNet (ResNet-20/32/44/56/110) as a backbone.
 #include "resnet32_cifar.hpp"
 
+#include "common/batch_norm.hpp"
 #include "common/bn_relu.hpp"
 
-#include <ATen/Context.h>
 #include <ATen/ops/_add_relu.h>
 #include <ATen/ops/avg_pool2d.h>
-#include <ATen/ops/batch_norm.h>
 #include <ATen/ops/constant_pad_nd.h>
 #include <ATen/ops/conv2d.h>
 #include <ATen/ops/relu.h>
@@ -32,13 +31,6 @@ std::string shape_text(at::IntArrayRef sizes) {
   std::string s = "[";
   for (size_t i = 0; i < sizes.size(); ++i) s += (i ? ", " : "") + std::to_string(sizes[i]);
   return s + "]";
-}
-
-CifarShortcut parse_shortcut(const std::string& name) {
-  if (name == "avgpool_pad") return CifarShortcut::kAvgPoolPad;
-  TAILOR_CHECK(name == "subsample_pad", "resnet32_cifar: unknown shortcut '", name,
-               "'; use subsample_pad or avgpool_pad");
-  return CifarShortcut::kSubsamplePad;
 }
 
 // bn(conv(x)) for a bias-free 3x3 conv with padding 1. In evaluation mode without autograd,
@@ -168,17 +160,8 @@ at::Tensor ResNetCifarImpl::forward_functional(const at::Tensor& input,
   auto conv = [&](const at::Tensor& x, const std::string& name, int64_t stride) {
     return at::conv2d(x, param(name + ".weight"), /*bias=*/{}, stride, /*padding=*/1);
   };
-  // Same arithmetic and running-statistics update as torch::nn::BatchNorm2d::forward.
   auto norm = [&](const at::Tensor& x, torch::nn::BatchNorm2d& bn, const std::string& name) {
-    const auto& opt = bn->options;
-    double momentum = opt.momentum().value_or(0.0);
-    if (bn->is_training() && opt.track_running_stats() && bn->num_batches_tracked.defined()) {
-      bn->num_batches_tracked += 1;
-      if (!opt.momentum()) momentum = 1.0 / bn->num_batches_tracked.item<double>();
-    }
-    return at::batch_norm(x, param(name + ".weight"), param(name + ".bias"), bn->running_mean,
-                          bn->running_var, bn->is_training() || !opt.track_running_stats(),
-                          momentum, opt.eps(), at::globalContext().userEnabledCuDNN());
+    return batch_norm_with(x, bn, param(name + ".weight"), param(name + ".bias"));
   };
 
   at::Tensor x = channels_last_ ? input.contiguous(at::MemoryFormat::ChannelsLast) : input;
@@ -204,9 +187,8 @@ ResNet32Cifar::ResNet32Cifar(const Options& options, const BackboneContext& cont
                "; use an image dataset or another backbone");
   TAILOR_CHECK(options.depth >= 8 && (options.depth - 2) % 6 == 0, "resnet32_cifar: depth ",
                options.depth, " is not 6n + 2; use 20, 32, 44, 56 or 110");
-  net_ =
-      ResNetCifar(shape[0], options.depth, parse_shortcut(options.shortcut), options.channels_last,
-                  CifarBnOptions{options.fold_bn_eval, options.fuse_bn_relu});
+  net_ = ResNetCifar(shape[0], options.depth, options.shortcut, options.channels_last,
+                     CifarBnOptions{options.fold_bn_eval, options.fuse_bn_relu});
 }
 
 at::Tensor ResNet32Cifar::forward(const at::Tensor& inputs) {

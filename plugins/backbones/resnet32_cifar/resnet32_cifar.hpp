@@ -11,7 +11,6 @@
 #include <tailor/options.hpp>
 
 #include <cstdint>
-#include <string>
 
 namespace tailor::plugins {
 
@@ -76,11 +75,13 @@ TORCH_MODULE(ResNetCifar);
 
 class ResNet32Cifar final : public Backbone {
  public:
-  static constexpr bool kFunctionalForward = true;
-
   struct Options {
+    static constexpr auto kShortcuts =
+        tailor::choice<CifarShortcut>({{"subsample_pad", CifarShortcut::kSubsamplePad},
+                                       {"avgpool_pad", CifarShortcut::kAvgPoolPad}});
+
     int64_t depth = 32;
-    std::string shortcut = "subsample_pad";
+    CifarShortcut shortcut = CifarShortcut::kSubsamplePad;
     bool channels_last = false;
     bool fold_bn_eval = true;
     bool fuse_bn_relu = true;
@@ -94,7 +95,7 @@ class ResNet32Cifar final : public Backbone {
         "Parameter-free shortcut where the shape changes: subsample_pad (He et al.'s option A "
         "as LDAM-DRW codes it: x[:, :, ::2, ::2] + zero channels) or avgpool_pad (CB loss's TF "
         "code: 2x2 average pool + zero channels).",
-        tailor::one_of({"subsample_pad", "avgpool_pad"}));
+        kShortcuts);
       v("channels_last", channels_last,
         "Keep conv weights and inputs in channels-last (NHWC) memory format.");
       v("fold_bn_eval", fold_bn_eval,

@@ -143,7 +143,7 @@ ResNeXt3dBackbone::ResNeXt3dBackbone(const Options& o, const BackboneContext& co
                "resnext3d: expects video samples [C, T, H, W], "
                "got ",
                shape_text(shape), "; use a video dataset (e.g. egtea) or an image backbone");
-  const bool bottleneck = o.block == "resnext";
+  const bool bottleneck = o.block == Options::Block::kResnext;
   const int64_t width = o.width > 0 ? o.width : (bottleneck ? 128 : 64);
   if (bottleneck)
     TAILOR_CHECK(width >= 32 && width % 32 == 0, "resnext3d: [backbone] width = ", width, " gives ",
@@ -152,7 +152,7 @@ ResNeXt3dBackbone::ResNeXt3dBackbone(const Options& o, const BackboneContext& co
                  "needs a width that is a positive multiple of 32 (the reference uses 128)");
   feature_dim_ = 8 * width * (bottleneck ? 2 : 1);
   net_ = ResNeXt3d(shape[0], o.depth, bottleneck, width, o.stem_width, o.cardinality,
-                   o.shortcut == "B");
+                   o.shortcut == Options::Shortcut::kB);
   if (!o.pretrained.empty())
     load_weights(*net_, read_weight_file(o.pretrained, "resnext3d"), o.pretrained, "resnext3d",
                  "Set [backbone] depth, block, width, cardinality and shortcut to the checkpoint's "

@@ -61,12 +61,19 @@ TORCH_MODULE(ResNeXt3d);
 class ResNeXt3dBackbone final : public Backbone {
  public:
   struct Options {
+    enum class Block { kResnext, kBasic };
+    static constexpr auto kBlocks =
+        tailor::choice<Block>({{"resnext", Block::kResnext}, {"basic", Block::kBasic}});
+    enum class Shortcut { kA, kB };
+    static constexpr auto kShortcuts =
+        tailor::choice<Shortcut>({{"A", Shortcut::kA}, {"B", Shortcut::kB}});
+
     int64_t depth = 101;
-    std::string block = "resnext";
+    Block block = Block::kResnext;
     int64_t width = 0;
     int64_t stem_width = 64;
     int64_t cardinality = 32;
-    std::string shortcut = "B";
+    Shortcut shortcut = Shortcut::kB;
     std::string pretrained;
 
     template <class V>
@@ -78,7 +85,7 @@ class ResNeXt3dBackbone final : public Backbone {
       v("block", block,
         "resnext: bottleneck, expansion 2, grouped 3x3x3 conv; basic: two 3x3x3 convs "
         "(3D ResNet-18/34).",
-        tailor::one_of({"resnext", "basic"}));
+        kBlocks);
       v("width", width,
         "Planes of the first stage (doubled per stage); 0: 128 for resnext, 64 for basic.",
         tailor::at_least(0.0));
@@ -89,7 +96,7 @@ class ResNeXt3dBackbone final : public Backbone {
       v("shortcut", shortcut,
         "Projection where the shape changes: B (1x1x1 conv + BN, CDB's choice) or A (strided "
         "identity, zero-padded channels).",
-        tailor::one_of({"A", "B"}));
+        kShortcuts);
       v("pretrained", pretrained,
         "Weights to load: a plain dict name -> tensor saved with torch.save, or a TorchScript "
         "archive; \"\" = train from scratch.");

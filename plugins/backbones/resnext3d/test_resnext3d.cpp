@@ -1,7 +1,7 @@
 // Unit tests of the resnext3d backbone: sizes, names, shapes, shortcuts, weights loading.
 #include "resnext3d.hpp"
 
-#include "../../../tests/support/readme_table.hpp"
+#include <tailor/testing/readme_table.hpp>
 
 #include <ATen/ops/equal.h>
 #include <ATen/ops/randn.h>
@@ -26,7 +26,7 @@ namespace {
 ResNeXt3dBackbone::Options tiny() {
   ResNeXt3dBackbone::Options o;
   o.depth = 18;
-  o.block = "basic";
+  o.block = ResNeXt3dBackbone::Options::Block::kBasic;
   o.width = 8;
   o.stem_width = 8;
   return o;
@@ -122,7 +122,7 @@ TEST_CASE("resnext3d features have shape [N, D] for video inputs", "[resnext3d]"
 
   // Shortcut A: strided identity with zero channels, no projection parameters.
   ResNeXt3dBackbone::Options a = tiny();
-  a.shortcut = "A";
+  a.shortcut = ResNeXt3dBackbone::Options::Shortcut::kA;
   ResNeXt3dBackbone plain = make(a);
   for (const auto& item : plain.module().named_parameters())
     CHECK(item.key().find("downsample") == std::string::npos);
@@ -190,6 +190,6 @@ TEST_CASE("resnext3d rejects bad options and image inputs", "[resnext3d]") {
 }
 
 TEST_CASE("resnext3d README parameter table matches the options schema", "[resnext3d]") {
-  tailor::test::check_readme_matches_schema(PLUGIN_README,
-                                            tailor::schema_of<ResNeXt3dBackbone::Options>());
+  tailor::testing::check_readme_matches_schema(PLUGIN_README,
+                                               tailor::schema_of<ResNeXt3dBackbone::Options>());
 }

@@ -1,10 +1,9 @@
 // small_cnn: a four-conv BN-ReLU network for small images (MNIST-family 1x28x28 and alike).
 #include "small_cnn.hpp"
 
+#include "common/batch_norm.hpp"
 #include "common/bn_relu.hpp"
 
-#include <ATen/Context.h>
-#include <ATen/ops/batch_norm.h>
 #include <ATen/ops/conv2d.h>
 #include <ATen/ops/dropout.h>
 #include <ATen/ops/max_pool2d.h>
@@ -85,17 +84,8 @@ at::Tensor SmallCnnNetImpl::forward_functional(const at::Tensor& input,
   auto conv = [&](const at::Tensor& x, const std::string& name) {
     return at::conv2d(x, param(name + ".weight"), /*bias=*/{}, /*stride=*/1, /*padding=*/1);
   };
-  // Same arithmetic and running-statistics update as torch::nn::BatchNorm2d::forward.
   auto norm = [&](const at::Tensor& x, torch::nn::BatchNorm2d& bn, const std::string& name) {
-    const auto& opt = bn->options;
-    double momentum = opt.momentum().value_or(0.0);
-    if (bn->is_training() && opt.track_running_stats() && bn->num_batches_tracked.defined()) {
-      bn->num_batches_tracked += 1;
-      if (!opt.momentum()) momentum = 1.0 / bn->num_batches_tracked.item<double>();
-    }
-    return at::batch_norm(x, param(name + ".weight"), param(name + ".bias"), bn->running_mean,
-                          bn->running_var, bn->is_training() || !opt.track_running_stats(),
-                          momentum, opt.eps(), at::globalContext().userEnabledCuDNN());
+    return batch_norm_with(x, bn, param(name + ".weight"), param(name + ".bias"));
   };
 
   at::Tensor x = at::relu(norm(conv(input, "conv1"), bn1, "bn1"));

@@ -35,8 +35,6 @@ TORCH_MODULE(SmallCnnNet);
 
 class SmallCnn final : public Backbone {
  public:
-  static constexpr bool kFunctionalForward = true;
-
   struct Options {
     int64_t width = 32;
     double dropout = 0.0;

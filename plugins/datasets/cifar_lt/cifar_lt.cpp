@@ -58,8 +58,14 @@ struct Layout {
   const char* folder;
 };
 
-Layout layout_of(const std::string& variant) {
-  if (variant == "cifar100")
+using Variant = CifarLt::Options::Variant;
+
+Variant other_variant(Variant variant) {
+  return variant == Variant::kCifar10 ? Variant::kCifar100 : Variant::kCifar10;
+}
+
+Layout layout_of(Variant variant) {
+  if (variant == Variant::kCifar100)
     return {{"train.bin"}, "test.bin", 2, 100, "cifar-100-binary.tar.gz", "cifar-100-binary"};
   return {{"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin",
            "data_batch_5.bin"},
@@ -77,18 +83,18 @@ struct RecordFile {
 };
 
 RecordFile check_file(const std::string& root, const std::string& name, const Layout& layout,
-                      const std::string& variant) {
+                      Variant variant) {
   const int64_t record_bytes = layout.label_bytes + CifarLt::kPixels;
   RecordFile f{fs::path(root) / name, 0};
   std::error_code ec;
   if (!fs::is_regular_file(f.path, ec)) {
-    const Layout other = layout_of(variant == "cifar10" ? "cifar100" : "cifar10");
+    const Layout other = layout_of(other_variant(variant));
     const bool other_present = fs::is_regular_file(fs::path(root) / other.test_file, ec);
     TAILOR_CHECK(
         false, "cifar_lt: ", f.path.string(), " not found; ",
         other_present
             ? std::string("the directory holds the other CIFAR: set [dataset] variant = \"") +
-                  (variant == "cifar10" ? "cifar100" : "cifar10") + "\""
+                  CifarLt::Options::kVariants.name(other_variant(variant)) + "\""
             : std::string("set [dataset] root to the ") + layout.folder +
                   " directory extracted from " + layout.archive +
                   " (the binary version; the Python pickle version is not read)");
@@ -184,32 +190,16 @@ CutoutBox draw_cutout(SampleRng& rng, int64_t length) {
 
 }  // namespace
 
-std::vector<int64_t> CifarLt::long_tail_counts(const std::string& profile, double img_max,
-                                               double imbalance_ratio, int64_t num_classes) {
-  const double imb_factor = 1.0 / imbalance_ratio;
-  std::vector<int64_t> counts(static_cast<size_t>(num_classes));
-  for (int64_t i = 0; i < num_classes; ++i) {
-    double n = img_max;
-    if (profile == "step") {
-      if (i >= num_classes / 2) n = img_max * imb_factor;
-    } else {
-      TAILOR_ASSERT(profile == "exp", "unknown profile ", profile);
-      const double exponent = num_classes > 1 ? static_cast<double>(i) / (num_classes - 1.0) : 0.0;
-      n = img_max * std::pow(imb_factor, exponent);
-    }
-    counts[static_cast<size_t>(i)] = static_cast<int64_t>(n);  // Python int(): truncation
-  }
-  return counts;
-}
-
 bool CifarLt::holds_out_val(const Options& options) {
-  return options.val_split == "holdout" ||
-         (options.val_split == "auto" && options.protocol == "cdb");
+  return options.val_split == Options::ValSplit::kHoldout ||
+         (options.val_split == Options::ValSplit::kAuto &&
+          options.protocol == Options::Protocol::kCdb);
 }
 
 CifarLt::Selection CifarLt::select(const std::vector<int64_t>& labels, int64_t num_classes,
                                    const Options& options) {
-  TAILOR_CHECK(!(options.protocol == "cdb" && options.val_split == "none"),
+  TAILOR_CHECK(!(options.protocol == Options::Protocol::kCdb &&
+                 options.val_split == Options::ValSplit::kNone),
                "cifar_lt: protocol \"cdb\" defines its train split after holding out the last ",
                options.val_per_class,
                " images of each class as val; set val_split = \"holdout\" (or \"auto\"), or use "
@@ -230,7 +220,7 @@ CifarLt::Selection CifarLt::select(const std::vector<int64_t>& labels, int64_t n
     s.val.insert(s.val.end(), idx.end() - hold, idx.end());
     idx.resize(idx.size() - static_cast<size_t>(hold));
   }
-  if (options.protocol == "none") {
+  if (options.protocol == Options::Protocol::kNone) {
     for (const auto& idx : by_class) s.train.insert(s.train.end(), idx.begin(), idx.end());
     return s;
   }
@@ -240,18 +230,19 @@ CifarLt::Selection CifarLt::select(const std::vector<int64_t>& labels, int64_t n
   const double img_max = static_cast<double>(labels.size()) / static_cast<double>(num_classes) -
                          static_cast<double>(hold);
   const std::vector<int64_t> counts =
-      long_tail_counts(options.profile, img_max, options.imbalance_ratio, num_classes);
+      image::long_tail_counts(options.profile, img_max, options.imbalance_ratio, num_classes);
   // One RandomState across all classes; nothing else is drawn from it in between.
   NumpyRandomState rng(static_cast<uint32_t>(options.seed));
   for (int64_t c = 0; c < num_classes; ++c) {
     auto& idx = by_class[static_cast<size_t>(c)];
     const int64_t n = counts[static_cast<size_t>(c)];
-    TAILOR_CHECK(n <= static_cast<int64_t>(idx.size()), "cifar_lt: the ", options.profile,
-                 " profile (img_max ", img_max, ", imbalance_ratio ", options.imbalance_ratio,
-                 ") asks for ", n, " images of class ", c, " but the train file has ", idx.size(),
+    TAILOR_CHECK(n <= static_cast<int64_t>(idx.size()), "cifar_lt: the ",
+                 Options::kProfiles.name(options.profile), " profile (img_max ", img_max,
+                 ", imbalance_ratio ", options.imbalance_ratio, ") asks for ", n,
+                 " images of class ", c, " but the train file has ", idx.size(),
                  hold > 0 ? " after the val hold-out" : "",
                  "; the train file is not a complete CIFAR train set (check [dataset] root)");
-    if (options.protocol == "ldam") rng.shuffle(idx);
+    if (options.protocol == Options::Protocol::kLdam) rng.shuffle(idx);
     s.train.insert(s.train.end(), idx.begin(), idx.begin() + n);
   }
   return s;
@@ -259,7 +250,7 @@ CifarLt::Selection CifarLt::select(const std::vector<int64_t>& labels, int64_t n
 
 CifarLt::CifarLt(const Options& options) : options_(options) {
   const Layout layout = layout_of(options.variant);
-  class_names_ = options.variant == "cifar100" ? kCifar100Names : kCifar10Names;
+  class_names_ = options.variant == Variant::kCifar100 ? kCifar100Names : kCifar10Names;
   TAILOR_ASSERT(static_cast<int64_t>(class_names_.size()) == layout.num_classes, "class names");
   TAILOR_CHECK(!options.root.empty(), "cifar_lt: [dataset] root is not set; point it at the ",
                layout.folder, " directory extracted from ", layout.archive);
@@ -303,11 +294,13 @@ CifarLt::CifarLt(const Options& options) : options_(options) {
   int64_t many = 0, medium = 0, few = 0;
   for (int64_t n : counts) (n > 100 ? many : n >= 20 ? medium : few) += 1;
   log_info(detail::concat(
-      options.variant, " (", options.root, "): train ", train_index_.size(), " of ",
-      file_labels.size(), " images, per class: ", join(counts), " (protocol ", options.protocol,
-      ", ", options.profile, " profile, rho ", options.imbalance_ratio, ", seed ", options.seed,
-      "); many/medium/few classes (>100, 20..100, <20 images): ", many, "/", medium, "/", few,
-      "; val ", val_index_.size(), " images; test ", test_labels.size(), " images"));
+      Options::kVariants.name(options.variant), " (", options.root, "): train ",
+      train_index_.size(), " of ", file_labels.size(), " images, per class: ", join(counts),
+      " (protocol ", Options::kProtocols.name(options.protocol), ", ",
+      Options::kProfiles.name(options.profile), " profile, rho ", options.imbalance_ratio,
+      ", seed ", options.seed, "); many/medium/few classes (>100, 20..100, <20 images): ", many,
+      "/", medium, "/", few, "; val ", val_index_.size(), " images; test ", test_labels.size(),
+      " images"));
 }
 
 int64_t CifarLt::size(Split split) const {
@@ -350,7 +343,7 @@ Batch CifarLt::batch(const BatchRequest& request) const {
   const int64_t split_size = labels.size(0);
   const int64_t n = static_cast<int64_t>(request.count);
   const int64_t* label_data = labels.data_ptr<int64_t>();
-  const bool crop_flip = request.augment && options_.augment == "standard";
+  const bool crop_flip = request.augment && options_.augment == Options::Augment::kStandard;
   const bool autoaugment = request.augment && auto_augment_ != nullptr;
   const int64_t cutout = request.augment ? options_.cutout : 0;
 
@@ -421,7 +414,7 @@ at::Tensor CifarLt::augment_batch(const BatchRequest& request, const at::Tensor&
   const int64_t n = static_cast<int64_t>(request.count);
   TAILOR_CHECK(inputs.dim() == 4 && inputs.size(0) == n, "cifar_lt: augment_batch got inputs of ",
                inputs.sizes(), " for ", n, " samples");
-  const bool crop_flip = request.augment && options_.augment == "standard";
+  const bool crop_flip = request.augment && options_.augment == Options::Augment::kStandard;
   const int64_t cutout = request.augment ? options_.cutout : 0;
   std::vector<CropFlipDraw> draws(static_cast<size_t>(n));
   std::vector<CutoutBox> boxes(static_cast<size_t>(n));

@@ -7,6 +7,7 @@
 #include <tailor/options.hpp>
 
 #include "auto_augment.hpp"
+#include "common/long_tail.hpp"
 
 #include <array>
 #include <cstdint>
@@ -24,15 +25,30 @@ namespace tailor::plugins {
 class CifarLt final : public Dataset {
  public:
   struct Options {
+    enum class Variant { kCifar10, kCifar100 };
+    static constexpr auto kVariants =
+        tailor::choice<Variant>({{"cifar10", Variant::kCifar10}, {"cifar100", Variant::kCifar100}});
+    enum class Protocol { kLdam, kCdb, kNone };
+    static constexpr auto kProtocols = tailor::choice<Protocol>(
+        {{"ldam", Protocol::kLdam}, {"cdb", Protocol::kCdb}, {"none", Protocol::kNone}});
+    static constexpr auto kProfiles = tailor::choice<image::LongTailProfile>(
+        {{"exp", image::LongTailProfile::kExp}, {"step", image::LongTailProfile::kStep}});
+    enum class ValSplit { kAuto, kNone, kHoldout };
+    static constexpr auto kValSplits = tailor::choice<ValSplit>(
+        {{"auto", ValSplit::kAuto}, {"none", ValSplit::kNone}, {"holdout", ValSplit::kHoldout}});
+    enum class Augment { kStandard, kNone };
+    static constexpr auto kAugments =
+        tailor::choice<Augment>({{"standard", Augment::kStandard}, {"none", Augment::kNone}});
+
     std::string root;
-    std::string variant = "cifar10";
-    std::string protocol = "ldam";
-    std::string profile = "exp";
+    Variant variant = Variant::kCifar10;
+    Protocol protocol = Protocol::kLdam;
+    image::LongTailProfile profile = image::LongTailProfile::kExp;
     double imbalance_ratio = 100.0;
     int64_t seed = 0;
-    std::string val_split = "auto";
+    ValSplit val_split = ValSplit::kAuto;
     int64_t val_per_class = 25;
-    std::string augment = "standard";
+    Augment augment = Augment::kStandard;
     bool autoaugment = false;
     int64_t cutout = 0;
     std::vector<double> mean = {0.4914, 0.4822, 0.4465};
@@ -42,30 +58,31 @@ class CifarLt final : public Dataset {
     void visit(V& v) {
       v("root", root,
         "Directory of the binary files: cifar-10-batches-bin (data_batch_1..5.bin, "
-        "test_batch.bin) or cifar-100-binary (train.bin, test.bin). Required.");
-      v("variant", variant, "Which CIFAR.", tailor::one_of({"cifar10", "cifar100"}));
+        "test_batch.bin) or cifar-100-binary (train.bin, test.bin).",
+        tailor::required());
+      v("variant", variant, "Which CIFAR.", kVariants);
       v("protocol", protocol,
         "Train split: ldam (LDAM-DRW: NumPy-seeded per-class shuffle, keep the first n_i), cdb "
         "(CDB-loss: hold out val_per_class, keep the first n_i in file order), none (no long "
         "tail).",
-        tailor::one_of({"ldam", "cdb", "none"}));
+        kProtocols);
       v("profile", profile,
         "exp: n_i = int(img_max * (1/rho)^(i/(C-1))); step: int(img_max) for the first C/2 "
         "classes, int(img_max/rho) for the rest.",
-        tailor::one_of({"exp", "step"}));
+        kProfiles);
       v("imbalance_ratio", imbalance_ratio, "rho = n_max / n_min.", tailor::at_least(1.0));
       v("seed", seed, "np.random.seed of the ldam selection.", tailor::range(0.0, 4294967295.0));
       v("val_split", val_split,
         "holdout: the last val_per_class train-file images of each class, held out before the "
         "long-tail selection, form the val split; none: no val split; auto: holdout for cdb, "
         "none otherwise.",
-        tailor::one_of({"auto", "none", "holdout"}));
+        kValSplits);
       v("val_per_class", val_per_class, "Images per class in the holdout val split.",
         tailor::at_least(1.0));
       v("augment", augment,
         "Training augmentation: standard (4-pixel zero padding, random 32x32 crop, horizontal "
         "flip p=0.5) or none.",
-        tailor::one_of({"standard", "none"}));
+        kAugments);
       v("autoaugment", autoaugment,
         "After crop/flip, torchvision's AutoAugment with the CIFAR-10 policy (training only).");
       v("cutout", cutout,
@@ -90,7 +107,6 @@ class CifarLt final : public Dataset {
   std::vector<int64_t> sample_shape() const override { return {3, kSide, kSide}; }
   int64_t size(Split split) const override;
   at::Tensor labels(Split split) const override;
-  static constexpr bool kBatchAugment = true;
   Batch batch(const BatchRequest& request) const override;
   /// Crop + flip and Cutout as tensor ops (AutoAugment has no batched form).
   at::Tensor augment_batch(const BatchRequest& request, const at::Tensor& inputs) const override;
@@ -102,12 +118,6 @@ class CifarLt final : public Dataset {
   /// Train-file positions of the train (val) split, in split order.
   const std::vector<int64_t>& train_file_indices() const { return train_index_; }
   const std::vector<int64_t>& val_file_indices() const { return val_index_; }
-
-  /// Per-class train sizes of a profile, exactly LDAM-DRW's get_img_num_per_cls in IEEE
-  /// double: exp n_i = int(img_max * (1/rho)^(i/(C-1))); step: int(img_max) for i < C/2,
-  /// int(img_max * (1/rho)) after.
-  static std::vector<int64_t> long_tail_counts(const std::string& profile, double img_max,
-                                               double imbalance_ratio, int64_t num_classes);
 
   /// The train/val selection of `options` (protocol, profile, ratio, seed, val split) for a
   /// train file whose record i has label `labels[i]` in [0, num_classes). img_max is

@@ -4,7 +4,8 @@
 
 #include "../../../tests/support/batch_request.hpp"
 #include "../../../tests/support/gpu.hpp"
-#include "../../../tests/support/readme_table.hpp"
+
+#include <tailor/testing/readme_table.hpp>
 
 #include <unistd.h>
 #include <catch2/catch.hpp>
@@ -24,6 +25,8 @@
 namespace fs = std::filesystem;
 using tailor::NumpyRandomState;
 using tailor::Split;
+using tailor::image::long_tail_counts;
+using tailor::image::LongTailProfile;
 using tailor::plugins::CifarLt;
 using tailor::test::fetch;
 
@@ -121,7 +124,7 @@ std::vector<int64_t> cyclic_labels(int64_t num_classes, int64_t count) {
 CifarLt::Options options_for(const TempDir& dir, const std::string& variant = "cifar10") {
   CifarLt::Options o;
   o.root = dir.str();
-  o.variant = variant;
+  o.variant = o.kVariants.value(variant);
   return o;
 }
 
@@ -187,7 +190,7 @@ TEST_CASE("cifar_lt ldam selection equals NumPy's", "[cifar_lt][golden]") {
       o.imbalance_ratio = c.at("imbalance_ratio").get<double>();
       o.seed = c.at("seed").get<int64_t>();
       const double img_max = static_cast<double>(labels.size()) / static_cast<double>(num_classes);
-      CHECK(CifarLt::long_tail_counts("exp", img_max, o.imbalance_ratio, num_classes) ==
+      CHECK(long_tail_counts(LongTailProfile::kExp, img_max, o.imbalance_ratio, num_classes) ==
             c.at("counts").get<std::vector<int64_t>>());
       const CifarLt::Selection s = CifarLt::select(labels, num_classes, o);
       CHECK(s.train == c.at("selected").get<std::vector<int64_t>>());
@@ -198,12 +201,12 @@ TEST_CASE("cifar_lt ldam selection equals NumPy's", "[cifar_lt][golden]") {
 
 TEST_CASE("cifar_lt class counts follow LDAM-DRW's formula", "[cifar_lt]") {
   auto min_of = [](const std::vector<int64_t>& v) { return *std::min_element(v.begin(), v.end()); };
-  const auto c100 = CifarLt::long_tail_counts("exp", 500.0, 100.0, 100);
+  const auto c100 = long_tail_counts(LongTailProfile::kExp, 500.0, 100.0, 100);
   CHECK(sum(c100) == 10847);
   CHECK(min_of(c100) == 5);
   CHECK(std::vector<int64_t>(c100.begin(), c100.begin() + 3) ==
         std::vector<int64_t>{500, 477, 455});
-  const auto c10 = CifarLt::long_tail_counts("exp", 5000.0, 100.0, 10);
+  const auto c10 = long_tail_counts(LongTailProfile::kExp, 5000.0, 100.0, 10);
   CHECK(c10 == std::vector<int64_t>{5000, 2997, 1796, 1077, 645, 387, 232, 139, 83, 50});
   CHECK(sum(c10) == 12406);
 
@@ -215,8 +218,8 @@ TEST_CASE("cifar_lt class counts follow LDAM-DRW's formula", "[cifar_lt]") {
       {200, 11203, 25, 9502, 2}};
   for (const auto& [rho, total10, min10, total100, min100] : table) {
     INFO("rho " << rho);
-    const auto ten = CifarLt::long_tail_counts("exp", 5000.0, rho, 10);
-    const auto hundred = CifarLt::long_tail_counts("exp", 500.0, rho, 100);
+    const auto ten = long_tail_counts(LongTailProfile::kExp, 5000.0, rho, 10);
+    const auto hundred = long_tail_counts(LongTailProfile::kExp, 500.0, rho, 100);
     CHECK(sum(ten) == total10);
     CHECK(min_of(ten) == min10);
     CHECK(sum(hundred) == total100);
@@ -228,14 +231,14 @@ TEST_CASE("cifar_lt class counts follow LDAM-DRW's formula", "[cifar_lt]") {
   CHECK(std::tuple{many, medium, few} == std::tuple{35, 35, 30});
 
   // CDB-loss: 475 per class after the hold-out, first n_i in file order.
-  const auto cdb100 = CifarLt::long_tail_counts("exp", 475.0, 100.0, 100);
+  const auto cdb100 = long_tail_counts(LongTailProfile::kExp, 475.0, 100.0, 100);
   CHECK(sum(cdb100) == 10302);
   CHECK(min_of(cdb100) == 4);
-  const auto cdb10 = CifarLt::long_tail_counts("exp", 475.0, 10.0, 100);
+  const auto cdb10 = long_tail_counts(LongTailProfile::kExp, 475.0, 10.0, 100);
   CHECK(sum(cdb10) == 18591);
   CHECK(min_of(cdb10) == 47);
 
-  CHECK(CifarLt::long_tail_counts("step", 5000.0, 100.0, 10) ==
+  CHECK(long_tail_counts(LongTailProfile::kStep, 5000.0, 100.0, 10) ==
         std::vector<int64_t>{5000, 5000, 5000, 5000, 5000, 50, 50, 50, 50, 50});
 }
 
@@ -243,11 +246,11 @@ TEST_CASE("cifar_lt cdb protocol: val hold-out, then the first n_i in file order
   // Class c sits at c, c + 10, ..., c + 390 (40 per class); 5 held out per class.
   const std::vector<int64_t> labels = cyclic_labels(10, 400);
   CifarLt::Options o;
-  o.protocol = "cdb";
+  o.protocol = CifarLt::Options::Protocol::kCdb;
   o.imbalance_ratio = 10.0;
   o.val_per_class = 5;
   const CifarLt::Selection s = CifarLt::select(labels, 10, o);
-  const std::vector<int64_t> counts = CifarLt::long_tail_counts("exp", 35.0, 10.0, 10);
+  const std::vector<int64_t> counts = long_tail_counts(LongTailProfile::kExp, 35.0, 10.0, 10);
   CHECK(counts == std::vector<int64_t>{35, 27, 20, 16, 12, 9, 7, 5, 4, 3});
   std::vector<int64_t> train, val;
   for (int64_t c = 0; c < 10; ++c) {
@@ -258,8 +261,8 @@ TEST_CASE("cifar_lt cdb protocol: val hold-out, then the first n_i in file order
   CHECK(s.val == val);
 
   SECTION("ldam with a hold-out shuffles what is left") {
-    o.protocol = "ldam";
-    o.val_split = "holdout";
+    o.protocol = CifarLt::Options::Protocol::kLdam;
+    o.val_split = CifarLt::Options::ValSplit::kHoldout;
     const CifarLt::Selection h = CifarLt::select(labels, 10, o);
     CHECK(h.val == val);
     REQUIRE(h.train.size() == train.size());
@@ -274,15 +277,15 @@ TEST_CASE("cifar_lt cdb protocol: val hold-out, then the first n_i in file order
     CHECK(std::vector<int64_t>(h.train.begin(), h.train.begin() + 35) == class0);
   }
   SECTION("auto holds out only for cdb; none keeps everything") {
-    o.protocol = "none";
+    o.protocol = CifarLt::Options::Protocol::kNone;
     const CifarLt::Selection all = CifarLt::select(labels, 10, o);
     CHECK(all.val.empty());
     CHECK(all.train.size() == 400);
-    o.val_split = "holdout";
+    o.val_split = CifarLt::Options::ValSplit::kHoldout;
     CHECK(CifarLt::select(labels, 10, o).train.size() == 350);
   }
   SECTION("cdb refuses val_split none") {
-    o.val_split = "none";
+    o.val_split = CifarLt::Options::ValSplit::kNone;
     CHECK_THROWS_WITH(CifarLt::select(labels, 10, o),
                       Catch::Contains("protocol \"cdb\"") && Catch::Contains("val_split"));
   }
@@ -300,8 +303,8 @@ TEST_CASE("cifar_lt reads CIFAR-10 binary records", "[cifar_lt]") {
   const std::vector<int64_t> test = {3, 8, 8, 0, 6, 6, 1, 6, 3, 1, 5, 2};
   write_cifar10(dir.path(), train, test);
   CifarLt::Options o = options_for(dir);
-  o.protocol = "none";
-  o.augment = "none";
+  o.protocol = CifarLt::Options::Protocol::kNone;
+  o.augment = CifarLt::Options::Augment::kNone;
   const CifarLt d(o);
 
   CHECK(d.class_names().size() == 10);
@@ -352,7 +355,7 @@ TEST_CASE("cifar_lt normalises exactly as torchvision's ToTensor + Normalize",
   TempDir dir;
   write_cifar10(dir.path(), cyclic_labels(10, 10), {0});
   CifarLt::Options o = options_for(dir);
-  o.protocol = "none";
+  o.protocol = CifarLt::Options::Protocol::kNone;
   o.mean = golden.at("mean").get<std::vector<double>>();
   o.std_dev = golden.at("std").get<std::vector<double>>();
   const CifarLt d(o);
@@ -382,7 +385,7 @@ TEST_CASE("cifar_lt reads CIFAR-100 fine labels", "[cifar_lt]") {
   const std::vector<int64_t> train = interleaved_labels(100, 3);
   write_cifar100(dir.path(), train, {99, 0, 42});
   CifarLt::Options o = options_for(dir, "cifar100");
-  o.protocol = "none";
+  o.protocol = CifarLt::Options::Protocol::kNone;
   const CifarLt d(o);
   CHECK(d.class_names().size() == 100);
   CHECK(d.class_names()[0] == "apple");
@@ -394,10 +397,10 @@ TEST_CASE("cifar_lt reads CIFAR-100 fine labels", "[cifar_lt]") {
   CHECK(t.inputs[0][2][9][30].item<float>() == normalised(pixel(kTestOffset + 2, 2, 9, 30), 2, o));
 
   SECTION("ldam on the file: counts of the exp profile with img_max = len / C") {
-    o.protocol = "ldam";
+    o.protocol = CifarLt::Options::Protocol::kLdam;
     o.imbalance_ratio = 3.0;
     const CifarLt lt(o);
-    CHECK(lt.class_counts(Split::kTrain) == CifarLt::long_tail_counts("exp", 3.0, 3.0, 100));
+    CHECK(lt.class_counts(Split::kTrain) == long_tail_counts(LongTailProfile::kExp, 3.0, 3.0, 100));
   }
 }
 
@@ -405,7 +408,7 @@ TEST_CASE("cifar_lt cdb protocol on files: val split and artefact", "[cifar_lt]"
   TempDir dir;
   write_cifar10(dir.path(), cyclic_labels(10, 400), {1, 2});
   CifarLt::Options o = options_for(dir);
-  o.protocol = "cdb";
+  o.protocol = CifarLt::Options::Protocol::kCdb;
   o.val_per_class = 5;
   o.imbalance_ratio = 10.0;
   const CifarLt d(o);
@@ -439,7 +442,7 @@ TEST_CASE("cifar_lt augmentation: crop/flip geometry, Cutout, determinism", "[ci
   TempDir dir;
   write_cifar10(dir.path(), cyclic_labels(10, 200), {0});
   CifarLt::Options o = options_for(dir);
-  o.protocol = "none";
+  o.protocol = CifarLt::Options::Protocol::kNone;
   const CifarLt d(o);
   const std::vector<int64_t> picks = {0, 5, 17, 33, 150, 199, 3, 99};
 
@@ -482,7 +485,7 @@ TEST_CASE("cifar_lt augmentation: crop/flip geometry, Cutout, determinism", "[ci
 
   SECTION("Cutout zeroes one clipped square of the normalised image") {
     CifarLt::Options co = o;
-    co.augment = "none";
+    co.augment = CifarLt::Options::Augment::kNone;
     co.cutout = 8;
     const CifarLt cut(co);
     const tailor::Batch clean = fetch(cut, Split::kTrain, picks, false, 0);
@@ -525,7 +528,7 @@ TEST_CASE("cifar_lt batched augmentation equals the per-sample one bit for bit",
   TempDir dir;
   write_cifar10(dir.path(), cyclic_labels(10, 200), {0});
   CifarLt::Options o = options_for(dir);
-  o.protocol = "none";
+  o.protocol = CifarLt::Options::Protocol::kNone;
   const std::vector<int64_t> picks = {0, 5, 17, 33, 150, 199, 3, 99, 5};
   auto request = [&](bool augment, uint64_t seed) {
     return tailor::test::batch_request(Split::kTrain, picks, augment, seed);
@@ -552,12 +555,12 @@ TEST_CASE("cifar_lt batched augmentation equals the per-sample one bit for bit",
     check_equal(CifarLt(o));
   }
   SECTION("Cutout alone") {
-    o.augment = "none";
+    o.augment = CifarLt::Options::Augment::kNone;
     o.cutout = 8;
     check_equal(CifarLt(o));
   }
   SECTION("no augmentation is the identity") {
-    o.augment = "none";
+    o.augment = CifarLt::Options::Augment::kNone;
     const CifarLt d(o);
     const at::Tensor clean = d.batch(request(false, 5)).inputs;
     CHECK(at::equal(d.augment_batch(request(true, 5), clean), clean));
@@ -582,7 +585,7 @@ TEST_CASE("cifar_lt rejects bad files with a clear message", "[cifar_lt]") {
   const std::vector<int64_t> train = cyclic_labels(10, 50);
   write_cifar10(dir.path(), train, {0, 1});
   CifarLt::Options o = options_for(dir);
-  o.protocol = "none";
+  o.protocol = CifarLt::Options::Protocol::kNone;
   REQUIRE(error_of(o).empty());
 
   SECTION("missing root") {
@@ -636,5 +639,6 @@ TEST_CASE("cifar_lt rejects bad files with a clear message", "[cifar_lt]") {
 }
 
 TEST_CASE("cifar_lt README parameter table matches the options schema", "[cifar_lt]") {
-  tailor::test::check_readme_matches_schema(PLUGIN_README, tailor::schema_of<CifarLt::Options>());
+  tailor::testing::check_readme_matches_schema(PLUGIN_README,
+                                               tailor::schema_of<CifarLt::Options>());
 }

@@ -2,6 +2,7 @@
 // pipeline, list parsing and file digests.
 #include "common/digest.hpp"
 #include "common/jpeg.hpp"
+#include "common/long_tail.hpp"
 #include "common/ops.hpp"
 #include "common/pipeline.hpp"
 #include "common/samples.hpp"
@@ -480,4 +481,23 @@ TEST_CASE("digests: SHA-256 and git blob ids", "[image_common]") {
         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   CHECK(tailor::image::git_blob_hex("hello\n") == "ce013625030ba8dba906f756967f9e9ca394464a");
   CHECK(tailor::image::git_blob_hex("") == "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391");
+}
+
+TEST_CASE("long_tail_counts follows the LDAM-DRW profiles", "[long_tail]") {
+  using tailor::image::long_tail_counts;
+  using tailor::image::LongTailProfile;
+  CHECK(long_tail_counts(LongTailProfile::kExp, 6000, 100.0, 10) ==
+        std::vector<int64_t>{6000, 3596, 2156, 1292, 774, 464, 278, 166, 100, 60});
+  CHECK(long_tail_counts(LongTailProfile::kExp, 18, 10.0, 10) ==
+        std::vector<int64_t>{18, 13, 10, 8, 6, 5, 3, 3, 2, 1});  // 18 (1/10)^(i/9), truncated
+  // img_max = len / C is a float in LDAM-DRW: the counts truncate img_max * factor.
+  CHECK(long_tail_counts(LongTailProfile::kExp, 499.5, 1.0, 3) ==
+        std::vector<int64_t>{499, 499, 499});
+  CHECK(long_tail_counts(LongTailProfile::kStep, 100, 10.0, 10) ==
+        std::vector<int64_t>{100, 100, 100, 100, 100, 10, 10, 10, 10, 10});
+  CHECK(long_tail_counts(LongTailProfile::kStep, 100, 4.0, 5) ==
+        std::vector<int64_t>{100, 100, 25, 25, 25});
+  CHECK(long_tail_counts(LongTailProfile::kExp, 30, 100.0, 1) == std::vector<int64_t>{30});
+  CHECK(long_tail_counts(LongTailProfile::kExp, 30, 100.0, 0).empty());
+  CHECK_THROWS_AS(long_tail_counts(LongTailProfile::kExp, 30, 0.0, 3), tailor::Error);
 }

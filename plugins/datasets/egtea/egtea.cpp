@@ -182,12 +182,13 @@ Egtea::Egtea(const Options& options) : options_(options) {
   TAILOR_CHECK(o.mean.size() == 3 && o.std_dev.size() == 3, kName,
                ": mean and std need 3 values each (one per channel), got ", o.mean.size(), " and ",
                o.std_dev.size());
-  const bool video = o.source == "video";
+  const bool video = o.source == Options::Source::kVideo;
   clips_root_ = resolve(o.root, o.clips_dir, video ? "cropped_clips" : "extracted_frames");
 
-  const std::string index_file = (fs::path(resolve(o.root, o.annotation_dir, "action_annotation")) /
-                                  (o.label_set == "verb" ? "verb_idx.txt" : "action_idx.txt"))
-                                     .string();
+  const std::string index_file =
+      (fs::path(resolve(o.root, o.annotation_dir, "action_annotation")) /
+       (o.label_set == Options::LabelSet::kVerb ? "verb_idx.txt" : "action_idx.txt"))
+          .string();
   TAILOR_CHECK(fs::is_regular_file(index_file), kName, ": class index file ", index_file,
                " not found; set [dataset] annotation_dir to the folder holding EGTEA's "
                "verb_idx.txt and action_idx.txt (action_annotation/ of the official download)");
@@ -218,7 +219,7 @@ void Egtea::load_split(const std::string& file, const char* split, int64_t num_c
                " has no clips; point [dataset] ", split, "_split at a non-empty split file");
 
   if (std::string(split) == "train" && static_cast<int64_t>(entries.size()) == kCdbTrainLines &&
-      o.count_check != "off") {
+      o.count_check != Options::CountCheck::kOff) {
     std::vector<int64_t> verbs(kCdbTrainVerbCounts.size(), 0);
     for (const SplitEntry& e : entries)
       if (e.verb <= static_cast<int64_t>(verbs.size())) ++verbs[static_cast<size_t>(e.verb - 1)];
@@ -233,19 +234,20 @@ void Egtea::load_split(const std::string& file, const char* split, int64_t num_c
           " lines but not its train verb counts:\n  expected [", expected, "]\n  found    [", found,
           "]\nUse CDB-loss's EGTEA/data/train_split.txt (sha256 d6bfde5d...c37c) to compare "
           "with published results, or set [dataset] count_check = \"warn\" or \"off\"");
-      TAILOR_CHECK(o.count_check != "error", what);
+      TAILOR_CHECK(o.count_check != Options::CountCheck::kError, what);
       log_warn(what);
     }
   }
 
-  const bool video = o.source == "video";
+  const bool video = o.source == Options::Source::kVideo;
   const int64_t min_frames = std::string(split) == "train" ? o.frames_per_clip + 1 : 1;
   std::vector<std::string> bad;
   out->clips.source = file;
   for (const SplitEntry& e : entries) {
-    const int64_t id = o.label_set == "verb" ? e.verb : e.action;
-    TAILOR_CHECK(id <= num_classes, kName, ": ", file, ":", e.line, ": ", o.label_set, " id ", id,
-                 " is above the ", num_classes, " classes of the ", o.label_set,
+    const int64_t id = o.label_set == Options::LabelSet::kVerb ? e.verb : e.action;
+    const char* label_set = Options::kLabelSets.name(o.label_set);
+    TAILOR_CHECK(id <= num_classes, kName, ": ", file, ":", e.line, ": ", label_set, " id ", id,
+                 " is above the ", num_classes, " classes of the ", label_set,
                  " index file; use the index files that belong to these splits");
     const std::string session = session_of(e.clip);
     TAILOR_CHECK(!session.empty(), kName, ": ", file, ":", e.line, ": clip name \"", e.clip,
@@ -282,7 +284,8 @@ void Egtea::load_split(const std::string& file, const char* split, int64_t num_c
     if (bad.size() > 5) list += "\n  ...";
     const std::string what = detail::concat(kName, ": ", bad.size(), " of ", entries.size(), " ",
                                             split, " clips cannot be used:", list);
-    TAILOR_CHECK(o.on_bad_clip != "error", what, "\nCheck [dataset] root, source and clips_dir (",
+    TAILOR_CHECK(o.on_bad_clip != Options::OnBadClip::kError, what,
+                 "\nCheck [dataset] root, source and clips_dir (",
                  video ? "videos are read from " : "frame folders are read from ", clips_root_,
                  "/<session>/), or set [dataset] on_bad_clip = \"skip\" to drop these clips");
     log_warn(detail::concat(what, "\nDropped (on_bad_clip = \"skip\")."));
@@ -327,7 +330,7 @@ std::vector<int64_t> Egtea::class_counts(Split split) const {
 std::string Egtea::clip_path(Split split, int64_t index) const {
   const std::string clip(split_data(split).clips.path(static_cast<size_t>(index)));
   const fs::path dir = fs::path(clips_root_) / session_of(clip);
-  return (dir / (options_.source == "video" ? clip + ".mp4" : clip)).string();
+  return (dir / (options_.source == Options::Source::kVideo ? clip + ".mp4" : clip)).string();
 }
 
 std::string Egtea::where(Split split, int64_t index) const {
@@ -352,7 +355,7 @@ bool Egtea::read_clip(const SplitData& split, size_t index, bool train, uint64_t
 
   const std::string clip(split.clips.path(index));
   const fs::path dir = fs::path(clips_root_) / session_of(clip);
-  if (o.source == "video") {
+  if (o.source == Options::Source::kVideo) {
     int64_t count = 0;
     if (!video::decode_frames((dir / (clip + ".mp4")).string(), pick, min_frames,
                               /*bgr=*/false, &s.frames, &count, error))
@@ -390,7 +393,7 @@ bool Egtea::read_clip(const SplitData& split, size_t index, bool train, uint64_t
             : clip::eval_geometry(first.width, first.height, static_cast<int>(o.crop_size));
   const auto size = static_cast<size_t>(o.size);
   const size_t plane = size * size;
-  const bool bgr = o.channel_order == "bgr";
+  const bool bgr = o.channel_order == Options::ChannelOrder::kBgr;
   for (size_t t = 0; t < s.frames.size(); ++t) {
     clip::render(s.frames[t], g, static_cast<int>(o.size), &s.render, &s.rendered);
     const uint8_t* px = s.rendered.pixels.data();
@@ -429,7 +432,7 @@ Batch Egtea::batch(const BatchRequest& request) const {
     const std::string what =
         detail::concat(kName, ": cannot use clip ", clip_path(request.split, index), " (",
                        where(request.split, index), "): ", error);
-    TAILOR_CHECK(options_.on_bad_clip != "error", what,
+    TAILOR_CHECK(options_.on_bad_clip != Options::OnBadClip::kError, what,
                  "; replace or re-extract the clip, remove its line from the split file, or "
                  "set [dataset] on_bad_clip = \"skip\" to train on a zero clip in its place");
     const int64_t filled = ++zero_filled_;

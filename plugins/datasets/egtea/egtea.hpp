@@ -50,35 +50,51 @@ std::string session_of(std::string_view clip);
 class Egtea : public Dataset {
  public:
   struct Options {
+    enum class Source { kVideo, kFrames };
+    static constexpr auto kSources =
+        choice<Source>({{"video", Source::kVideo}, {"frames", Source::kFrames}});
+    enum class LabelSet { kVerb, kAction };
+    static constexpr auto kLabelSets =
+        choice<LabelSet>({{"verb", LabelSet::kVerb}, {"action", LabelSet::kAction}});
+    enum class ChannelOrder { kBgr, kRgb };
+    static constexpr auto kChannelOrders =
+        choice<ChannelOrder>({{"bgr", ChannelOrder::kBgr}, {"rgb", ChannelOrder::kRgb}});
+    enum class OnBadClip { kError, kSkip };
+    static constexpr auto kOnBadClips =
+        choice<OnBadClip>({{"error", OnBadClip::kError}, {"skip", OnBadClip::kSkip}});
+    enum class CountCheck { kError, kWarn, kOff };
+    static constexpr auto kCountChecks = choice<CountCheck>(
+        {{"error", CountCheck::kError}, {"warn", CountCheck::kWarn}, {"off", CountCheck::kOff}});
+
     std::string root;
-    std::string source = "video";
+    Source source = Source::kVideo;
     std::string clips_dir;
     std::string annotation_dir;
     std::string split_dir;
     std::string train_split = "train_split.txt";
     std::string val_split = "val_split.txt";
     std::string test_split = "test_split.txt";
-    std::string label_set = "verb";
+    LabelSet label_set = LabelSet::kVerb;
     int64_t frames_per_clip = 10;
     int64_t crop_size = 480;
     int64_t size = 224;
     double rotate_degrees = 10.0;
     bool flip = true;
-    std::string channel_order = "bgr";
+    ChannelOrder channel_order = ChannelOrder::kBgr;
     double value_scale = 1.0;
     std::vector<double> mean = {0.0, 0.0, 0.0};
     std::vector<double> std_dev = {1.0, 1.0, 1.0};
-    std::string on_bad_clip = "error";
-    std::string count_check = "error";
+    OnBadClip on_bad_clip = OnBadClip::kError;
+    CountCheck count_check = CountCheck::kError;
 
     template <class V>
     void visit(V& v) {
-      v("root", root,
-        "EGTEA Gaze+ directory (holds cropped_clips/ or extracted_frames/). Required.");
+      v("root", root, "EGTEA Gaze+ directory (holds cropped_clips/ or extracted_frames/).",
+        required());
       v("source", source,
         "video: <clips_dir>/<session>/<clip>.mp4 decoded with FFmpeg; frames: CDB's "
         "<clips_dir>/<session>/<clip>/%06d.jpg folders.",
-        one_of({"video", "frames"}));
+        kSources);
       v("clips_dir", clips_dir,
         "Clip directory, relative to root unless absolute. Empty: cropped_clips (video) or "
         "extracted_frames (frames).");
@@ -92,8 +108,7 @@ class Egtea : public Dataset {
       v("val_split", val_split, "Held-out val split file; empty: no val split.");
       v("test_split", test_split, "Test split file; empty: no test split.");
       v("label_set", label_set,
-        "verb: 19 verb classes (the CDB protocol); action: 106 action classes.",
-        one_of({"verb", "action"}));
+        "verb: 19 verb classes (the CDB protocol); action: 106 action classes.", kLabelSets);
       v("frames_per_clip", frames_per_clip, "TSN segments, one frame sampled from each.",
         at_least(1.0));
       v("crop_size", crop_size,
@@ -105,8 +120,7 @@ class Egtea : public Dataset {
         "Training: rotation angle uniform in [-d, d] per clip; 0 disables it.", range(0.0, 180.0));
       v("flip", flip, "Training: horizontal flip of the whole clip with probability 0.5.");
       v("channel_order", channel_order,
-        "Channel order of the samples: bgr (as cv2.imread, the CDB code) or rgb.",
-        one_of({"bgr", "rgb"}));
+        "Channel order of the samples: bgr (as cv2.imread, the CDB code) or rgb.", kChannelOrders);
       v("value_scale", value_scale,
         "Pixel values v in 0..255 become (v * value_scale - mean) / std.", greater_than(0.0));
       v("mean", mean, "Per-channel mean, in channel_order, subtracted after value_scale.");
@@ -115,11 +129,11 @@ class Egtea : public Dataset {
         "A missing clip or one with too few frames (found at load), or an undecodable or "
         "truncated one (found at batch time): error stops with the file, split line and fix; "
         "skip drops the clips found at load and zero-fills the others, with counted warnings.",
-        one_of({"error", "skip"}));
+        kOnBadClips);
       v("count_check", count_check,
         "When the train split has CDB's 6372 lines, compare its verb counts with CDB's "
         "profile: error, warn or off.",
-        one_of({"error", "warn", "off"}));
+        kCountChecks);
     }
   };
 

@@ -3,8 +3,9 @@
 #include "clip.hpp"
 #include "egtea.hpp"
 
-#include "../../../tests/support/readme_table.hpp"
 #include "common/testing.hpp"
+
+#include <tailor/testing/readme_table.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -131,7 +132,7 @@ struct Fixture {
   Egtea::Options options(const char* source) const {
     Egtea::Options o;
     o.root = dir.str();
-    o.source = source;
+    o.source = o.kSources.value(source);
     o.frames_per_clip = 4;
     o.crop_size = 40;
     o.size = 16;
@@ -228,7 +229,7 @@ TEST_CASE("egtea loads labels, class names and counts for both label sets", "[eg
   CHECK(verbs.clip_path(Split::kTrain, 2) == fx.frame_dir(kTrain[2].name).string());
 
   Egtea::Options o = fx.options("frames");
-  o.label_set = "action";
+  o.label_set = Egtea::Options::LabelSet::kAction;
   Egtea actions(o);
   CHECK(actions.class_names().size() == 4);
   CHECK(actions.class_names()[3] == "Open fridge drawer");
@@ -315,7 +316,7 @@ TEST_CASE("egtea channel order and normalisation", "[egtea]") {
   CHECK(x[2].mean().item<float>() == Approx(200).margin(2));
 
   Egtea::Options o = fx.options("frames");
-  o.channel_order = "rgb";
+  o.channel_order = Egtea::Options::ChannelOrder::kRgb;
   o.value_scale = 1.0 / 255;
   o.mean = {0.485, 0.456, 0.406};
   o.std_dev = {0.229, 0.224, 0.225};
@@ -370,7 +371,7 @@ TEST_CASE("egtea reports missing clips, short folders and bad split lines", "[eg
                       Catch::Contains("on_bad_clip = \"skip\""));
 
   Egtea::Options o = fx.options("frames");
-  o.on_bad_clip = "skip";
+  o.on_bad_clip = Egtea::Options::OnBadClip::kSkip;
   Egtea skipped(o);
   CHECK(skipped.size(Split::kTrain) == 2);
   CHECK(skipped.dropped_clips() == 2);
@@ -427,7 +428,7 @@ TEST_CASE("egtea reports truncated and corrupt videos at batch time", "[egtea][v
                     Catch::Contains("index 1") && Catch::Contains("'val' of size 1"));
 
   Egtea::Options o = fx.options("video");
-  o.on_bad_clip = "skip";
+  o.on_bad_clip = Egtea::Options::OnBadClip::kSkip;
   Egtea lenient(o);
   const tailor::Batch b = fetch(lenient, Split::kTrain, {0, 1, 2, 3}, true, 1);
   CHECK(lenient.zero_filled_clips() == 2);
@@ -461,7 +462,7 @@ TEST_CASE("egtea checks CDB's train verb profile", "[egtea]") {
   };
   Egtea::Options o;
   o.root = dir.str();
-  o.source = "frames";
+  o.source = Egtea::Options::Source::kFrames;
   o.val_split = o.test_split = "";
   write_split(0);
   Egtea cdb(o);
@@ -474,10 +475,10 @@ TEST_CASE("egtea checks CDB's train verb profile", "[egtea]") {
                       Catch::Contains("expected [429, 779, 1421") &&
                       Catch::Contains("found    [428, 780, 1421") &&
                       Catch::Contains("count_check"));
-  o.count_check = "warn";
+  o.count_check = Egtea::Options::CountCheck::kWarn;
   CHECK(Egtea(o).class_counts(Split::kTrain)[0] == 428);
 }
 
 TEST_CASE("egtea README parameter table matches the options schema", "[egtea]") {
-  tailor::test::check_readme_matches_schema(PLUGIN_README, tailor::schema_of<Egtea::Options>());
+  tailor::testing::check_readme_matches_schema(PLUGIN_README, tailor::schema_of<Egtea::Options>());
 }

@@ -1,6 +1,8 @@
 // idx_lt: MNIST-family IDX files (Fashion-MNIST by default) with an artificial long tail.
 #include "idx_lt.hpp"
 
+#include "common/long_tail.hpp"
+
 #include <ATen/ops/empty.h>
 #include <zlib.h>
 
@@ -179,29 +181,6 @@ CropFlipDraw draw_crop_flip(SampleRng& rng, int64_t pad, bool flip) {
 
 }  // namespace
 
-std::vector<int64_t> long_tail_counts(const std::string& profile, int64_t img_max,
-                                      double imbalance_ratio,
-                                      const std::vector<int64_t>& available) {
-  const size_t num_classes = available.size();
-  const double imb_factor = 1.0 / imbalance_ratio;
-  std::vector<int64_t> counts(num_classes);
-  for (size_t i = 0; i < num_classes; ++i) {
-    if (profile == "none") {
-      counts[i] = available[i];
-    } else if (profile == "step") {
-      counts[i] = i < num_classes / 2
-                      ? img_max
-                      : static_cast<int64_t>(static_cast<double>(img_max) * imb_factor);
-    } else {
-      TAILOR_ASSERT(profile == "exp", "unknown profile ", profile);
-      const double exponent = num_classes > 1 ? static_cast<double>(i) / (num_classes - 1.0) : 0.0;
-      counts[i] =
-          static_cast<int64_t>(static_cast<double>(img_max) * std::pow(imb_factor, exponent));
-    }
-  }
-  return counts;
-}
-
 IdxLt::IdxLt(const Options& options) : options_(options), class_names_(options.class_names) {
   if (class_names_.empty())
     for (int d = 0; d < 10; ++d) class_names_.push_back(std::to_string(d));
@@ -272,19 +251,26 @@ IdxLt::IdxLt(const Options& options) : options_(options), class_names_(options.c
 
   const int64_t img_max =
       options.img_max > 0 ? options.img_max : *std::max_element(available.begin(), available.end());
+  using Profile = Options::Profile;
   const std::vector<int64_t> counts =
-      long_tail_counts(options.profile, img_max, options.imbalance_ratio, available);
+      options.profile == Profile::kNone
+          ? available
+          : image::long_tail_counts(
+                options.profile == Profile::kStep ? image::LongTailProfile::kStep
+                                                  : image::LongTailProfile::kExp,
+                static_cast<double>(img_max), options.imbalance_ratio, num_classes);
   NumpyRandomState rng(static_cast<uint32_t>(options.seed));
   for (int64_t c = 0; c < num_classes; ++c) {
     auto& idx = by_class[static_cast<size_t>(c)];
     const int64_t n = counts[static_cast<size_t>(c)];
-    TAILOR_CHECK(n <= static_cast<int64_t>(idx.size()), "idx_lt: the ", options.profile,
-                 " profile (img_max ", img_max, ", imbalance_ratio ", options.imbalance_ratio,
-                 ") asks for ", n, " images of class ", c, " '", class_names_[c], "' but only ",
-                 idx.size(), " remain after holding out ", hold,
+    TAILOR_CHECK(n <= static_cast<int64_t>(idx.size()), "idx_lt: the ",
+                 Options::kProfiles.name(options.profile), " profile (img_max ", img_max,
+                 ", imbalance_ratio ", options.imbalance_ratio, ") asks for ", n,
+                 " images of class ", c, " '", class_names_[c], "' but only ", idx.size(),
+                 " remain after holding out ", hold,
                  " for val; lower img_max (0 = the largest class) or val_per_class");
     // One engine across all classes, nothing else drawn in between (LDAM-DRW's selection).
-    if (options.selection == "shuffle") rng.shuffle(idx);
+    if (options.selection == Options::Selection::kShuffle) rng.shuffle(idx);
     train_index_.insert(train_index_.end(), idx.begin(), idx.begin() + n);
   }
 
@@ -302,9 +288,10 @@ IdxLt::IdxLt(const Options& options) : options_(options), class_names_(options.c
 
   log_info(detail::concat(
       "train ", train_index_.size(), " images, per class: ", join(class_counts(Split::kTrain)),
-      " (", options.profile, " profile, rho ", options.imbalance_ratio, ", img_max ", img_max, ", ",
-      options.selection, " selection, seed ", options.seed, "); val ", val_index_.size(),
-      " images (", hold, " per class); test ", test_images_.size(0), " images"));
+      " (", Options::kProfiles.name(options.profile), " profile, rho ", options.imbalance_ratio,
+      ", img_max ", img_max, ", ", Options::kSelections.name(options.selection),
+      " selection, seed ", options.seed, "); val ", val_index_.size(), " images (", hold,
+      " per class); test ", test_images_.size(0), " images"));
 }
 
 int64_t IdxLt::size(Split split) const {
@@ -347,8 +334,8 @@ Batch IdxLt::batch(const BatchRequest& request) const {
   const uint8_t* pixels = (is_test ? test_images_ : train_file_images_).data_ptr<uint8_t>();
   const int64_t* label_data = labels.data_ptr<int64_t>();
 
-  const bool crop = request.augment && options_.augment != "none";
-  const bool flip = request.augment && options_.augment == "crop_flip";
+  const bool crop = request.augment && options_.augment != Options::Augment::kNone;
+  const bool flip = request.augment && options_.augment == Options::Augment::kCropFlip;
   const int64_t pad = options_.pad;
   const float background = lut_[0];
 
@@ -394,8 +381,8 @@ at::Tensor IdxLt::augment_batch(const BatchRequest& request, const at::Tensor& i
   const int64_t n = static_cast<int64_t>(request.count);
   TAILOR_CHECK(inputs.dim() == 4 && inputs.size(0) == n, "idx_lt: augment_batch got inputs of ",
                inputs.sizes(), " for ", n, " samples");
-  const bool crop = request.augment && options_.augment != "none";
-  const bool flip = request.augment && options_.augment == "crop_flip";
+  const bool crop = request.augment && options_.augment != Options::Augment::kNone;
+  const bool flip = request.augment && options_.augment == Options::Augment::kCropFlip;
   if (!crop) return inputs;
   std::vector<CropFlipDraw> draws(static_cast<size_t>(n));
   for (int64_t k = 0; k < n; ++k) {

@@ -13,15 +13,19 @@
 
 namespace tailor::plugins {
 
-/// Per-class sizes of a long-tail profile: "exp", "step" or "none" (`available` per class).
-/// Exactly LDAM-DRW's rule: n_i = int(img_max * (1/rho)^(i/(C-1))) in IEEE double.
-std::vector<int64_t> long_tail_counts(const std::string& profile, int64_t img_max,
-                                      double imbalance_ratio,
-                                      const std::vector<int64_t>& available);
-
 class IdxLt final : public Dataset {
  public:
   struct Options {
+    enum class Profile { kExp, kStep, kNone };
+    static constexpr auto kProfiles = tailor::choice<Profile>(
+        {{"exp", Profile::kExp}, {"step", Profile::kStep}, {"none", Profile::kNone}});
+    enum class Selection { kShuffle, kFirst };
+    static constexpr auto kSelections =
+        tailor::choice<Selection>({{"shuffle", Selection::kShuffle}, {"first", Selection::kFirst}});
+    enum class Augment { kCropFlip, kCrop, kNone };
+    static constexpr auto kAugments = tailor::choice<Augment>(
+        {{"crop_flip", Augment::kCropFlip}, {"crop", Augment::kCrop}, {"none", Augment::kNone}});
+
     std::string root = "/usr/share/datasets/fashion-mnist";
     std::string train_images = "train-images-idx3-ubyte.gz";
     std::string train_labels = "train-labels-idx1-ubyte.gz";
@@ -30,13 +34,13 @@ class IdxLt final : public Dataset {
     std::vector<std::string> class_names = {"T-shirt/top", "Trouser",   "Pullover", "Dress",
                                             "Coat",        "Sandal",    "Shirt",    "Sneaker",
                                             "Bag",         "Ankle boot"};
-    std::string profile = "exp";
+    Profile profile = Profile::kExp;
     double imbalance_ratio = 100.0;
     int64_t val_per_class = 100;
     int64_t seed = 0;
-    std::string selection = "shuffle";
+    Selection selection = Selection::kShuffle;
     int64_t img_max = 0;
-    std::string augment = "crop_flip";
+    Augment augment = Augment::kCropFlip;
     int64_t pad = 2;
     double mean = 0.2860;
     double std_dev = 0.3530;
@@ -50,8 +54,7 @@ class IdxLt final : public Dataset {
       v("test_labels", test_labels, "Test labels (IDX1 uint8); '.gz' suffix optional.");
       v("class_names", class_names,
         "Names in label order; their count is the number of classes. Empty: \"0\"..\"9\".");
-      v("profile", profile, "Long-tail profile of the train split.",
-        tailor::one_of({"exp", "step", "none"}));
+      v("profile", profile, "Long-tail profile of the train split.", kProfiles);
       v("imbalance_ratio", imbalance_ratio, "rho = n_max / n_min of the profile.",
         tailor::at_least(1.0));
       v("val_per_class", val_per_class,
@@ -63,12 +66,12 @@ class IdxLt final : public Dataset {
       v("selection", selection,
         "shuffle: LDAM-DRW (shuffle each class, keep the first n_i); first: first n_i in file "
         "order.",
-        tailor::one_of({"shuffle", "first"}));
+        kSelections);
       v("img_max", img_max, "Head-class size n_0; 0 = the largest class after the val hold-out.",
         tailor::at_least(0.0));
       v("augment", augment,
         "Training augmentation: random crop with zero padding `pad` (+ horizontal flip, p=0.5).",
-        tailor::one_of({"crop_flip", "crop", "none"}));
+        kAugments);
       v("pad", pad, "Zero padding (pixels per side) of the random crop.", tailor::at_least(0.0));
       v("mean", mean, "Normalisation mean of pixel/255.");
       v("std", std_dev, "Normalisation std of pixel/255.", tailor::greater_than(0.0));
@@ -81,7 +84,6 @@ class IdxLt final : public Dataset {
   std::vector<int64_t> sample_shape() const override { return {1, height_, width_}; }
   int64_t size(Split split) const override;
   at::Tensor labels(Split split) const override;
-  static constexpr bool kBatchAugment = true;
   Batch batch(const BatchRequest& request) const override;
   /// The crop (+ flip) as tensor ops on `inputs`' device.
   at::Tensor augment_batch(const BatchRequest& request, const at::Tensor& inputs) const override;

@@ -3,7 +3,8 @@
 
 #include "../../../tests/support/batch_request.hpp"
 #include "../../../tests/support/gpu.hpp"
-#include "../../../tests/support/readme_table.hpp"
+
+#include <tailor/testing/readme_table.hpp>
 
 #include <unistd.h>
 #include <zlib.h>
@@ -154,20 +155,6 @@ TEST_CASE("the selection shuffle reproduces NumPy's legacy RandomState shuffle",
   CHECK(one == std::vector<int64_t>{7});
 }
 
-TEST_CASE("long_tail_counts follows the LDAM-DRW profiles", "[idx_lt]") {
-  const std::vector<int64_t> plenty(10, 100000);
-  CHECK(tailor::plugins::long_tail_counts("exp", 6000, 100.0, plenty) ==
-        std::vector<int64_t>{6000, 3596, 2156, 1292, 774, 464, 278, 166, 100, 60});
-  CHECK(tailor::plugins::long_tail_counts("exp", 18, 10.0, plenty) == kExpCounts);
-  CHECK(tailor::plugins::long_tail_counts("step", 100, 10.0, plenty) ==
-        std::vector<int64_t>{100, 100, 100, 100, 100, 10, 10, 10, 10, 10});
-  CHECK(tailor::plugins::long_tail_counts("step", 100, 4.0, std::vector<int64_t>(5, 100)) ==
-        std::vector<int64_t>{100, 100, 25, 25, 25});
-  CHECK(tailor::plugins::long_tail_counts("none", 1, 50.0, {5, 7, 9}) ==
-        std::vector<int64_t>{5, 7, 9});
-  CHECK(tailor::plugins::long_tail_counts("exp", 30, 100.0, {40}) == std::vector<int64_t>{30});
-}
-
 TEST_CASE("idx_lt loads splits, labels and shapes", "[idx_lt]") {
   Fixture fx;
   IdxLt d(fx.options());
@@ -260,7 +247,7 @@ TEST_CASE("idx_lt exp profile, balanced val split and selection", "[idx_lt]") {
 
   // selection = first: the first n_i of each class in file order.
   IdxLt::Options first = fx.options();
-  first.selection = "first";
+  first.selection = IdxLt::Options::Selection::kFirst;
   IdxLt df(first);
   std::vector<int64_t> expected_first;
   for (int64_t c = 0; c < 10; ++c)
@@ -269,12 +256,12 @@ TEST_CASE("idx_lt exp profile, balanced val split and selection", "[idx_lt]") {
 
   // step and none profiles; explicit img_max.
   IdxLt::Options step = fx.options();
-  step.profile = "step";
+  step.profile = IdxLt::Options::Profile::kStep;
   step.img_max = 10;
   CHECK(IdxLt(step).class_counts(Split::kTrain) ==
         std::vector<int64_t>{10, 10, 10, 10, 10, 1, 1, 1, 1, 1});
   IdxLt::Options none = fx.options();
-  none.profile = "none";
+  none.profile = IdxLt::Options::Profile::kNone;
   none.val_per_class = 0;
   CHECK(IdxLt(none).class_counts(Split::kTrain) == std::vector<int64_t>(10, 20));
   CHECK(IdxLt(none).size(Split::kVal) == 0);
@@ -325,12 +312,12 @@ TEST_CASE("idx_lt augmented batches are deterministic and are crops/flips", "[id
   // augment = "none" (or a request without augmentation) gives the evaluation transform.
   tailor::Batch plain = fetch(d, Split::kTrain, idx, false, 1234);
   IdxLt::Options off = o;
-  off.augment = "none";
+  off.augment = IdxLt::Options::Augment::kNone;
   CHECK(at::equal(fetch(IdxLt(off), Split::kTrain, idx, true, 1234).inputs, plain.inputs));
 
   // pad = 0, crop only: nothing changes.
   IdxLt::Options crop0 = o;
-  crop0.augment = "crop";
+  crop0.augment = IdxLt::Options::Augment::kCrop;
   crop0.pad = 0;
   CHECK(at::equal(fetch(IdxLt(crop0), Split::kTrain, idx, true, 5).inputs, plain.inputs));
 
@@ -357,7 +344,7 @@ TEST_CASE("idx_lt batched augmentation equals the per-sample one bit for bit", "
   const auto gpu = tailor::test::gpu_if_present();
   if (!gpu) WARN("no GPU: the batched augmentation is checked on the CPU only");
   for (const char* augment : {"crop_flip", "crop", "none"}) {
-    o.augment = augment;
+    o.augment = o.kAugments.value(augment);
     IdxLt d(o);
     for (uint64_t seed : {1u, 1234u, 99u}) {
       const at::Tensor clean = fetch(d, Split::kTrain, idx, false, seed).inputs;
@@ -530,5 +517,5 @@ TEST_CASE("idx_lt on Debian's Fashion-MNIST", "[idx_lt][real]") {
 }
 
 TEST_CASE("idx_lt README parameter table matches the options schema", "[idx_lt]") {
-  tailor::test::check_readme_matches_schema(PLUGIN_README, tailor::schema_of<IdxLt::Options>());
+  tailor::testing::check_readme_matches_schema(PLUGIN_README, tailor::schema_of<IdxLt::Options>());
 }

@@ -1,5 +1,5 @@
 // image_list plugin entry: registers tailor::plugins::ImageList as the "image_list" dataset.
-#include "image_list.hpp"
+#include "common/image_list.hpp"
 
 #include <tailor/plugin.hpp>
 

@@ -1,10 +1,11 @@
 // Tests of the image_list dataset on generated JPEG files and list files in the ImageNet-LT
 // and Places-LT path layouts.
-#include "image_list.hpp"
+#include "common/image_list.hpp"
 
-#include "../../../tests/support/readme_table.hpp"
 #include "common/digest.hpp"
 #include "common/testing.hpp"
+
+#include <tailor/testing/readme_table.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -182,7 +183,7 @@ TEST_CASE("image_list augmented batches are deterministic per seed", "[image_lis
   for (const char* augment : {"imagenet", "randaugment"}) {
     INFO(augment);
     ImageList::Options o = fx.options();
-    o.image.augment = augment;
+    o.image.augment = o.image.kAugments.value(augment);
     ImageList d(o);
     const std::vector<int64_t> idx = {0, 1, 2, 3, 4, 0, 9};
     const at::Tensor a = fetch(d, Split::kTrain, idx, true, 1234).inputs;
@@ -202,7 +203,7 @@ TEST_CASE("image_list augmented batches are deterministic per seed", "[image_lis
 
   // augment = "none" trains on the evaluation transform.
   ImageList::Options o = fx.options();
-  o.image.augment = "none";
+  o.image.augment = tailor::image::Augment::kNone;
   ImageList plain(o);
   CHECK(at::equal(fetch(plain, Split::kTrain, {0, 1}, true, 5).inputs,
                   fetch(plain, Split::kTrain, {0, 1}, false, 5).inputs));
@@ -236,7 +237,7 @@ TEST_CASE("image_list handles corrupt and missing images as configured", "[image
                     Catch::Contains("index 6") && Catch::Contains("'val' of size 6"));
 
   ImageList::Options o = fx.options();
-  o.image.on_corrupt = "black";
+  o.image.on_corrupt = tailor::plugins::ImageOptions::OnCorrupt::kBlack;
   ImageList lenient(o);
   tailor::Batch b = fetch(lenient, Split::kTrain, {0, 2, 5, 9}, true, 3);
   CHECK(lenient.replaced_images() == 3);
@@ -355,5 +356,6 @@ TEST_CASE("image_list writes class and source manifests", "[image_list]") {
 }
 
 TEST_CASE("image_list README parameter table matches the options schema", "[image_list]") {
-  tailor::test::check_readme_matches_schema(PLUGIN_README, tailor::schema_of<ImageList::Options>());
+  tailor::testing::check_readme_matches_schema(PLUGIN_README,
+                                               tailor::schema_of<ImageList::Options>());
 }

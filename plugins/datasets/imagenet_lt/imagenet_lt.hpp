@@ -1,16 +1,22 @@
-// imagenet_lt: ImageNet-LT (Liu et al., CVPR 2019) read through image_list with its official
-// lists, class-count profile and list checksums as defaults.
+// imagenet_lt: ImageNet-LT (Liu et al., CVPR 2019), a thin plugin over the list-file engine
+// (common/image_list.hpp) with its official lists, class-count profile and list checksums.
 #pragma once
 
-#include "image_list/image_list.hpp"
+#include "common/image_list.hpp"
 
 namespace tailor::plugins {
 
-/// image_list with ImageNet-LT's defaults; every image_list option can still be changed.
+/// ImageList with ImageNet-LT's defaults; every option of image_list can still be changed.
 class ImagenetLt final : public ImageList {
  public:
   struct Options : ImageList::Options {
     Options();
+
+    /// The preset names its lists, so root is what the experiment must give.
+    template <class V>
+    void visit(V& v) {
+      visit_fields(v, required(), Constraint{});
+    }
   };
 
   explicit ImagenetLt(const Options& options);

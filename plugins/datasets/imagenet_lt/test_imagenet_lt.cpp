@@ -1,8 +1,9 @@
 // Tests of the imagenet_lt preset on a tiny fixture in the ImageNet-LT list layout.
 #include "imagenet_lt.hpp"
 
-#include "../../../tests/support/readme_table.hpp"
 #include "common/testing.hpp"
+
+#include <tailor/testing/readme_table.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -72,7 +73,7 @@ TEST_CASE("imagenet_lt defaults are the official lists and profile", "[imagenet_
   CHECK(o.expected_train_counts == std::vector<int64_t>{115846, 1280, 5});
   CHECK(o.expected_val_counts == std::vector<int64_t>{20000, 20, 20});
   CHECK(o.expected_test_counts == std::vector<int64_t>{50000, 50, 50});
-  CHECK(o.image.augment == "imagenet");
+  CHECK(o.image.augment == tailor::image::Augment::kStandard);
   CHECK(o.image.color_jitter == 0.4);
   CHECK(error_of(ImagenetLt::Options{}).find("set [dataset] root") != std::string::npos);
 }
@@ -115,6 +116,6 @@ TEST_CASE("imagenet_lt loads a modified list with the checks off", "[imagenet_lt
 }
 
 TEST_CASE("imagenet_lt README parameter table matches the options schema", "[imagenet_lt]") {
-  tailor::test::check_readme_matches_schema(PLUGIN_README,
-                                            tailor::schema_of<ImagenetLt::Options>());
+  tailor::testing::check_readme_matches_schema(PLUGIN_README,
+                                               tailor::schema_of<ImagenetLt::Options>());
 }

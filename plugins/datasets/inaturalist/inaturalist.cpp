@@ -270,7 +270,8 @@ ImageSources load(const Inaturalist::Options& o) {
   TAILOR_CHECK(!o.root.empty(), kName,
                ": set [dataset] root to the directory holding train_val2018/ (the image paths "
                "are relative to it), and annotation_dir to the folder of the ",
-               o.format == "json" ? "JSON" : "list", " files if they are elsewhere");
+               o.format == Inaturalist::Options::Format::kJson ? "JSON" : "list",
+               " files if they are elsewhere");
   ImageSources s;
   s.name = kName;
   s.root = o.root;
@@ -278,7 +279,7 @@ ImageSources load(const Inaturalist::Options& o) {
   const std::string& dir = o.annotation_dir.empty() ? o.root : o.annotation_dir;
 
   SampleTable train, official_val;
-  if (o.format == "json") {
+  if (o.format == Inaturalist::Options::Format::kJson) {
     const std::string train_path = resolve_path(dir, o.train_json);
     const std::string val_path = resolve_path(dir, o.val_json);
     InatAnnotations t = read_inat_json(train_path, prefix);
@@ -323,17 +324,17 @@ ImageSources load(const Inaturalist::Options& o) {
                      ": label ", t->labels[i], " is not below num_classes = ", o.num_classes);
   }
 
-  const int64_t num_classes = o.format == "json" ? static_cast<int64_t>(s.class_names.size())
-                              : o.num_classes > 0
-                                  ? o.num_classes
-                                  : 1 + *std::max_element(train.labels.begin(), train.labels.end());
+  const int64_t num_classes =
+      o.format == Inaturalist::Options::Format::kJson ? static_cast<int64_t>(s.class_names.size())
+      : o.num_classes > 0                             ? o.num_classes
+                          : 1 + *std::max_element(train.labels.begin(), train.labels.end());
   s.num_classes = num_classes;
   check_counts(kName, "expected_train_counts", train, train.class_counts(num_classes),
                o.expected_train_counts);
   check_counts(kName, "expected_test_counts", official_val, official_val.class_counts(num_classes),
                o.expected_test_counts);
 
-  if (o.val_split == "holdout") {
+  if (o.val_split == Inaturalist::Options::ValSplit::kHoldout) {
     // The last val_per_class images of each class, in file order, become val.
     std::vector<int64_t> left = train.class_counts(num_classes);
     for (size_t c = 0; c < left.size(); ++c)
@@ -360,7 +361,7 @@ ImageSources load(const Inaturalist::Options& o) {
     s.val = std::move(val);
   } else {
     s.train = std::move(train);
-    if (o.val_split == "official") {
+    if (o.val_split == Inaturalist::Options::ValSplit::kOfficial) {
       log_warn(detail::concat(kName,
                               ": val_split = \"official\": val is the official val2018, the same "
                               "images as test; model selection on it tunes on the test set (the "

@@ -1,8 +1,8 @@
 // inaturalist: iNaturalist 2018 (Van Horn et al., CVPR 2018) from the official COCO-style
-// JSON annotations or from the long-tail repos' list files, served by image_list.
+// JSON annotations or from the long-tail repos' list files, served by the list-file engine.
 #pragma once
 
-#include "image_list/image_list.hpp"
+#include "common/image_list.hpp"
 
 #include <cstdint>
 #include <string>
@@ -32,14 +32,22 @@ ImageOptions inat_image_defaults();
 class Inaturalist final : public ImageList {
  public:
   struct Options {
+    enum class Format { kJson, kList };
+    static constexpr auto kFormats =
+        choice<Format>({{"json", Format::kJson}, {"list", Format::kList}});
+    enum class ValSplit { kHoldout, kOfficial, kNone };
+    static constexpr auto kValSplits = choice<ValSplit>({{"holdout", ValSplit::kHoldout},
+                                                         {"official", ValSplit::kOfficial},
+                                                         {"none", ValSplit::kNone}});
+
     std::string root;
     std::string annotation_dir;
-    std::string format = "json";
+    Format format = Format::kJson;
     std::string train_json = "train2018.json";
     std::string val_json = "val2018.json";
     std::string train_list = "iNaturalist18_train.txt";
     std::string val_list = "iNaturalist18_val.txt";
-    std::string val_split = "holdout";
+    ValSplit val_split = ValSplit::kHoldout;
     int64_t val_per_class = 1;
     int64_t num_classes = 8142;
     ImageOptions image = inat_image_defaults();
@@ -52,12 +60,13 @@ class Inaturalist final : public ImageList {
 
     template <class V>
     void visit(V& v) {
-      v("root", root, "Directory the image paths are relative to: the one holding train_val2018/.");
+      v("root", root, "Directory the image paths are relative to: the one holding train_val2018/.",
+        required());
       v("annotation_dir", annotation_dir, "Directory of the JSON or list files. Empty: root.");
       v("format", format,
         "json: the official train2018.json / val2018.json; list: the long-tail repos' "
         "iNaturalist18_{train,val}.txt.",
-        one_of({"json", "list"}));
+        kFormats);
       v("train_json", train_json, "Official train annotations (format = json).");
       v("val_json", val_json, "Official val annotations (format = json); served as split test.");
       v("train_list", train_list, "Train list (format = list).");
@@ -66,7 +75,7 @@ class Inaturalist final : public ImageList {
         "What split val is. holdout: the last val_per_class train2018 images of each class "
         "(removed from train); official: val2018 itself, the same images as test (the peers' "
         "protocol, tuning on test); none: no val split.",
-        one_of({"holdout", "official", "none"}));
+        kValSplits);
       v("val_per_class", val_per_class, "Images per class held out when val_split = holdout.",
         at_least(1.0));
       v("num_classes", num_classes,

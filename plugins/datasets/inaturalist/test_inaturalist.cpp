@@ -2,8 +2,9 @@
 // layout.
 #include "inaturalist.hpp"
 
-#include "../../../tests/support/readme_table.hpp"
 #include "common/testing.hpp"
+
+#include <tailor/testing/readme_table.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -113,9 +114,9 @@ std::vector<int64_t> labels_of(const Inaturalist& d, Split split) {
 
 TEST_CASE("inaturalist defaults follow the iNat-2018 recipe", "[inaturalist]") {
   const Inaturalist::Options o;
-  CHECK(o.format == "json");
+  CHECK(o.format == Inaturalist::Options::Format::kJson);
   CHECK(o.train_json == "train2018.json");
-  CHECK(o.val_split == "holdout");
+  CHECK(o.val_split == Inaturalist::Options::ValSplit::kHoldout);
   CHECK(o.num_classes == 8142);
   CHECK(o.expected_train_counts == std::vector<int64_t>{437513, 1000, 2});
   CHECK(o.expected_test_counts == std::vector<int64_t>{24426, 3, 3});
@@ -143,15 +144,15 @@ TEST_CASE("inaturalist reads the JSON annotations", "[inaturalist]") {
   CHECK(b.targets[1].item<int64_t>() == 2);
 
   Inaturalist::Options o = fx.options();
-  o.val_split = "official";
+  o.val_split = Inaturalist::Options::ValSplit::kOfficial;
   Inaturalist official(o);
   CHECK(official.class_counts(Split::kTrain) == std::vector<int64_t>{4, 3, 2});
   CHECK(official.samples(Split::kVal).path(1) == official.samples(Split::kTest).path(1));
-  o.val_split = "none";
+  o.val_split = Inaturalist::Options::ValSplit::kNone;
   Inaturalist none(o);
   CHECK(none.size(Split::kVal) == 0);
   CHECK(none.size(Split::kTrain) == 9);
-  o.val_split = "holdout";
+  o.val_split = Inaturalist::Options::ValSplit::kHoldout;
   o.val_per_class = 2;
   CHECK_THAT(error_of(o),
              Catch::Contains("class 2 has 2 train images") && Catch::Contains("val_per_class"));
@@ -232,11 +233,11 @@ TEST_CASE("inaturalist reads the list files of the long-tail repos", "[inaturali
   write_bytes(fx.dir / "iNaturalist18_train.txt", train);
   write_bytes(fx.dir / "iNaturalist18_val.txt", val);
   Inaturalist::Options o = fx.options();
-  o.format = "list";
+  o.format = Inaturalist::Options::Format::kList;
   CHECK_THAT(error_of(o), Catch::Contains("iNaturalist18_train.txt is not the expected file") &&
                               Catch::Contains("git-blob:4accdb7584d2f0a5106c40a33ed6afa392189bcc"));
   o.train_list_sha256 = o.val_list_sha256 = {};
-  o.val_split = "none";
+  o.val_split = Inaturalist::Options::ValSplit::kNone;
   Inaturalist d(o);
   CHECK(d.class_names() == std::vector<std::string>{"0", "1", "2"});
   CHECK(d.class_counts(Split::kTrain) == std::vector<int64_t>{4, 3, 2});
@@ -253,6 +254,6 @@ TEST_CASE("inaturalist names the JSON entry of a damaged image", "[inaturalist]"
 }
 
 TEST_CASE("inaturalist README parameter table matches the options schema", "[inaturalist]") {
-  tailor::test::check_readme_matches_schema(PLUGIN_README,
-                                            tailor::schema_of<Inaturalist::Options>());
+  tailor::testing::check_readme_matches_schema(PLUGIN_README,
+                                               tailor::schema_of<Inaturalist::Options>());
 }

@@ -1,16 +1,22 @@
-// places_lt: Places-LT (Liu et al., CVPR 2019) read through image_list with its official
-// lists, class-count profile and list checksums as defaults.
+// places_lt: Places-LT (Liu et al., CVPR 2019), a thin plugin over the list-file engine
+// (common/image_list.hpp) with its official lists, class-count profile and list checksums.
 #pragma once
 
-#include "image_list/image_list.hpp"
+#include "common/image_list.hpp"
 
 namespace tailor::plugins {
 
-/// image_list with Places-LT's defaults; every image_list option can still be changed.
+/// ImageList with Places-LT's defaults; every option of image_list can still be changed.
 class PlacesLt final : public ImageList {
  public:
   struct Options : ImageList::Options {
     Options();
+
+    /// The preset names its lists, so root is what the experiment must give.
+    template <class V>
+    void visit(V& v) {
+      visit_fields(v, required(), Constraint{});
+    }
   };
 
   explicit PlacesLt(const Options& options);

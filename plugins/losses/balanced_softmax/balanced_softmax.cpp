@@ -30,7 +30,7 @@ at::Tensor BalancedSoftmax::forward(const LossInput& in) {
                num_classes_, "], got ", z.sizes());
   const at::Tensor shifted = z + log_counts_.to(z.options());
   const at::Tensor nll = -at::log_softmax(shifted, 1).gather(1, in.targets.unsqueeze(1)).squeeze(1);
-  return options_.reduction == "sum" ? nll.sum() : nll.mean();
+  return options_.reduction == Options::Reduction::kSum ? nll.sum() : nll.mean();
 }
 
 }  // namespace tailor::plugins

@@ -4,8 +4,6 @@
 #include <tailor/components.hpp>
 #include <tailor/options.hpp>
 
-#include <string>
-
 namespace tailor::plugins {
 
 /// Balanced Softmax: l_i = -log(n_y e^{z_y} / sum_j n_j e^{z_j}) = CE(z_i + log n, y_i).
@@ -13,12 +11,15 @@ namespace tailor::plugins {
 class BalancedSoftmax final : public Loss {
  public:
   struct Options {
-    std::string reduction = "mean";
+    enum class Reduction { kMean, kSum };
+    static constexpr auto kReductions =
+        choice<Reduction>({{"mean", Reduction::kMean}, {"sum", Reduction::kSum}});
+
+    Reduction reduction = Reduction::kMean;
 
     template <class V>
     void visit(V& v) {
-      v("reduction", reduction, "mean: batch mean; sum: sum over the batch.",
-        one_of({"mean", "sum"}));
+      v("reduction", reduction, "mean: batch mean; sum: sum over the batch.", kReductions);
     }
   };
 

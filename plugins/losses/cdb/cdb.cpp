@@ -24,7 +24,7 @@ const at::Tensor* find(const NamedTensors& state, const std::string& name) {
 }  // namespace
 
 double CdbLoss::tau_for(const std::vector<double>& accuracy, const Options& options) {
-  if (options.tau_mode == "fixed") return options.tau;
+  if (options.tau_mode == Options::TauMode::kFixed) return options.tau;
   double lo = std::numeric_limits<double>::infinity();
   double hi = -std::numeric_limits<double>::infinity();
   for (double a : accuracy) {
@@ -34,7 +34,7 @@ double CdbLoss::tau_for(const std::vector<double>& accuracy, const Options& opti
   }
   if (!std::isfinite(lo)) lo = hi = 0.0;  // nothing measured: as if every accuracy were 0
   const double r = hi / (lo + options.tau_epsilon);
-  return options.tau_mode == "dynamic" ? 2.0 * sigmoid(r - 1.0) : sigmoid(r);
+  return options.tau_mode == Options::TauMode::kDynamic ? 2.0 * sigmoid(r - 1.0) : sigmoid(r);
 }
 
 std::vector<double> CdbLoss::weights_for(const std::vector<double>& accuracy, double tau,
@@ -89,7 +89,7 @@ at::Tensor CdbLoss::forward(const LossInput& in) {
   TAILOR_CHECK(z.dim() == 2 && z.size(1) == num_classes_, "cdb: logits must be [N, ", num_classes_,
                "], got ", z.sizes());
   at::Tensor per_sample;
-  if (options_.base == "ce") {
+  if (options_.base == Options::Base::kCe) {
     per_sample = -at::log_softmax(z, 1).gather(1, in.targets.unsqueeze(1)).squeeze(1);
   } else {
     // Sigmoid focal summed over classes, -(1 - p_t)^gamma log p_t with p_t = sigmoid(+-z);
@@ -105,8 +105,8 @@ at::Tensor CdbLoss::forward(const LossInput& in) {
   }
   const at::Tensor w_y = weights_.to(z.options()).index_select(0, in.targets);
   per_sample = w_y * per_sample;
-  if (options_.reduction == "sum") return per_sample.sum();
-  if (options_.reduction == "batch_mean") return per_sample.mean();
+  if (options_.reduction == Options::Reduction::kSum) return per_sample.sum();
+  if (options_.reduction == Options::Reduction::kBatchMean) return per_sample.mean();
   const at::Tensor total = w_y.sum();
   // A batch drawn only from classes at 100% accuracy weighs 0: it contributes 0, not 0/0.
   return per_sample.sum() / at::where(total > 0, total, at::ones_like(total));

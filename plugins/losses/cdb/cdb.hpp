@@ -5,7 +5,6 @@
 #include <tailor/options.hpp>
 
 #include <cstdint>
-#include <string>
 #include <vector>
 
 namespace tailor::plugins {
@@ -17,14 +16,25 @@ namespace tailor::plugins {
 class CdbLoss final : public Loss {
  public:
   struct Options {
-    std::string tau_mode = "dynamic";
+    enum class TauMode { kDynamic, kDynamicV1, kFixed };
+    static constexpr auto kTauModes = choice<TauMode>({{"dynamic", TauMode::kDynamic},
+                                                       {"dynamic_v1", TauMode::kDynamicV1},
+                                                       {"fixed", TauMode::kFixed}});
+    enum class Base { kCe, kFocal };
+    static constexpr auto kBases = choice<Base>({{"ce", Base::kCe}, {"focal", Base::kFocal}});
+    enum class Reduction { kBatchMean, kMean, kSum };
+    static constexpr auto kReductions = choice<Reduction>({{"batch_mean", Reduction::kBatchMean},
+                                                           {"mean", Reduction::kMean},
+                                                           {"sum", Reduction::kSum}});
+
+    TauMode tau_mode = TauMode::kDynamic;
     double tau = 1.5;
     double tau_epsilon = 0.01;
     double min_difficulty = 0.0;
-    std::string base = "ce";
+    Base base = Base::kCe;
     double gamma = 2.0;
     bool detach_modulator = false;
-    std::string reduction = "batch_mean";
+    Reduction reduction = Reduction::kBatchMean;
 
     template <class V>
     void visit(V& v) {
@@ -32,7 +42,7 @@ class CdbLoss final : public Loss {
         "dynamic: tau = 2 sigmoid(r - 1) (paper, ImageNet-LT code); dynamic_v1: tau = "
         "sigmoid(r) (the CIFAR/EGTEA training scripts); fixed: tau = the tau option. "
         "r = max_c A_c / (min_c A_c + tau_epsilon).",
-        one_of({"dynamic", "dynamic_v1", "fixed"}));
+        kTauModes);
       v("tau", tau, "The exponent tau when tau_mode = \"fixed\"; 0 gives the unweighted loss.",
         at_least(0.0));
       v("tau_epsilon", tau_epsilon, "epsilon in the accuracy ratio r of the dynamic modes.",
@@ -41,8 +51,7 @@ class CdbLoss final : public Loss {
         "Floor on the difficulty 1 - A_c, so that a class at 100% accuracy keeps a small weight; "
         "0 is the official behaviour (weight 0).",
         range(0.0, 1.0));
-      v("base", base, "Base loss: softmax CE, or one-vs-all sigmoid focal loss.",
-        one_of({"ce", "focal"}));
+      v("base", base, "Base loss: softmax CE, or one-vs-all sigmoid focal loss.", kBases);
       v("gamma", gamma, "Focusing parameter of base = focal.", at_least(0.0));
       v("detach_modulator", detach_modulator,
         "base = focal: treat (1-p_t)^gamma as a constant in the backward pass (as the official "
@@ -50,7 +59,7 @@ class CdbLoss final : public Loss {
       v("reduction", reduction,
         "batch_mean: sum_i l_i / N (CIFAR/EGTEA code); mean: sum_i l_i / sum_i w_{y_i} "
         "(ImageNet-LT code); sum: sum_i l_i.",
-        one_of({"batch_mean", "mean", "sum"}));
+        kReductions);
     }
   };
 

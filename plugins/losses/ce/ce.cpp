@@ -30,8 +30,9 @@ at::Tensor CrossEntropy::forward(const LossInput& in) {
   } else if (eps > 0.0) {
     per_sample = (1.0 - eps) * nll - (eps / num_classes) * log_p.sum(1);
   }
-  if (options_.reduction == "sum") return per_sample.sum();
-  if (options_.reduction == "batch_mean" || !w_y.defined()) return per_sample.mean();
+  using Reduction = Options::Reduction;
+  if (options_.reduction == Reduction::kSum) return per_sample.sum();
+  if (options_.reduction == Reduction::kBatchMean || !w_y.defined()) return per_sample.mean();
   return per_sample.sum() / w_y.sum();
 }
 

@@ -4,7 +4,6 @@
 #include <tailor/components.hpp>
 #include <tailor/options.hpp>
 
-#include <string>
 #include <vector>
 
 namespace tailor::plugins {
@@ -14,9 +13,14 @@ namespace tailor::plugins {
 class CrossEntropy final : public Loss {
  public:
   struct Options {
+    enum class Reduction { kMean, kBatchMean, kSum };
+    static constexpr auto kReductions = choice<Reduction>({{"mean", Reduction::kMean},
+                                                           {"batch_mean", Reduction::kBatchMean},
+                                                           {"sum", Reduction::kSum}});
+
     std::vector<double> class_weights;  // empty: uniform
     double label_smoothing = 0.0;
-    std::string reduction = "mean";
+    Reduction reduction = Reduction::kMean;
 
     template <class V>
     void visit(V& v) {
@@ -27,7 +31,7 @@ class CrossEntropy final : public Loss {
       v("reduction", reduction,
         "mean: sum_i l_i / sum_i w_{y_i} (PyTorch's weighted mean); batch_mean: "
         "sum_i l_i / N; sum: sum_i l_i.",
-        one_of({"mean", "batch_mean", "sum"}));
+        kReductions);
     }
   };
 

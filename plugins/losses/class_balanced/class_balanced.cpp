@@ -38,13 +38,13 @@ at::Tensor ClassBalancedLoss::forward(const LossInput& in) {
   TAILOR_CHECK(z.dim() == 2 && z.size(1) == num_classes_, "class_balanced: logits must be [N, ",
                num_classes_, "], got ", z.sizes());
   at::Tensor per_sample;
-  if (options_.base == "softmax") {
+  if (options_.base == Options::Base::kSoftmax) {
     per_sample = -at::log_softmax(z, 1).gather(1, in.targets.unsqueeze(1)).squeeze(1);
   } else {
     // One-vs-all: the sample's weight multiplies all C binary terms, negatives included.
     const at::Tensor y = at::one_hot(in.targets, num_classes_).to(z.scalar_type());
     at::Tensor terms = at::binary_cross_entropy_with_logits(z, y, {}, {}, at::Reduction::None);
-    if (options_.base == "focal" && options_.gamma > 0.0) {
+    if (options_.base == Options::Base::kFocal && options_.gamma > 0.0) {
       // The official modulator exp(-gamma y z - gamma log(1 + exp(-z))) = (1 - p_t)^gamma,
       // with log(1 + exp(-z)) as softplus(-z) so that it cannot overflow.
       terms = at::exp(-options_.gamma * (y * z + at::softplus(-z))) * terms;
@@ -53,10 +53,10 @@ at::Tensor ClassBalancedLoss::forward(const LossInput& in) {
   }
   const at::Tensor w_y = weights_.to(z.options()).index_select(0, in.targets);
   per_sample = w_y * per_sample;
-  if (options_.reduction == "sum") return per_sample.sum();
+  if (options_.reduction == Options::Reduction::kSum) return per_sample.sum();
   // The official divisor: the number of non-zero weights (softmax) or of positive labels
   // (sigmoid, focal); both are N because every CB weight is positive.
-  if (options_.reduction == "batch_mean") return per_sample.mean();
+  if (options_.reduction == Options::Reduction::kBatchMean) return per_sample.mean();
   return per_sample.sum() / w_y.sum();
 }
 

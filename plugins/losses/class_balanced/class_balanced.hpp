@@ -5,7 +5,6 @@
 #include <tailor/options.hpp>
 
 #include <cstdint>
-#include <string>
 #include <vector>
 
 namespace tailor::plugins {
@@ -16,10 +15,18 @@ namespace tailor::plugins {
 class ClassBalancedLoss final : public Loss {
  public:
   struct Options {
+    enum class Base { kSoftmax, kSigmoid, kFocal };
+    static constexpr auto kBases = choice<Base>(
+        {{"softmax", Base::kSoftmax}, {"sigmoid", Base::kSigmoid}, {"focal", Base::kFocal}});
+    enum class Reduction { kBatchMean, kMean, kSum };
+    static constexpr auto kReductions = choice<Reduction>({{"batch_mean", Reduction::kBatchMean},
+                                                           {"mean", Reduction::kMean},
+                                                           {"sum", Reduction::kSum}});
+
     double beta = 0.9999;
-    std::string base = "softmax";
+    Base base = Base::kSoftmax;
     double gamma = 1.0;
-    std::string reduction = "batch_mean";
+    Reduction reduction = Reduction::kBatchMean;
 
     template <class V>
     void visit(V& v) {
@@ -28,13 +35,12 @@ class ClassBalancedLoss final : public Loss {
         "frequency.",
         range(0.0, 1.0, /*hi_open=*/true));
       v("base", base,
-        "Base loss: softmax CE, one-vs-all sigmoid CE, or one-vs-all sigmoid focal loss.",
-        one_of({"softmax", "sigmoid", "focal"}));
+        "Base loss: softmax CE, one-vs-all sigmoid CE, or one-vs-all sigmoid focal loss.", kBases);
       v("gamma", gamma, "Focusing parameter of base = focal.", at_least(0.0));
       v("reduction", reduction,
         "batch_mean: sum_i l_i / N (official code); mean: sum_i l_i / sum_i alpha_{y_i} "
         "(PyTorch's weighted mean); sum: sum_i l_i.",
-        one_of({"batch_mean", "mean", "sum"}));
+        kReductions);
     }
   };
 

@@ -33,11 +33,8 @@ DifficultyNetLoss::DifficultyNetLoss(const Options& options, const LossContext& 
                    options.betas[1] >= 0.0 && options.betas[1] < 1.0,
                "[loss] difficulty_net: betas needs two values in [0, 1), e.g. [0.9, 0.999]");
   TAILOR_CHECK(options.adam_eps > 0.0, "[loss] difficulty_net: adam_eps must be > 0");
-  TAILOR_CHECK(options.base == "ce" || options.base == "balanced_softmax",
-               "[loss] difficulty_net: base must be ce or balanced_softmax, got \"", options.base,
-               "\"");
   TAILOR_CHECK(num_classes_ > 0, "difficulty_net: the dataset reports no classes");
-  if (options.base == "balanced_softmax") {
+  if (options.base == Options::Base::kBalancedSoftmax) {
     TAILOR_CHECK(static_cast<int64_t>(context.class_counts.size()) == num_classes_,
                  "difficulty_net: got ", context.class_counts.size(), " class counts for ",
                  num_classes_, " classes");

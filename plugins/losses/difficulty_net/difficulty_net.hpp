@@ -5,7 +5,6 @@
 #include <tailor/options.hpp>
 
 #include <cstdint>
-#include <string>
 #include <vector>
 
 namespace tailor::plugins {
@@ -18,6 +17,10 @@ namespace tailor::plugins {
 class DifficultyNetLoss final : public Loss {
  public:
   struct Options {
+    enum class Base { kCe, kBalancedSoftmax };
+    static constexpr auto kBases =
+        choice<Base>({{"ce", Base::kCe}, {"balanced_softmax", Base::kBalancedSoftmax}});
+
     int64_t hidden = 128;
     bool bias = false;
     double lambda = 0.3;
@@ -25,7 +28,7 @@ class DifficultyNetLoss final : public Loss {
     double weight_decay = 1e-4;
     std::vector<double> betas = {0.9, 0.999};
     double adam_eps = 1e-8;
-    std::string base = "ce";
+    Base base = Base::kCe;
     bool detach_weights_in_virtual_step = false;
 
     template <class V>
@@ -44,7 +47,7 @@ class DifficultyNetLoss final : public Loss {
       v("betas", betas, "Adam betas of phi.", range(0.0, 1.0, /*hi_open=*/true));
       v("adam_eps", adam_eps, "Adam epsilon of phi.", greater_than(0.0));
       v("base", base, "Per-sample loss l: softmax CE, or Balanced Softmax CE(z + log n, y).",
-        one_of({"ce", "balanced_softmax"}));
+        kBases);
       v("detach_weights_in_virtual_step", detach_weights_in_virtual_step,
         "true: the virtual step's weights are constants, so phi learns from the driver loss "
         "only (official code); false: the bilevel meta-gradient reaches phi (paper's intent).");

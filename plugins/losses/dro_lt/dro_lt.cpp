@@ -20,12 +20,6 @@ const at::Tensor* find(const NamedTensors& state, const std::string& name) {
   return nullptr;
 }
 
-bool is_one_of(const std::string& value, std::initializer_list<const char*> choices) {
-  for (const char* c : choices)
-    if (value == c) return true;
-  return false;
-}
-
 }  // namespace
 
 DroLtLoss::DroLtLoss(const Options& options, const LossContext& context)
@@ -40,15 +34,6 @@ DroLtLoss::DroLtLoss(const Options& options, const LossContext& context)
   TAILOR_CHECK(options.lambda >= 0.0, "[loss] dro_lt: lambda must be >= 0, got ", options.lambda);
   TAILOR_CHECK(options.epsilon >= 0.0, "[loss] dro_lt: epsilon must be >= 0, got ",
                options.epsilon);
-  TAILOR_CHECK(is_one_of(options.epsilon_mode, {"learned", "fixed", "count"}),
-               "[loss] dro_lt: epsilon_mode must be learned, fixed or count, got \"",
-               options.epsilon_mode, "\"");
-  TAILOR_CHECK(is_one_of(options.epsilon_pairing, {"intended", "official"}),
-               "[loss] dro_lt: epsilon_pairing must be intended or official, got \"",
-               options.epsilon_pairing, "\"");
-  TAILOR_CHECK(is_one_of(options.ce, {"frequency_weighted", "plain", "off"}),
-               "[loss] dro_lt: ce must be frequency_weighted, plain or off, got \"", options.ce,
-               "\"");
   TAILOR_CHECK(num_classes_ > 0, "dro_lt: the dataset reports no classes");
   TAILOR_CHECK(feature_dim_ > 0, "dro_lt: the backbone reports feature_dim = ", feature_dim_,
                "; the robustness loss needs feature vectors, use a backbone with a positive "
@@ -60,7 +45,7 @@ DroLtLoss::DroLtLoss(const Options& options, const LossContext& context)
   const int64_t n_max = *std::max_element(counts.begin(), counts.end());
   const int64_t n_min = *std::min_element(counts.begin(), counts.end());
   const auto f32 = at::TensorOptions().dtype(at::kFloat).device(device_);
-  if (options.epsilon_mode == "count") {
+  if (options.epsilon_mode == Options::EpsilonMode::kCount) {
     TAILOR_CHECK(n_min >= 1,
                  "[loss] dro_lt: epsilon_mode = \"count\" needs every class to have a "
                  "training sample (eps_c = epsilon * sqrt(n_min / n_c)), but a class has ",
@@ -71,9 +56,9 @@ DroLtLoss::DroLtLoss(const Options& options, const LossContext& context)
     epsilon_ = at::tensor(eps, at::kDouble).to(f32);
   } else {
     epsilon_ = at::full({num_classes_}, options.epsilon, f32);
-    if (options.epsilon_mode == "learned") epsilon_.set_requires_grad(true);
+    if (options.epsilon_mode == Options::EpsilonMode::kLearned) epsilon_.set_requires_grad(true);
   }
-  if (options.ce == "frequency_weighted") {
+  if (options.ce == Options::Ce::kFrequencyWeighted) {
     TAILOR_CHECK(n_max >= 1,
                  "[loss] dro_lt: ce = \"frequency_weighted\" needs training samples "
                  "(v_c = n_c / max n), but every class count is 0");
@@ -108,7 +93,7 @@ at::Tensor DroLtLoss::robustness_loss(const at::Tensor& f, const at::Tensor& y) 
       (at::arange(present.size(0), y.options()).unsqueeze(1) == inverse.unsqueeze(0))
           .to(f.scalar_type());
   at::Tensor eps_y = epsilon_.to(f.options()).index_select(0, y);  // [N], batch order
-  if (options_.epsilon_pairing == "official") {
+  if (options_.epsilon_pairing == Options::Pairing::kOfficial) {
     // The official mask enumerates positives class-sorted while eps[y] is in batch order:
     // the k-th positive in class-sorted order receives the eps of batch sample k.
     const at::Tensor perm = std::get<1>(at::sort(y, /*stable=*/true, /*dim=*/0, false));
@@ -126,14 +111,14 @@ at::Tensor DroLtLoss::forward(const LossInput& in) {
   const at::Tensor& z = in.logits;
   TAILOR_CHECK(z.dim() == 2 && z.size(1) == num_classes_, "dro_lt: logits must be [N, ",
                num_classes_, "], got ", z.sizes());
-  if (options_.clamp_epsilon && options_.epsilon_mode == "learned") {
+  if (options_.clamp_epsilon && options_.epsilon_mode == Options::EpsilonMode::kLearned) {
     torch::NoGradGuard no_grad;
     epsilon_.clamp_min_(0.0);  // projected SGD: the host's step may have pushed eps below 0
   }
   at::Tensor total;
-  if (options_.ce != "off") {
+  if (options_.ce != Options::Ce::kOff) {
     const at::Tensor nll = -at::log_softmax(z, 1).gather(1, in.targets.unsqueeze(1)).squeeze(1);
-    if (options_.ce == "plain") {
+    if (options_.ce == Options::Ce::kPlain) {
       total = nll.mean();
     } else {
       const at::Tensor v_y = ce_weights_.to(z.options()).index_select(0, in.targets);
@@ -151,7 +136,7 @@ at::Tensor DroLtLoss::forward(const LossInput& in) {
 }
 
 void DroLtLoss::on_epoch_start(const Clock& clock) {
-  if (options_.epsilon_mode != "learned") return;
+  if (options_.epsilon_mode != Options::EpsilonMode::kLearned) return;
   // Learned eps only ever shrinks (methods.md 5.7.1): keep an eye on it.
   const at::Tensor e = epsilon_.detach().to(at::kCPU, at::kDouble);
   char line[160];
@@ -190,7 +175,7 @@ void DroLtLoss::on_feature_bank(const at::Tensor& features, const at::Tensor& la
 }
 
 NamedTensors DroLtLoss::parameters() {
-  if (options_.epsilon_mode != "learned") return {};
+  if (options_.epsilon_mode != Options::EpsilonMode::kLearned) return {};
   return {{"epsilon", epsilon_}};
 }
 

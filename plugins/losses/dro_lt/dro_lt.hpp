@@ -5,7 +5,6 @@
 #include <tailor/options.hpp>
 
 #include <cstdint>
-#include <string>
 #include <vector>
 
 namespace tailor::plugins {
@@ -20,13 +19,24 @@ namespace tailor::plugins {
 class DroLtLoss final : public Loss {
  public:
   struct Options {
+    enum class EpsilonMode { kLearned, kFixed, kCount };
+    static constexpr auto kEpsilonModes = choice<EpsilonMode>({{"learned", EpsilonMode::kLearned},
+                                                               {"fixed", EpsilonMode::kFixed},
+                                                               {"count", EpsilonMode::kCount}});
+    enum class Pairing { kIntended, kOfficial };
+    static constexpr auto kPairings =
+        choice<Pairing>({{"intended", Pairing::kIntended}, {"official", Pairing::kOfficial}});
+    enum class Ce { kFrequencyWeighted, kPlain, kOff };
+    static constexpr auto kCes = choice<Ce>(
+        {{"frequency_weighted", Ce::kFrequencyWeighted}, {"plain", Ce::kPlain}, {"off", Ce::kOff}});
+
     double lambda = 1.0;
     double temperature = 1.0;
-    std::string epsilon_mode = "learned";
+    EpsilonMode epsilon_mode = EpsilonMode::kLearned;
     double epsilon = 1.0;
     bool clamp_epsilon = false;
-    std::string epsilon_pairing = "intended";
-    std::string ce = "frequency_weighted";
+    Pairing epsilon_pairing = Pairing::kIntended;
+    Ce ce = Ce::kFrequencyWeighted;
 
     template <class V>
     void visit(V& v) {
@@ -36,7 +46,7 @@ class DroLtLoss final : public Loss {
       v("epsilon_mode", epsilon_mode,
         "learned: per-class eps_c, optimised by the host in the loss group (official); fixed: "
         "eps_c = epsilon; count: eps_c = epsilon * sqrt(n_min / n_c).",
-        one_of({"learned", "fixed", "count"}));
+        kEpsilonModes);
       v("epsilon", epsilon,
         "Initial eps_c (learned), the constant eps_c (fixed) or the rarest class's eps_c (count).",
         at_least(0.0));
@@ -46,11 +56,11 @@ class DroLtLoss final : public Loss {
       v("epsilon_pairing", epsilon_pairing,
         "intended: each positive gets its own class's eps; official: the official code's "
         "class-sorted mask pairing (methods.md 5.7.7).",
-        one_of({"intended", "official"}));
+        kPairings);
       v("ce", ce,
         "Cross-entropy term: frequency_weighted (v_c = n_c / max n, PyTorch weighted mean; "
         "official), plain (unweighted mean) or off (robustness loss only).",
-        one_of({"frequency_weighted", "plain", "off"}));
+        kCes);
     }
   };
 

@@ -10,10 +10,11 @@ namespace {
 // Where (1-p)^gamma with gamma < 1 has an infinite slope, the factor is floored here.
 constexpr double kMinOneMinusP = 1e-12;
 
-at::Tensor reduce(const at::Tensor& per_sample, const at::Tensor& w_y,
-                  const std::string& reduction) {
-  if (reduction == "sum") return per_sample.sum();
-  if (reduction == "batch_mean" || !w_y.defined()) return per_sample.mean();
+using Reduction = FocalLoss::Options::Reduction;
+
+at::Tensor reduce(const at::Tensor& per_sample, const at::Tensor& w_y, Reduction reduction) {
+  if (reduction == Reduction::kSum) return per_sample.sum();
+  if (reduction == Reduction::kBatchMean || !w_y.defined()) return per_sample.mean();
   const at::Tensor total = w_y.sum();
   // A batch whose classes all weigh 0 contributes 0 rather than 0/0.
   return per_sample.sum() / at::where(total > 0, total, at::ones_like(total));
@@ -23,7 +24,8 @@ at::Tensor reduce(const at::Tensor& per_sample, const at::Tensor& w_y,
 
 FocalLoss::FocalLoss(const Options& options, const LossContext& context)
     : options_(options), num_classes_(context.num_classes) {
-  TAILOR_CHECK(options.alpha < 0.0 || options.form == "sigmoid", "[loss] alpha = ", options.alpha,
+  TAILOR_CHECK(options.alpha < 0.0 || options.form == Options::Form::kSigmoid,
+               "[loss] alpha = ", options.alpha,
                " balances positive and negative terms of the sigmoid form only; with form = "
                "\"softmax\" give per-class class_weights instead, or set alpha = -1");
   if (options.class_weights.empty()) return;
@@ -40,7 +42,7 @@ at::Tensor FocalLoss::forward(const LossInput& in) {
                num_classes_, "], got ", z.sizes());
   const double gamma = options_.gamma;
   at::Tensor per_sample;
-  if (options_.form == "softmax") {
+  if (options_.form == Options::Form::kSoftmax) {
     const at::Tensor log_pt = at::log_softmax(z, 1).gather(1, in.targets.unsqueeze(1)).squeeze(1);
     per_sample = -log_pt;
     if (gamma > 0.0) {

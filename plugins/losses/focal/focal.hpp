@@ -5,7 +5,6 @@
 #include <tailor/options.hpp>
 
 #include <limits>
-#include <string>
 #include <vector>
 
 namespace tailor::plugins {
@@ -17,19 +16,27 @@ namespace tailor::plugins {
 class FocalLoss final : public Loss {
  public:
   struct Options {
-    std::string form = "softmax";
+    enum class Form { kSoftmax, kSigmoid };
+    static constexpr auto kForms =
+        choice<Form>({{"softmax", Form::kSoftmax}, {"sigmoid", Form::kSigmoid}});
+    enum class Reduction { kBatchMean, kMean, kSum };
+    static constexpr auto kReductions = choice<Reduction>({{"batch_mean", Reduction::kBatchMean},
+                                                           {"mean", Reduction::kMean},
+                                                           {"sum", Reduction::kSum}});
+
+    Form form = Form::kSoftmax;
     double gamma = 2.0;
     double alpha = -1.0;                // < 0: no alpha balancing
     std::vector<double> class_weights;  // empty: uniform
     bool detach_modulator = false;
-    std::string reduction = "batch_mean";
+    Reduction reduction = Reduction::kBatchMean;
 
     template <class V>
     void visit(V& v) {
       v("form", form,
         "softmax: -(1-p_y)^gamma log p_y; sigmoid: one-vs-all binary focal terms summed over "
         "classes (the CB paper's form).",
-        one_of({"softmax", "sigmoid"}));
+        kForms);
       v("gamma", gamma, "Focusing parameter gamma; 0 gives CE (softmax) or BCE (sigmoid).",
         at_least(0.0));
       v("alpha", alpha,
@@ -44,7 +51,7 @@ class FocalLoss final : public Loss {
       v("reduction", reduction,
         "batch_mean: sum_i l_i / N; mean: sum_i l_i / sum_i w_y (PyTorch's weighted mean); "
         "sum: sum_i l_i.",
-        one_of({"batch_mean", "mean", "sum"}));
+        kReductions);
     }
   };
 

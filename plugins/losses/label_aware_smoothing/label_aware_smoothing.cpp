@@ -24,14 +24,20 @@ std::vector<double> LabelAwareSmoothing::smoothing_for(const std::vector<int64_t
     // official code) every class is treated as a head class.
     const double x =
         n_max > n_min ? (static_cast<double>(counts[c]) - n_min) / (n_max - n_min) : 1.0;
-    if (options.shape == "concave")
-      eps[c] = tail + (head - tail) * std::sin(x * kPi / 2.0);
-    else if (options.shape == "linear")
-      eps[c] = tail + (head - tail) * x;
-    else if (options.shape == "convex")
-      eps[c] = head + (head - tail) * std::sin(1.5 * kPi + x * kPi / 2.0);
-    else
-      eps[c] = tail + (head - tail) * std::pow(x, options.power);
+    switch (options.shape) {
+      case Options::Shape::kConcave:
+        eps[c] = tail + (head - tail) * std::sin(x * kPi / 2.0);
+        break;
+      case Options::Shape::kLinear:
+        eps[c] = tail + (head - tail) * x;
+        break;
+      case Options::Shape::kConvex:
+        eps[c] = head + (head - tail) * std::sin(1.5 * kPi + x * kPi / 2.0);
+        break;
+      case Options::Shape::kExp:
+        eps[c] = tail + (head - tail) * std::pow(x, options.power);
+        break;
+    }
   }
   return eps;
 }
@@ -55,7 +61,7 @@ at::Tensor LabelAwareSmoothing::forward(const LossInput& in) {
   const at::Tensor uniform = -log_p.mean(1);
   const at::Tensor eps = smoothing_.to(z.options()).index_select(0, in.targets);
   const at::Tensor per_sample = (1.0 - eps) * nll + eps * uniform;
-  return options_.reduction == "sum" ? per_sample.sum() : per_sample.mean();
+  return options_.reduction == Options::Reduction::kSum ? per_sample.sum() : per_sample.mean();
 }
 
 }  // namespace tailor::plugins

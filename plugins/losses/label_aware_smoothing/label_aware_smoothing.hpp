@@ -5,7 +5,6 @@
 #include <tailor/options.hpp>
 
 #include <cstdint>
-#include <string>
 #include <vector>
 
 namespace tailor::plugins {
@@ -16,11 +15,20 @@ namespace tailor::plugins {
 class LabelAwareSmoothing final : public Loss {
  public:
   struct Options {
+    enum class Shape { kConcave, kLinear, kConvex, kExp };
+    static constexpr auto kShapes = choice<Shape>({{"concave", Shape::kConcave},
+                                                   {"linear", Shape::kLinear},
+                                                   {"convex", Shape::kConvex},
+                                                   {"exp", Shape::kExp}});
+    enum class Reduction { kMean, kSum };
+    static constexpr auto kReductions =
+        choice<Reduction>({{"mean", Reduction::kMean}, {"sum", Reduction::kSum}});
+
     double eps_head = 0.4;
     double eps_tail = 0.1;
-    std::string shape = "concave";
+    Shape shape = Shape::kConcave;
     double power = 2.0;
-    std::string reduction = "mean";
+    Reduction reduction = Reduction::kMean;
 
     template <class V>
     void visit(V& v) {
@@ -29,10 +37,9 @@ class LabelAwareSmoothing final : public Loss {
       v("shape", shape,
         "Profile of eps_c over the normalised count x: concave (sine), linear, convex, or exp "
         "(x^power).",
-        one_of({"concave", "linear", "convex", "exp"}));
+        kShapes);
       v("power", power, "Exponent of shape = \"exp\".", greater_than(0.0));
-      v("reduction", reduction, "mean: batch mean; sum: sum over the batch.",
-        one_of({"mean", "sum"}));
+      v("reduction", reduction, "mean: batch mean; sum: sum over the batch.", kReductions);
     }
   };
 

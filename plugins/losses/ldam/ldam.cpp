@@ -65,8 +65,9 @@ at::Tensor LdamLoss::forward(const LossInput& in) {
     w_y = weights_.to(z.options()).index_select(0, in.targets);
     per_sample = w_y * per_sample;
   }
-  if (options_.reduction == "sum") return per_sample.sum();
-  if (options_.reduction == "batch_mean" || !w_y.defined()) return per_sample.mean();
+  if (options_.reduction == Options::Reduction::kSum) return per_sample.sum();
+  if (options_.reduction == Options::Reduction::kBatchMean || !w_y.defined())
+    return per_sample.mean();
   return per_sample.sum() / w_y.sum();  // class-balanced weights are positive
 }
 

@@ -5,7 +5,6 @@
 #include <tailor/options.hpp>
 
 #include <cstdint>
-#include <string>
 #include <vector>
 
 namespace tailor::plugins {
@@ -16,11 +15,16 @@ namespace tailor::plugins {
 class LdamLoss final : public Loss {
  public:
   struct Options {
+    enum class Reduction { kMean, kBatchMean, kSum };
+    static constexpr auto kReductions = choice<Reduction>({{"mean", Reduction::kMean},
+                                                           {"batch_mean", Reduction::kBatchMean},
+                                                           {"sum", Reduction::kSum}});
+
     double max_m = 0.5;
     double s = 30.0;
     bool reweight = false;
     double drw_beta = 0.9999;
-    std::string reduction = "mean";
+    Reduction reduction = Reduction::kMean;
 
     template <class V>
     void visit(V& v) {
@@ -33,7 +37,7 @@ class LdamLoss final : public Loss {
       v("reduction", reduction,
         "mean: sum_i l_i / sum_i w_{y_i} (PyTorch's weighted mean, the official code); "
         "batch_mean: sum_i l_i / N; sum: sum_i l_i.",
-        one_of({"mean", "batch_mean", "sum"}));
+        kReductions);
     }
   };
 

@@ -4,8 +4,6 @@
 #include <tailor/components.hpp>
 #include <tailor/options.hpp>
 
-#include <string>
-
 namespace tailor::plugins {
 
 /// Logit adjustment with offsets o_c = log(pi_c^tau + epsilon), pi the training prior.
@@ -14,22 +12,28 @@ namespace tailor::plugins {
 class LogitAdjustment final : public Loss {
  public:
   struct Options {
-    std::string mode = "loss";
+    enum class Mode { kLoss, kPosthoc };
+    static constexpr auto kModes =
+        choice<Mode>({{"loss", Mode::kLoss}, {"posthoc", Mode::kPosthoc}});
+    enum class Reduction { kMean, kSum };
+    static constexpr auto kReductions =
+        choice<Reduction>({{"mean", Reduction::kMean}, {"sum", Reduction::kSum}});
+
+    Mode mode = Mode::kLoss;
     double tau = 1.0;
     double prior_epsilon = 1e-12;
-    std::string reduction = "mean";
+    Reduction reduction = Reduction::kMean;
 
     template <class V>
     void visit(V& v) {
       v("mode", mode,
         "loss: train with CE(z + tau log pi); posthoc: train with plain CE and evaluate "
         "z - tau log pi.",
-        one_of({"loss", "posthoc"}));
+        kModes);
       v("tau", tau, "Temperature tau of the prior.", at_least(0.0));
       v("prior_epsilon", prior_epsilon,
         "epsilon in log(pi^tau + epsilon), as in the official code.", at_least(0.0));
-      v("reduction", reduction, "mean: batch mean; sum: sum over the batch.",
-        one_of({"mean", "sum"}));
+      v("reduction", reduction, "mean: batch mean; sum: sum over the batch.", kReductions);
     }
   };
 

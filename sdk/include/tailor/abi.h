@@ -48,6 +48,12 @@ extern "C" {
 #define TAILOR_HAS_MEMBER(s, type, member) \
   ((s) != NULL && (s)->struct_size >= offsetof(type, member) + sizeof(((type*)0)->member))
 
+/** The default column of a schema line for a key that has no default (the experiment must
+ *  set it). Not a TOML literal of any type, so a host that predates required keys refuses
+ *  the plugin's schema ("default '<required>' of key 'root' is not a TOML literal") instead
+ *  of running with a made-up value; schemas without required keys read as before. */
+#define TAILOR_SCHEMA_REQUIRED "<required>"
+
 /** Descriptor magic, the bytes "TLR1" read as a little-endian uint32. */
 #define TAILOR_DESCRIPTOR_MAGIC 0x31524C54u
 
@@ -446,8 +452,10 @@ typedef struct TailorPluginDescriptor {
   const char* version;  /**< plugin version, semver */
   const char* description;
   /** Parameter schema, one line per key: "key\ttype\tdefault\tconstraint\tdoc", where type
-   *  is bool|int|float|string|int[]|float[]|string[] and default is a TOML literal. The
-   *  returned text stays valid while the plugin is loaded. Called only after the
+   *  is bool|int|float|string|int[]|float[]|string[] and default is a TOML literal, or
+   *  TAILOR_SCHEMA_REQUIRED for a key without a default that the experiment must set.
+   *  Constraint is informational text ("[0, 1)", "one of: a, b"); the plugin enforces it.
+   *  The returned text stays valid while the plugin is loaded. Called only after the
    *  fingerprint checks passed. */
   const char* (*schema)(void);
   TailorBuildFingerprint fingerprint;

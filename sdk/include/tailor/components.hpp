@@ -82,9 +82,6 @@ struct BatchRequest {
 /// it must not mutate shared state and must be deterministic for a given request.
 class Dataset {
  public:
-  /// Set to true in a subclass that overrides augment_batch().
-  static constexpr bool kBatchAugment = false;
-
   virtual ~Dataset() = default;
 
   /// Class names, in label order. Their count is the number of classes.
@@ -104,7 +101,9 @@ class Dataset {
   /// The training augmentation of `request` applied to `inputs` = batch(request without
   /// augmentation).inputs, on whatever device `inputs` lives, with tensor ops only. Must equal
   /// batch(request with augmentation).inputs. Used by `[train] augment_on = "device"`;
-  /// throw tailor::Error when the configured augmentation has no batched form.
+  /// throw tailor::Error when the configured augmentation has no batched form. The host
+  /// offers `augment_on = "device"` exactly for the classes that override this (detected at
+  /// compile time by TAILOR_DATASET_PLUGIN; a `kBatchAugment` flag of SDK 1.2 is ignored).
   virtual at::Tensor augment_batch(const BatchRequest& /*request*/, const at::Tensor& /*inputs*/) const {
     throw Error("this dataset has no batched (device) augmentation");
   }
@@ -136,9 +135,6 @@ class Backbone {
   /// (the descriptor then carries TAILOR_PLUGIN_SYNC_BATCHNORM). \since SDK 1.3
   static constexpr bool kSyncBatchNorm = false;
 
-  /// Set to true in a subclass that overrides forward_functional().
-  static constexpr bool kFunctionalForward = false;
-
   virtual ~Backbone() = default;
 
   /// The module owning all parameters and buffers.
@@ -149,7 +145,9 @@ class Backbone {
   virtual at::Tensor forward(const at::Tensor& inputs) = 0;
   /// Features of `inputs` with parameters substituted by name from `params` (names as in
   /// module().named_parameters(); names not given use the module's own). Must stay
-  /// differentiable w.r.t. the substituted tensors. Needed by full-model meta-learning.
+  /// differentiable w.r.t. the substituted tensors. Needed by full-model meta-learning; the
+  /// host sees it exactly for the classes that override it (detected at compile time by
+  /// TAILOR_BACKBONE_PLUGIN; a `kFunctionalForward` flag of SDK 1.2 is ignored).
   virtual at::Tensor forward_functional(const at::Tensor& /*inputs*/,
                                         const NamedTensors& /*params*/) {
     throw Error("this backbone has no functional forward");

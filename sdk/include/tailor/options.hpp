@@ -4,19 +4,28 @@
 // visit() member that names every field once:
 //
 //   struct FocalOptions {
+//     enum class Reduction { kMean, kSum };
+//     static constexpr auto kReductions = tailor::choice<Reduction>(
+//         {{"mean", Reduction::kMean}, {"sum", Reduction::kSum}});
 //     double gamma = 2.0;
-//     std::string reduction = "mean";
+//     Reduction reduction = Reduction::kMean;
+//     std::string root;
 //     template <class V> void visit(V& v) {
 //       v("gamma", gamma, "Focusing parameter.", tailor::at_least(0.0));
-//       v("reduction", reduction, "Batch reduction.", tailor::one_of({"mean", "sum"}));
+//       v("reduction", reduction, "Batch reduction.", kReductions);
+//       v("root", root, "Data folder.", tailor::required());
 //     }
 //   };
 //
 // The same visit() drives three things: tailor::schema_of<T>() renders the schema the
 // plugin descriptor publishes (and `tailor plugins describe` prints); the host checks the
-// experiment's TOML table against that schema (unknown keys, wrong types, did-you-mean, with
-// file:line:col); tailor::read_options<T>() fills the struct from the checked values and
-// enforces each field's constraint. Component code never sees TOML.
+// experiment's TOML table against that schema (unknown keys, wrong types, missing required
+// keys, did-you-mean, with file:line:col); tailor::read_options<T>() fills the struct from
+// the checked values and enforces each field's constraint. Component code never sees TOML.
+//
+// A choice is a string in the schema and the experiment file and an enum member in the
+// struct: component code compares enum members, never strings, and
+// `kReductions.name(options.reduction)` gives the string back for messages and logs.
 #pragma once
 
 #include <tailor/abi.h>
@@ -27,10 +36,12 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <initializer_list>
 #include <limits>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <vector>
 
@@ -44,6 +55,9 @@ struct Constraint {
   bool lo_open = false;  ///< true: value must be > lo; false: >= lo
   bool hi_open = false;  ///< true: value must be < hi; false: <= hi
   std::vector<std::string> choices;  ///< non-empty: a string must be one of these
+  /// true: the field has no default; the experiment must set it (see tailor::required()).
+  /// Not part of text(): the schema says it in the default column (TAILOR_SCHEMA_REQUIRED).
+  bool required = false;
 
   /// Human-readable form used in schemas and messages, e.g. "[0, 1)" or "one of: a, b".
   std::string text() const {
@@ -101,10 +115,76 @@ inline Constraint greater_than(double lo) {
   c.lo_open = true;
   return c;
 }
-/// A string field restricted to `choices`.
+/// A string field restricted to `choices`. For a field the component compares against
+/// these strings, declare an enum and a tailor::choice() instead.
 inline Constraint one_of(std::initializer_list<const char*> choices) {
   Constraint c;
   for (const char* s : choices) c.choices.emplace_back(s);
+  return c;
+}
+/// A field without a default: the host refuses an experiment that does not set it, naming
+/// the section, the key and the fix. `c` adds bounds or choices as usual, e.g.
+/// `tailor::required(tailor::at_least(1.0))`. The struct's own initial value is then used
+/// only by code that builds the struct directly (tests), never by a run.
+inline Constraint required(Constraint c = {}) {
+  c.required = true;
+  return c;
+}
+
+/// One entry of a choice table: the string the schema and experiment files use, and the
+/// enum member it stands for.
+template <typename E>
+struct ChoiceEntry {
+  const char* name;
+  E value;
+};
+
+/// The strings an enum field accepts, in schema order, and the members they map to. Build
+/// one with tailor::choice(); usually a `static constexpr` member next to the enum, so the
+/// field's visit() line and the component's messages share it.
+template <typename E, size_t N>
+struct Choices {
+  static_assert(std::is_enum_v<E>, "a choice maps strings to the members of an enum");
+  static_assert(N > 0, "a choice needs at least one entry");
+  ChoiceEntry<E> entries[N];
+
+  /// The string of `value`, e.g. for a log line or an error message. Throws tailor::Error
+  /// when the table has no entry for `value` (a component bug).
+  const char* name(E value) const {
+    for (const auto& e : entries)
+      if (e.value == value) return e.name;
+    throw Error("enum value " + std::to_string(static_cast<long long>(value)) +
+                " has no entry in its choice table (" + constraint().text() + ")");
+  }
+  /// The member named `text`, or nullopt when `text` is not one of the strings.
+  std::optional<E> find(std::string_view text) const {
+    for (const auto& e : entries)
+      if (text == e.name) return e.value;
+    return std::nullopt;
+  }
+  /// The member named `text`; throws tailor::Error listing the strings when there is none
+  /// (for values that come from elsewhere than an experiment file, e.g. a golden file).
+  E value(std::string_view text) const {
+    const std::optional<E> found = find(text);
+    if (!found) throw Error("\"" + std::string(text) + "\" is not " + constraint().text());
+    return *found;
+  }
+  /// The strings as a Constraint ("one of: a, b" in schemas and messages).
+  Constraint constraint() const {
+    Constraint c;
+    for (const auto& e : entries) c.choices.emplace_back(e.name);
+    return c;
+  }
+};
+
+/// A choice table for enum E, e.g.
+///   tailor::choice<Reduction>({{"mean", Reduction::kMean}, {"sum", Reduction::kSum}})
+/// Pass it as the constraint of an E field: the schema shows a string option whose default
+/// is the name of the field's initial value and whose constraint is "one of: mean, sum".
+template <typename E, size_t N>
+constexpr Choices<E, N> choice(const ChoiceEntry<E> (&entries)[N]) {
+  Choices<E, N> c{};
+  for (size_t i = 0; i < N; ++i) c.entries[i] = entries[i];
   return c;
 }
 
@@ -163,25 +243,47 @@ inline std::string one_line(std::string s) {
 }  // namespace detail
 
 /// Visitor that renders a schema: one line per field, "key\ttype\tdefault\tconstraint\tdoc".
+/// A required field's default is TAILOR_SCHEMA_REQUIRED; a choice is a string field.
 class SchemaWriter {
  public:
   template <typename T>
   void operator()(const char* key, T& value, const char* doc, const Constraint& c = {}) {
     static_assert(!std::is_same_v<T, int>, "declare integer options as int64_t");
-    text_ += key;
-    text_ += '\t';
-    text_ += detail::OptionType<T>::name;
-    text_ += '\t';
-    text_ += detail::toml_literal(value);
-    text_ += '\t';
-    text_ += c.text();
-    text_ += '\t';
-    text_ += detail::one_line(doc);
-    text_ += '\n';
+    static_assert(!std::is_enum_v<T>, "pass an enum field's tailor::choice() as its constraint");
+    line(key, detail::OptionType<T>::name,
+         c.required ? std::string(TAILOR_SCHEMA_REQUIRED) : detail::toml_literal(value), c.text(),
+         doc);
+  }
+  template <typename E, size_t N>
+  void operator()(const char* key, E& value, const char* doc, const Choices<E, N>& choices) {
+    for (size_t i = 0; i < N; ++i) {
+      TAILOR_CHECK(choices.entries[i].name != nullptr && *choices.entries[i].name != '\0', key,
+                   ": choice ", i, " has an empty name");
+      for (size_t j = 0; j < i; ++j)
+        TAILOR_CHECK(std::strcmp(choices.entries[i].name, choices.entries[j].name) != 0 &&
+                         choices.entries[i].value != choices.entries[j].value,
+                     key, ": choice \"", choices.entries[i].name,
+                     "\" repeats a name or a value of an earlier entry");
+    }
+    line(key, "string", detail::toml_literal(std::string(choices.name(value))),
+         choices.constraint().text(), doc);
   }
   const std::string& text() const { return text_; }
 
  private:
+  void line(const char* key, const char* type, const std::string& default_literal,
+            const std::string& constraint, const char* doc) {
+    text_ += key;
+    text_ += '\t';
+    text_ += type;
+    text_ += '\t';
+    text_ += default_literal;
+    text_ += '\t';
+    text_ += constraint;
+    text_ += '\t';
+    text_ += detail::one_line(doc);
+    text_ += '\n';
+  }
   std::string text_;
 };
 
@@ -203,9 +305,25 @@ class ConfigReader {
   template <typename T>
   void operator()(const char* key, T& value, const char* /*doc*/, const Constraint& c = {}) {
     const TailorValue* v = find(key);
-    if (v == nullptr) return;  // the host fills defaults; keep ours if it did not
+    if (v == nullptr) {  // the host fills defaults; keep ours if it did not
+      TAILOR_CHECK(!c.required, "[", section(), "] ", key,
+                   " is required (it has no default) but was not given; set it in the "
+                   "experiment's [",
+                   section(), "] table");
+      return;
+    }
     assign(*v, value);
     check(*v, value, c);
+  }
+  template <typename E, size_t N>
+  void operator()(const char* key, E& value, const char* /*doc*/, const Choices<E, N>& choices) {
+    const TailorValue* v = find(key);
+    if (v == nullptr) return;
+    std::string text;
+    assign(*v, text);
+    const std::optional<E> found = choices.find(text);
+    if (!found) report(*v, choices.constraint().check(text));
+    value = *found;
   }
 
  private:
@@ -215,11 +333,13 @@ class ConfigReader {
     return nullptr;
   }
 
+  const char* section() const { return config_.section != nullptr ? config_.section : "?"; }
+
   std::string where(const TailorValue& v) const {
     std::string s;
     if (v.origin != nullptr && *v.origin != '\0') s += std::string(v.origin) + ": ";
     s += "[";
-    s += config_.section != nullptr ? config_.section : "?";
+    s += section();
     s += "] ";
     s += v.key;
     return s;

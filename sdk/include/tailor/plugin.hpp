@@ -102,6 +102,17 @@ Base& self_of(TailorInstance self) {
   return *reinterpret_cast<Instance<Base>*>(self)->object;
 }
 
+/// Whether Class (or a base between it and tailor::Dataset / tailor::Backbone) overrides an
+/// optional member: &Class::f then names that class's function, not the base's. The C slot
+/// of an optional member is filled exactly when it is overridden, so a capability cannot be
+/// declared without its code or the other way round.
+template <typename Class>
+constexpr bool overrides_augment_batch =
+    !std::is_same_v<decltype(&Class::augment_batch), decltype(&Dataset::augment_batch)>;
+template <typename Class>
+constexpr bool overrides_forward_functional =
+    !std::is_same_v<decltype(&Class::forward_functional), decltype(&Backbone::forward_functional)>;
+
 template <typename Class, typename Base>
 struct GlueCommon {
   /// Descriptor flags the class implies (a kind's glue may say more).
@@ -206,7 +217,7 @@ struct DatasetGlue : GlueCommon<Class, Dataset> {
   }
   static constexpr TailorDatasetVTable vtable = {
       sizeof(TailorDatasetVTable), &info,           &class_name, &labels, &batch,
-      &write_artifacts,            Class::kBatchAugment ? &augment_batch : nullptr};
+      &write_artifacts,            overrides_augment_batch<Class> ? &augment_batch : nullptr};
 };
 
 // -- backbone glue -------------------------------------------------------------------------
@@ -256,7 +267,7 @@ struct BackboneGlue : GlueCommon<Class, Backbone> {
   }
   static constexpr TailorBackboneVTable vtable = {
       sizeof(TailorBackboneVTable), &feature_dim, &module, &forward,
-      Class::kFunctionalForward ? &forward_functional : nullptr};
+      overrides_forward_functional<Class> ? &forward_functional : nullptr};
 };
 
 // -- loss glue -----------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-// image_list: JPEG images named by `<path> <label>` list files, one list per split.
-#include "image_list.hpp"
+// image_list.cpp: the list-file dataset engine behind the image list plugins.
+#include "common/image_list.hpp"
 
 #include "common/digest.hpp"
 
@@ -165,9 +165,7 @@ image::TransformOptions ImageOptions::transform(const std::string& name) const {
   image::TransformOptions t;
   t.image_size = static_cast<int>(image_size);
   t.resize = static_cast<int>(resize);
-  t.augment = augment == "none"          ? image::Augment::kNone
-              : augment == "randaugment" ? image::Augment::kRandAugment
-                                         : image::Augment::kStandard;
+  t.augment = augment;
   t.color_jitter = color_jitter;
   t.randaugment_n = static_cast<int>(randaugment_n);
   t.randaugment_m = static_cast<int>(randaugment_m);
@@ -317,7 +315,7 @@ void ImageList::probe_layout(SplitData* split, const char* which) {
   const std::string message = detail::concat(
       name_, ": the first ", which, " image ", listed, " (", split->samples.where(0),
       ") does not exist; set [dataset] root to the directory the list's paths are relative to");
-  TAILOR_CHECK(image_options_.on_corrupt != "error", message);
+  TAILOR_CHECK(image_options_.on_corrupt != ImageOptions::OnCorrupt::kError, message);
   log_warn(message);
 }
 
@@ -423,7 +421,7 @@ Batch ImageList::batch(const BatchRequest& request) const {
     const std::string what =
         detail::concat(name_, ": cannot use image ", file, " (",
                        split.samples.where(static_cast<size_t>(index)), "): ", error);
-    TAILOR_CHECK(image_options_.on_corrupt != "error", what,
+    TAILOR_CHECK(image_options_.on_corrupt != ImageOptions::OnCorrupt::kError, what,
                  "; replace the file, or set [dataset] on_corrupt = \"black\" to train on a "
                  "black image in its place");
     const int64_t replaced = ++replaced_;

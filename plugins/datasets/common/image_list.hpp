@@ -1,4 +1,6 @@
-// image_list: JPEG images named by `<path> <label>` list files, one list per split.
+// image_list.hpp: the list-file dataset engine (JPEG images named by `<path> <label>` list
+// files, one list per split) that the image_list, imagenet_lt, places_lt and inaturalist
+// plugins are thin plugins over.
 #pragma once
 
 #include "common/pipeline.hpp"
@@ -19,16 +21,25 @@ namespace tailor::plugins {
 
 /// Decoding, augmentation and damaged-file options shared by the image dataset plugins.
 struct ImageOptions {
+  static constexpr auto kAugments =
+      choice<image::Augment>({{"imagenet", image::Augment::kStandard},
+                              {"randaugment", image::Augment::kRandAugment},
+                              {"none", image::Augment::kNone}});
+  /// What batch() does with a missing or undecodable image.
+  enum class OnCorrupt { kError, kBlack };
+  static constexpr auto kOnCorrupts =
+      choice<OnCorrupt>({{"error", OnCorrupt::kError}, {"black", OnCorrupt::kBlack}});
+
   int64_t image_size = 224;
   int64_t resize = 256;
-  std::string augment = "imagenet";
+  image::Augment augment = image::Augment::kStandard;
   double color_jitter = 0.4;
   int64_t randaugment_n = 2;
   int64_t randaugment_m = 9;
   std::vector<double> mean = {0.485, 0.456, 0.406};
   std::vector<double> std_dev = {0.229, 0.224, 0.225};
   bool decode_scaling = true;
-  std::string on_corrupt = "error";
+  OnCorrupt on_corrupt = OnCorrupt::kError;
 
   template <class V>
   void visit(V& v) {
@@ -40,7 +51,7 @@ struct ImageOptions {
     v("augment", augment,
       "Training augmentation. imagenet: RandomResizedCrop(S) + horizontal flip + ColorJitter; "
       "randaugment: the same, then RandAugment; none: the evaluation transform.",
-      one_of({"imagenet", "randaugment", "none"}));
+      kAugments);
     v("color_jitter", color_jitter,
       "ColorJitter brightness = contrast = saturation (hue 0); 0 disables it.", at_least(0.0));
     v("randaugment_n", randaugment_n, "RandAugment: operations applied per image.", at_least(0.0));
@@ -55,7 +66,7 @@ struct ImageOptions {
     v("on_corrupt", on_corrupt,
       "A missing or undecodable image at batch time: error stops with the file and list line; "
       "black uses a black image and logs a counted warning.",
-      one_of({"error", "black"}));
+      kOnCorrupts);
   }
 
   /// The pipeline settings these options describe; throws tailor::Error naming `name` when
@@ -123,13 +134,24 @@ class ImageList : public Dataset {
     std::vector<std::string> val_list_sha256;
     std::vector<std::string> test_list_sha256;
 
+    /// image_list's schema: the lists are the user's, so train_list is required.
     template <class V>
     void visit(V& v) {
+      visit_fields(v, Constraint{}, required());
+    }
+
+    /// Every field, with the constraints of root and train_list given: a preset (imagenet_lt,
+    /// places_lt) defaults its lists and requires root instead.
+    template <class V>
+    void visit_fields(V& v, const Constraint& root_constraint,
+                      const Constraint& train_list_constraint) {
       v("root", root,
         "Directory the image paths in the lists are relative to (a leading '/' in a list path "
-        "is relative to it too). Empty: paths as given.");
+        "is relative to it too). Empty: paths as given.",
+        root_constraint);
       v("list_dir", list_dir, "Directory of the list files. Empty: root.");
-      v("train_list", train_list, "List of the train split (`<path> <label>` lines). Required.");
+      v("train_list", train_list, "List of the train split (`<path> <label>` lines).",
+        train_list_constraint);
       v("val_list", val_list, "List of the held-out val split. Empty: no val split.");
       v("test_list", test_list, "List of the test split. Empty: no test split.");
       v("num_classes", num_classes,
