@@ -22,10 +22,10 @@
 #include <torch/cuda.h>
 #include <torch/version.h>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <cstdlib>
@@ -155,13 +155,14 @@ nlohmann::json summary_json(const Experiment& e, const RunSummary& s, int thread
                 {"per_rank", train.batch_size / env.world_size},
                 {"accumulate", train.accumulate},
                 {"micro_batch", train.batch_size / env.world_size / train.accumulate},
-                {"lr_scaling", optimizer.lr_scaling},
+                {"lr_scaling", OptimizerOptions::kLrScalings.name(optimizer.lr_scaling)},
                 {"lr_factor", lr_factor(optimizer, train.batch_size)}};
   j["distributed"] = {{"world_size", env.world_size},
                       {"launcher", env.launcher},
                       {"backend", backend},
                       {"sync_batchnorm", train.sync_batchnorm}};
-  if (s.has_test) j["last_epoch"] = {{"label", "after the last epoch"}, {"test", headline(s.last_test)}};
+  if (s.has_test)
+    j["last_epoch"] = {{"label", "after the last epoch"}, {"test", headline(s.last_test)}};
   if (s.has_val) j["last_epoch"]["val"] = headline(s.last_val);
   if (s.best_epoch > 0 && s.has_test)
     j["best_on_val"] = {{"label", "epoch with the best val top-1 (selected on val, never on test)"},
@@ -193,9 +194,11 @@ void check_batch_split(const ResolvedConfig& config, int world) {
     if (s.train.batch_size % parts != 0)
       throw ConfigError("[train] batch_size = " + std::to_string(s.train.batch_size) + " (stage '" +
                         s.stage.name + "') is the global batch; it does not split into " +
-                        std::to_string(world) + " ranks x accumulate = " +
-                        std::to_string(s.train.accumulate) + " equal parts. Choose a batch_size "
-                        "divisible by " + std::to_string(parts) + ", or another number of ranks");
+                        std::to_string(world) +
+                        " ranks x accumulate = " + std::to_string(s.train.accumulate) +
+                        " equal parts. Choose a batch_size "
+                        "divisible by " +
+                        std::to_string(parts) + ", or another number of ranks");
   }
 }
 
@@ -228,7 +231,9 @@ RunDir open_run_dir(const Command& cmd, const Experiment& experiment, Collective
     if (resume) {
       path = RunDir::open(cmd.resume).path().string();
     } else if (cmd.out.empty()) {
-      path = RunDir::create(experiment.experiment().output_dir, experiment.experiment().name).path().string();
+      path = RunDir::create(experiment.experiment().output_dir, experiment.experiment().name)
+                 .path()
+                 .string();
     } else {
       if (fs::exists(cmd.out) && !fs::is_empty(cmd.out))
         throw std::runtime_error("--out " + cmd.out.string() +
@@ -251,9 +256,11 @@ int run_command(const Command& cmd) {
   const DistEnv env = read_dist_env();
   if (cmd.nproc > 1) {
     if (env.distributed())
-      throw std::runtime_error("--nproc " + std::to_string(cmd.nproc) + " inside a launcher that "
-                               "already started " + std::to_string(env.world_size) +
-                               " ranks (" + env.launcher + "); drop --nproc");
+      throw std::runtime_error("--nproc " + std::to_string(cmd.nproc) +
+                               " inside a launcher that "
+                               "already started " +
+                               std::to_string(env.world_size) + " ranks (" + env.launcher +
+                               "); drop --nproc");
     std::vector<std::string> args = cmd.arguments;
     return spawn_local_ranks(static_cast<int>(cmd.nproc), cmd.executable, args);
   }
@@ -286,7 +293,8 @@ int run_command(const Command& cmd) {
   c10::Device device(c10::kCPU);
   if (env.distributed()) {
     if (env.rank != 0) set_logger({}, cmd.verbose, /*console_level_warn=*/true);
-    const bool cuda = config.experiment.device != "cpu" && torch::cuda::is_available();
+    const bool cuda =
+        config.experiment.device != ExperimentOptions::Device::kCpu && torch::cuda::is_available();
     device = cuda ? c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(env.local_rank)) : device;
     dist = Collective::connect(env, std::chrono::seconds(config.distributed.timeout_s), device);
     std::ostringstream text;
@@ -302,17 +310,17 @@ int run_command(const Command& cmd) {
   struct Unset {
     ~Unset() { set_host_collective(nullptr); }
   } unset;
-  auto experiment = Experiment::build(std::move(config), dist != nullptr ? env.local_rank : 0,
-                                      env.world_size);
+  auto experiment =
+      Experiment::build(std::move(config), dist != nullptr ? env.local_rank : 0, env.world_size);
   RunDir run = open_run_dir(cmd, *experiment, dist.get());
   const bool writer = run.writer();
   set_logger(run.file(writer ? "log.txt" : "log.rank" + std::to_string(env.rank) + ".txt"),
              cmd.verbose, !writer);
   spdlog::info("run directory {}{}", run.path().string(), resume ? " (resumed)" : "");
   if (dist != nullptr)
-    spdlog::info("rank {} of {} ({}; local rank {} of {}), {} over {}:{}", env.rank,
-                 env.world_size, env.launcher, env.local_rank, env.local_world_size,
-                 dist->backend(), env.master_addr, env.master_port);
+    spdlog::info("rank {} of {} ({}; local rank {} of {}), {} over {}:{}", env.rank, env.world_size,
+                 env.launcher, env.local_rank, env.local_world_size, dist->backend(),
+                 env.master_addr, env.master_port);
   if (!resume && writer)
     write_file_atomic(run.file("config.resolved.toml"), experiment->config().toml());
   const int threads = configure_threads(experiment->experiment().threads, env);
@@ -334,16 +342,17 @@ int run_command(const Command& cmd) {
   if (writer) {
     write_file_atomic(run.file("per_class.csv"), per_class_csv(*experiment, s));
     write_file_atomic(run.file("confusion_test_last.csv"), confusion_csv(s.last_test.confusion));
-    write_file_atomic(run.file("summary.json"),
-                      summary_json(*experiment, s, threads, env, dist ? dist->backend() : "none")
-                              .dump(2) + "\n");
+    write_file_atomic(
+        run.file("summary.json"),
+        summary_json(*experiment, s, threads, env, dist ? dist->backend() : "none").dump(2) + "\n");
   }
   if (s.has_test)
-    spdlog::info("done: test top-1 {:.2f}% after the last epoch, mean class recall {:.2f}%, "
-                 "many/medium/few {:.1f}/{:.1f}/{:.1f}%",
-                 100 * s.last_test.top1, 100 * s.last_test.mean_class_recall,
-                 100 * s.last_test.many.accuracy, 100 * s.last_test.medium.accuracy,
-                 100 * s.last_test.few.accuracy);
+    spdlog::info(
+        "done: test top-1 {:.2f}% after the last epoch, mean class recall {:.2f}%, "
+        "many/medium/few {:.1f}/{:.1f}/{:.1f}%",
+        100 * s.last_test.top1, 100 * s.last_test.mean_class_recall,
+        100 * s.last_test.many.accuracy, 100 * s.last_test.medium.accuracy,
+        100 * s.last_test.few.accuracy);
   spdlog::info("results in {}", run.path().string());
   return 0;
 }
@@ -351,7 +360,8 @@ int run_command(const Command& cmd) {
 int validate_command(const Command& cmd) {
   set_logger({}, cmd.verbose);
   PluginLoader loader;
-  auto experiment = Experiment::build(resolve(cmd.experiment, cmd.overrides, loader, cmd.executable));
+  auto experiment =
+      Experiment::build(resolve(cmd.experiment, cmd.overrides, loader, cmd.executable));
   log_dataset(*experiment);
   std::cout << experiment->config().toml();
   spdlog::info("{} is valid", cmd.experiment.string());

@@ -14,10 +14,14 @@ namespace tailor::host {
 
 /// [experiment]
 struct ExperimentOptions {
+  enum class Device { kAuto, kCpu, kCuda };
+  static constexpr auto kDevices = tailor::choice<Device>(
+      {{"auto", Device::kAuto}, {"cpu", Device::kCpu}, {"cuda", Device::kCuda}});
+
   std::string name = "experiment";
   int64_t seed = 0;
   std::string output_dir = "runs";
-  std::string device = "auto";
+  Device device = Device::kAuto;
   int64_t threads = 0;
 
   template <class V>
@@ -26,8 +30,7 @@ struct ExperimentOptions {
     v("seed", seed, "Seed of every random stream (sampling, augmentation, initialisation).",
       at_least(0));
     v("output_dir", output_dir, "Root of run directories, relative to the working directory.");
-    v("device", device, "auto: CUDA when this build and machine have it, else CPU.",
-      one_of({"auto", "cpu", "cuda"}));
+    v("device", device, "auto: CUDA when this build and machine have it, else CPU.", kDevices);
     v("threads", threads, "Intra-op CPU threads; 0 = every core this process may use.",
       at_least(0));
   }
@@ -35,6 +38,13 @@ struct ExperimentOptions {
 
 /// [train]: what every stage shares unless the stage overrides it.
 struct TrainOptions {
+  enum class Precision { kFp32, kBf16 };
+  static constexpr auto kPrecisions =
+      tailor::choice<Precision>({{"fp32", Precision::kFp32}, {"bf16", Precision::kBf16}});
+  enum class AugmentOn { kLoader, kDevice };
+  static constexpr auto kAugmentOn =
+      tailor::choice<AugmentOn>({{"loader", AugmentOn::kLoader}, {"device", AugmentOn::kDevice}});
+
   int64_t epochs = 10;
   int64_t batch_size = 128;
   int64_t workers = 2;
@@ -44,17 +54,17 @@ struct TrainOptions {
   double grad_clip = 0.0;
   int64_t checkpoint_every = 0;
   int64_t max_steps_per_epoch = 0;
-  std::string precision = "fp32";
+  Precision precision = Precision::kFp32;
   bool channels_last = true;
   bool cuda_graph = false;
-  std::string augment_on = "loader";
+  AugmentOn augment_on = AugmentOn::kLoader;
   int64_t accumulate = 1;
   bool sync_batchnorm = false;
 
   template <class V>
   void visit(V& v) {
-    v("epochs", epochs, "Training epochs (of the single implicit stage when no [[stage]] is given).",
-      at_least(1));
+    v("epochs", epochs,
+      "Training epochs (of the single implicit stage when no [[stage]] is given).", at_least(1));
     v("batch_size", batch_size, "Samples per training step.", at_least(1));
     v("workers", workers, "Threads decoding and augmenting batches.", at_least(1));
     v("prefetch", prefetch, "Batches prepared ahead of the training step.", at_least(1));
@@ -71,7 +81,7 @@ struct TrainOptions {
     v("precision", precision,
       "fp32, or bf16: the forward pass and loss autocast to bfloat16 (backward and optimizer "
       "state stay fp32). Evaluation always runs in fp32.",
-      one_of({"fp32", "bf16"}));
+      kPrecisions);
     v("channels_last", channels_last,
       "Keep 4-D weights and image batches in channels-last memory format: faster convolutions "
       "on CPUs (oneDNN) and recent GPUs. false keeps NCHW (results then differ in the last "
@@ -84,7 +94,7 @@ struct TrainOptions {
       "loader: loader threads augment each sample on the CPU. device: the loader serves "
       "un-augmented batches and the dataset's batched augmentation runs on the training device "
       "(the GPU), bit-identical to loader; in-memory datasets (cifar_lt, idx_lt) offer it.",
-      one_of({"loader", "device"}));
+      kAugmentOn);
     v("accumulate", accumulate,
       "Gradient accumulation: each optimizer step runs batch_size / (ranks * accumulate) "
       "samples per rank this many times, summing gradients, so a recipe's global batch is "
@@ -99,7 +109,14 @@ struct TrainOptions {
 
 /// [optimizer]
 struct OptimizerOptions {
-  std::string type = "sgd";
+  enum class Type { kSgd, kAdam, kAdamW };
+  static constexpr auto kTypes =
+      tailor::choice<Type>({{"sgd", Type::kSgd}, {"adam", Type::kAdam}, {"adamw", Type::kAdamW}});
+  enum class LrScaling { kNone, kLinear, kSqrt };
+  static constexpr auto kLrScalings = tailor::choice<LrScaling>(
+      {{"none", LrScaling::kNone}, {"linear", LrScaling::kLinear}, {"sqrt", LrScaling::kSqrt}});
+
+  Type type = Type::kSgd;
   double lr = 0.1;
   double momentum = 0.9;
   bool nesterov = false;
@@ -108,13 +125,12 @@ struct OptimizerOptions {
   std::vector<double> betas = {0.9, 0.999};
   double eps = 1e-8;
   double loss_lr = 0.0;
-  std::string lr_scaling = "none";
+  LrScaling lr_scaling = LrScaling::kNone;
   int64_t lr_base_batch = 256;
 
   template <class V>
   void visit(V& v) {
-    v("type", type, "sgd (coupled L2 decay), adam (coupled), adamw (decoupled).",
-      one_of({"sgd", "adam", "adamw"}));
+    v("type", type, "sgd (coupled L2 decay), adam (coupled), adamw (decoupled).", kTypes);
     v("lr", lr, "Base learning rate (reached after warm-up).", greater_than(0));
     v("momentum", momentum, "SGD momentum.", range(0, 1, /*hi_open=*/true));
     v("nesterov", nesterov, "Nesterov momentum (SGD).");
@@ -134,7 +150,7 @@ struct OptimizerOptions {
       "lr_base_batch, Goyal et al.) or sqrt (lr * sqrt(batch_size / lr_base_batch)). "
       "batch_size is global, so the rule does not depend on the number of ranks; the factor "
       "is recorded in summary.json.",
-      one_of({"none", "linear", "sqrt"}));
+      kLrScalings);
     v("lr_base_batch", lr_base_batch, "The global batch size `lr` is given for (lr_scaling).",
       at_least(1));
   }
@@ -142,7 +158,13 @@ struct OptimizerOptions {
 
 /// [schedule]: per-epoch learning-rate schedule of a stage.
 struct ScheduleOptions {
-  std::string type = "cosine";
+  enum class Type { kConstant, kStep, kMultistep, kCosine };
+  static constexpr auto kTypes = tailor::choice<Type>({{"constant", Type::kConstant},
+                                                       {"step", Type::kStep},
+                                                       {"multistep", Type::kMultistep},
+                                                       {"cosine", Type::kCosine}});
+
+  Type type = Type::kCosine;
   std::vector<int64_t> milestones = {};
   int64_t step_size = 30;
   double gamma = 0.1;
@@ -152,8 +174,7 @@ struct ScheduleOptions {
 
   template <class V>
   void visit(V& v) {
-    v("type", type, "constant, step (every step_size epochs), multistep, cosine.",
-      one_of({"constant", "step", "multistep", "cosine"}));
+    v("type", type, "constant, step (every step_size epochs), multistep, cosine.", kTypes);
     v("milestones", milestones, "multistep: epochs (0-based within the stage) where lr *= gamma.",
       at_least(1));
     v("step_size", step_size, "step: epochs between decays.", at_least(1));
@@ -170,7 +191,14 @@ struct ScheduleOptions {
 
 /// [sampler]: how a stage draws its training samples.
 struct SamplerOptions {
-  std::string type = "instance";
+  enum class Type { kInstance, kClassBalanced, kSqrt, kProgressive, kClassAware };
+  static constexpr auto kTypes = tailor::choice<Type>({{"instance", Type::kInstance},
+                                                       {"class_balanced", Type::kClassBalanced},
+                                                       {"sqrt", Type::kSqrt},
+                                                       {"progressive", Type::kProgressive},
+                                                       {"class_aware", Type::kClassAware}});
+
+  Type type = Type::kInstance;
   int64_t k = 4;
   double q = 0.5;
 
@@ -180,7 +208,7 @@ struct SamplerOptions {
       "instance (each sample once per epoch), class_balanced (class uniform, then instance), "
       "sqrt (class ~ n_c^q), progressive (instance -> class-balanced over the stage), "
       "class_aware (k consecutive samples per class, classes cycled).",
-      one_of({"instance", "class_balanced", "sqrt", "progressive", "class_aware"}));
+      kTypes);
     v("k", k, "class_aware: samples per class before moving to the next class.", at_least(1));
     v("q", q, "sqrt: class sampling exponent (0.5 = square root).", range(0, 1));
   }
@@ -188,9 +216,18 @@ struct SamplerOptions {
 
 /// [head]: the host's classifier on top of the backbone features.
 struct HeadOptions {
-  std::string type = "linear";
+  enum class Type { kLinear, kCosine, kTauNorm, kLws };
+  static constexpr auto kTypes = tailor::choice<Type>({{"linear", Type::kLinear},
+                                                       {"cosine", Type::kCosine},
+                                                       {"tau_norm", Type::kTauNorm},
+                                                       {"lws", Type::kLws}});
+  enum class BiasInit { kDefault, kZero, kPrior };
+  static constexpr auto kBiasInits = tailor::choice<BiasInit>(
+      {{"default", BiasInit::kDefault}, {"zero", BiasInit::kZero}, {"prior", BiasInit::kPrior}});
+
+  Type type = Type::kLinear;
   bool bias = true;
-  std::string bias_init = "default";
+  BiasInit bias_init = BiasInit::kDefault;
   double scale = 1.0;
   double tau = 1.0;
 
@@ -200,12 +237,12 @@ struct HeadOptions {
       "linear; cosine (normalised features and weights, times scale; LDAM's NormedLinear); "
       "tau_norm (linear whose weights are divided by ||w_c||^tau at evaluation); lws "
       "(linear plus a learnable per-class scale).",
-      one_of({"linear", "cosine", "tau_norm", "lws"}));
+      kTypes);
     v("bias", bias, "Learn a bias (linear, tau_norm, lws).");
     v("bias_init", bias_init,
       "default (PyTorch's uniform), zero, or prior: -log(C-1), as CB/CDB use for sigmoid and "
       "focal losses.",
-      one_of({"default", "zero", "prior"}));
+      kBiasInits);
     v("scale", scale, "cosine: logit scale s.", greater_than(0));
     v("tau", tau, "tau_norm: exponent tau used at evaluation.", at_least(0));
   }
@@ -246,9 +283,16 @@ struct EvalOptions {
 
 /// [meta]: the one-step look-ahead for losses that learn from a balanced meta batch.
 struct MetaOptions {
+  enum class Scope { kHead, kFull };
+  static constexpr auto kScopes =
+      tailor::choice<Scope>({{"head", Scope::kHead}, {"full", Scope::kFull}});
+  enum class Split { kVal, kTrain };
+  static constexpr auto kSplits =
+      tailor::choice<Split>({{"val", Split::kVal}, {"train", Split::kTrain}});
+
   int64_t batch_size = 100;
-  std::string scope = "head";
-  std::string split = "val";
+  Scope scope = Scope::kHead;
+  Split split = Split::kVal;
 
   template <class V>
   void visit(V& v) {
@@ -257,8 +301,8 @@ struct MetaOptions {
     v("scope", scope,
       "Parameters of the virtual step: head (features detached; any backbone) or full (every "
       "parameter; needs a backbone with a functional forward).",
-      one_of({"head", "full"}));
-    v("split", split, "Split the meta batches are drawn from.", one_of({"val", "train"}));
+      kScopes);
+    v("split", split, "Split the meta batches are drawn from.", kSplits);
   }
 };
 

@@ -44,12 +44,16 @@ Sampler::Sampler(const SamplerOptions& options, std::vector<int64_t> labels, int
       num_classes_(num_classes),
       stage_epochs_(std::max<int64_t>(1, stage_epochs)),
       by_class_(static_cast<size_t>(num_classes)) {
-  for (size_t i = 0; i < labels_.size(); ++i) by_class_[labels_[i]].push_back(static_cast<int64_t>(i));
-  if (options_.type != "instance") {
+  for (size_t i = 0; i < labels_.size(); ++i)
+    by_class_[labels_[i]].push_back(static_cast<int64_t>(i));
+  if (options_.type != SamplerOptions::Type::kInstance) {
     for (int64_t c = 0; c < num_classes_; ++c)
-      TAILOR_CHECK(!by_class_[c].empty() || options_.type == "sqrt" || options_.type == "progressive",
-                   "[sampler] type = \"", options_.type, "\" needs at least one train sample of "
-                   "every class, but class ", c, " has none; use type = \"instance\" or \"sqrt\"");
+      TAILOR_CHECK(!by_class_[c].empty() || options_.type == SamplerOptions::Type::kSqrt ||
+                       options_.type == SamplerOptions::Type::kProgressive,
+                   "[sampler] type = \"", SamplerOptions::kTypes.name(options_.type),
+                   "\" needs at least one train sample of "
+                   "every class, but class ",
+                   c, " has none; use type = \"instance\" or \"sqrt\"");
   }
 }
 
@@ -62,16 +66,20 @@ std::vector<double> Sampler::class_probabilities(int64_t epoch) const {
     const double n_c = static_cast<double>(by_class_[c].size());
     if (n_c == 0) continue;
     const double instance = n_c / n, balanced = 1.0 / static_cast<double>(present);
-    if (options_.type == "instance") p[c] = instance;
-    else if (options_.type == "class_balanced" || options_.type == "class_aware") p[c] = balanced;
-    else if (options_.type == "progressive") {
+    if (options_.type == SamplerOptions::Type::kInstance)
+      p[c] = instance;
+    else if (options_.type == SamplerOptions::Type::kClassBalanced ||
+             options_.type == SamplerOptions::Type::kClassAware)
+      p[c] = balanced;
+    else if (options_.type == SamplerOptions::Type::kProgressive) {
       const double t = static_cast<double>(epoch) / static_cast<double>(stage_epochs_);
       p[c] = (1.0 - t) * instance + t * balanced;
     }
   }
-  if (options_.type == "sqrt") {
+  if (options_.type == SamplerOptions::Type::kSqrt) {
     double z = 0;
-    for (int64_t c = 0; c < num_classes_; ++c) z += std::pow(static_cast<double>(by_class_[c].size()), options_.q);
+    for (int64_t c = 0; c < num_classes_; ++c)
+      z += std::pow(static_cast<double>(by_class_[c].size()), options_.q);
     for (int64_t c = 0; c < num_classes_; ++c)
       p[c] = std::pow(static_cast<double>(by_class_[c].size()), options_.q) / z;
   }
@@ -83,13 +91,13 @@ std::vector<int64_t> Sampler::order(uint64_t seed, int64_t epoch) const {
   const auto n = static_cast<int64_t>(labels_.size());
   std::vector<int64_t> out;
   out.reserve(static_cast<size_t>(n));
-  if (options_.type == "instance") {
+  if (options_.type == SamplerOptions::Type::kInstance) {
     out.resize(static_cast<size_t>(n));
     std::iota(out.begin(), out.end(), 0);
     shuffle(out, rng);
     return out;
   }
-  if (options_.type == "class_aware") {
+  if (options_.type == SamplerOptions::Type::kClassAware) {
     // Classes visited in shuffled cycles; each class serves k samples from its own shuffled
     // cycle (the classifier-balancing ClassAwareSampler with num_samples_cls = k).
     std::vector<std::vector<int64_t>> pools = by_class_;

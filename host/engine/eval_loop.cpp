@@ -49,8 +49,7 @@ EvalResult EvalLoop::pass(Split split, const LossPlugin& loss, int64_t epoch) {
   if (dist_ != nullptr)
     evaluator.reduce([this](std::vector<at::Tensor> t) { dist_->all_reduce_sum(std::move(t)); });
   EvalResult result = evaluator.result();
-  const double secs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   dir_.append_timing(epoch, split_name(split), secs, dataset_.size(split));
   return result;
 }
@@ -60,7 +59,8 @@ EvalResult EvalLoop::evaluate(Split split, const LossPlugin& loss, const std::st
   nlohmann::json record = {{"epoch", epoch}, {"stage", stage_name}, {"split", split_name(split)}};
   EvalResult r;
   auto& head = model_.head();
-  if (split == Split::kVal && head->options().type == "tau_norm" && !eval_.tau_sweep.empty()) {
+  if (split == Split::kVal && head->options().type == HeadOptions::Type::kTauNorm &&
+      !eval_.tau_sweep.empty()) {
     double best_tau = head->options().tau, best_top1 = -1;
     for (double tau : eval_.tau_sweep) {
       head->set_tau(tau);

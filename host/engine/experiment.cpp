@@ -9,12 +9,12 @@
 namespace tailor::host {
 namespace {
 
-c10::Device pick_device(const std::string& wanted, int cuda_index) {
+c10::Device pick_device(ExperimentOptions::Device wanted, int cuda_index) {
   const bool cuda = torch::cuda::is_available();
-  if (wanted == "cuda" && !cuda)
+  if (wanted == ExperimentOptions::Device::kCuda && !cuda)
     throw ConfigError("[experiment] device = \"cuda\", but this build of tailor or this " +
                       std::string("machine has no CUDA; use device = \"auto\" or \"cpu\""));
-  if (wanted == "cpu" || !cuda) return c10::Device(c10::kCPU);
+  if (wanted == ExperimentOptions::Device::kCpu || !cuda) return c10::Device(c10::kCPU);
   if (cuda_index >= static_cast<int>(torch::cuda::device_count()))
     throw ConfigError("local rank " + std::to_string(cuda_index) + " would train on GPU " +
                       std::to_string(cuda_index) + ", but this machine shows " +
@@ -36,11 +36,11 @@ LossPlugin& Experiment::create_loss(const PluginSection& section, int64_t epochs
   losses_.push_back(std::make_unique<LossPlugin>(plugin, section.values.config(), context));
   LossPlugin& loss = *losses_.back();
   const MetaOptions& meta = config_.meta;
-  if ((loss.needs() & TAILOR_LOSS_NEEDS_META_STEP) != 0 && meta.scope == "full" &&
-      !backbone_->has_functional_forward())
+  if ((loss.needs() & TAILOR_LOSS_NEEDS_META_STEP) != 0 &&
+      meta.scope == MetaOptions::Scope::kFull && !backbone_->has_functional_forward())
     throw ConfigError("loss '" + plugin.name + "' uses [meta] scope = \"full\", but backbone '" +
                       backbone_->name() + "' has no functional forward; set scope = \"head\"");
-  if ((loss.needs() & TAILOR_LOSS_NEEDS_META_STEP) != 0 && meta.split == "val" &&
+  if ((loss.needs() & TAILOR_LOSS_NEEDS_META_STEP) != 0 && meta.split == MetaOptions::Split::kVal &&
       dataset_->size(Split::kVal) == 0)
     throw ConfigError("loss '" + plugin.name + "' needs a meta split, but dataset '" +
                       dataset_->name() + "' has no val split; give the dataset one or set " +
@@ -48,7 +48,8 @@ LossPlugin& Experiment::create_loss(const PluginSection& section, int64_t epochs
   if ((loss.needs() & TAILOR_LOSS_NEEDS_VAL_STATS) != 0 && dataset_->size(Split::kVal) == 0)
     throw ConfigError("loss '" + plugin.name + "' learns from per-class validation accuracy, " +
                       "but dataset '" + dataset_->name() + "' has no val split");
-  if ((loss.needs() & TAILOR_LOSS_NORMED_HEAD) != 0 && config_.head.type != "cosine")
+  if ((loss.needs() & TAILOR_LOSS_NORMED_HEAD) != 0 &&
+      config_.head.type != HeadOptions::Type::kCosine)
     throw ConfigError("loss '" + plugin.name + "' expects cosine logits; set [head] type = " +
                       "\"cosine\" (LDAM's NormedLinear)");
   return loss;

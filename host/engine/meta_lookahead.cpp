@@ -39,9 +39,10 @@ MetaLookahead::MetaLookahead(Model& model, const DatasetPlugin& dataset, const M
 
 void MetaLookahead::index(const std::vector<int64_t>& train_labels) {
   by_class_.assign(static_cast<size_t>(dataset_.info().num_classes), {});
-  if (options_.split == "val") {
+  if (options_.split == MetaOptions::Split::kVal) {
     const at::Tensor labels = dataset_.labels(Split::kVal).to(at::kLong).contiguous();
-    for (int64_t i = 0; i < labels.numel(); ++i) by_class_[labels.data_ptr<int64_t>()[i]].push_back(i);
+    for (int64_t i = 0; i < labels.numel(); ++i)
+      by_class_[labels.data_ptr<int64_t>()[i]].push_back(i);
   } else {
     for (size_t i = 0; i < train_labels.size(); ++i)
       by_class_[train_labels[i]].push_back(static_cast<int64_t>(i));
@@ -58,7 +59,7 @@ void MetaLookahead::step(LossPlugin& loss, const at::Tensor& features, const at:
                                static_cast<uint64_t>(clock.global_step + completed * 1000003)));
   const auto indices = balanced_batch(by_class_, options_.batch_size, rng);
   BatchRequest request;
-  request.split = options_.split == "val" ? Split::kVal : Split::kTrain;
+  request.split = options_.split == MetaOptions::Split::kVal ? Split::kVal : Split::kTrain;
   request.augment = false;
   request.indices = indices.data();
   request.count = indices.size();
@@ -102,9 +103,9 @@ void MetaLookahead::step(LossPlugin& loss, const at::Tensor& features, const at:
   NamedTensors stepped;
   for (size_t i = 0; i < params.size(); ++i)
     stepped.emplace_back(fast[i].first, grads[i].defined() ? params[i] - lr * grads[i] : params[i]);
-  const at::Tensor meta_logits = full()
-                                     ? model_.forward_functional(xm, stepped).logits
-                                     : model_.head()->forward_with(meta_features, without_prefix(stepped, 5));
+  const at::Tensor meta_logits =
+      full() ? model_.forward_functional(xm, stepped).logits
+             : model_.head()->forward_with(meta_features, without_prefix(stepped, 5));
   loss.meta_update(at::cross_entropy_loss(meta_logits, ym), clock);
   if (buffers.empty()) return;
   torch::NoGradGuard no_grad;

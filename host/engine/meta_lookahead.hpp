@@ -28,7 +28,7 @@ class MetaLookahead {
   /// batch is a pure function of the run seed, `completed` epochs and the clock.
   void step(LossPlugin& loss, const at::Tensor& features, const at::Tensor& x, const at::Tensor& y,
             double lr, const Clock& clock, int64_t completed, bool backbone_frozen);
-  bool full() const { return options_.scope == "full"; }
+  bool full() const { return options_.scope == MetaOptions::Scope::kFull; }
 
  private:
   Model& model_;

@@ -20,15 +20,18 @@ void TrainStep::begin_epoch(const StagePlan& plan, Optimizer& optimizer, MetaLoo
   const uint32_t needs = plan.loss->needs();
   needs_features_ = (needs & TAILOR_LOSS_NEEDS_FEATURES) != 0;
   needs_indices_ = (needs & TAILOR_LOSS_NEEDS_INDICES) != 0;
-  bf16_ = plan.train.precision == "bf16";
+  bf16_ = plan.train.precision == TrainOptions::Precision::kBf16;
   if (!plan.train.cuda_graph) {
     graph_.reset();
     return;
   }
   std::string why;
-  if (!device_.is_cuda() || !cuda_graphs_built()) why = "the device is not a CUDA GPU";
-  else if (meta != nullptr || needs_indices_) why = "the loss needs a meta step or sample indices";
-  else if (plan.train.grad_clip > 0) why = "grad_clip reads the gradient norm on the host";
+  if (!device_.is_cuda() || !cuda_graphs_built())
+    why = "the device is not a CUDA GPU";
+  else if (meta != nullptr || needs_indices_)
+    why = "the loss needs a meta step or sample indices";
+  else if (plan.train.grad_clip > 0)
+    why = "grad_clip reads the gradient norm on the host";
   else if (sync != nullptr || plan.train.accumulate > 1)
     why = "the step synchronises gradients across ranks or accumulates micro-batches";
   if (!why.empty()) {
@@ -54,7 +57,9 @@ at::Tensor TrainStep::compute_loss(const at::Tensor& x, const at::Tensor& y,
                                    const at::Tensor& indices, const StepContext& context) {
   LossPlugin& loss = *plan_->loss;
   // The look-ahead sees the global batch on every rank (gathered), as one process sees it.
-  auto global = [this](const at::Tensor& t) { return dist_ != nullptr ? dist_->all_gather_cat(t) : t; };
+  auto global = [this](const at::Tensor& t) {
+    return dist_ != nullptr ? dist_->all_gather_cat(t) : t;
+  };
   if (meta_ != nullptr && meta_->full())
     meta_->step(loss, {}, global(x), global(y), context.lr, context.clock, context.completed,
                 context.backbone_frozen);

@@ -4,19 +4,19 @@
 #include "config/experiment.hpp"
 #include "data/batch_loader.hpp"
 #include "data/sampler.hpp"
+#include "dist/grad_sync.hpp"
 #include "engine/accel.hpp"
 #include "engine/epoch_meter.hpp"
 #include "engine/eval_loop.hpp"
 #include "engine/meta_lookahead.hpp"
 #include "engine/optim.hpp"
 #include "engine/train_step.hpp"
-#include "dist/grad_sync.hpp"
 
 #include <ATen/ATen.h>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <cmath>
@@ -95,8 +95,8 @@ struct Trainer::Impl {
     if (fresh)
       for (const auto& part : plan.stage.reinit)
         if (part == "head") model.head()->reset_parameters();
-    auto candidate =
-        std::make_unique<Optimizer>(plan.optimizer, model.named_parameters(), plan.loss->parameters());
+    auto candidate = std::make_unique<Optimizer>(plan.optimizer, model.named_parameters(),
+                                                 plan.loss->parameters());
     const bool carry = optimizer && !plan.stage.reset_optimizer &&
                        optimizer->names() == candidate->names() &&
                        optimizer->options().type == plan.optimizer.type;
@@ -111,7 +111,8 @@ struct Trainer::Impl {
       NamedTensors trainable;
       for (const auto& [name, p] : model.named_parameters())
         if (p.requires_grad()) trainable.emplace_back(name, p);
-      for (const auto& [name, p] : plan.loss->parameters()) trainable.emplace_back("loss." + name, p);
+      for (const auto& [name, p] : plan.loss->parameters())
+        trainable.emplace_back("loss." + name, p);
       const DistributedOptions& d = exp.config().distributed;
       grad_sync = std::make_unique<GradSync>(
           *dist, trainable, model.named_buffers(),
@@ -125,9 +126,9 @@ struct Trainer::Impl {
   // and loss state), so a run resumes with any number of ranks.
   void save(const StagePlan& plan, bool is_best) {
     if (!dir.writer()) return;
-    const Checkpoint c = TrainingState::capture(pos, loss_sum, seen, summary, model, *plan.loss,
-                                                *optimizer)
-                             .to_checkpoint(exp.experiment().name);
+    const Checkpoint c =
+        TrainingState::capture(pos, loss_sum, seen, summary, model, *plan.loss, *optimizer)
+            .to_checkpoint(exp.experiment().name);
     const fs::path checkpoints = dir.file("checkpoints");
     save_checkpoint(checkpoints / "latest.pt", c);
     if (is_best) save_checkpoint(checkpoints / "best.pt", c);
@@ -141,9 +142,9 @@ struct Trainer::Impl {
   // Stops the run on a non-finite loss; `first`..`last` are the 0-based steps it covers.
   void check_loss(double value, const StagePlan& plan, int64_t first, int64_t last) const {
     if (std::isfinite(value)) return;
-    const std::string steps_text = first >= last ? "step " + std::to_string(last + 1)
-                                                 : "steps " + std::to_string(first + 1) + "-" +
-                                                       std::to_string(last + 1);
+    const std::string steps_text =
+        first >= last ? "step " + std::to_string(last + 1)
+                      : "steps " + std::to_string(first + 1) + "-" + std::to_string(last + 1);
     throw std::runtime_error("loss '" + plan.loss->name() + "' is " + std::to_string(value) +
                              " at stage '" + plan.stage.name + "' epoch " +
                              std::to_string(pos.epoch + 1) + ", " + steps_text +
@@ -155,7 +156,7 @@ struct Trainer::Impl {
     LossPlugin& loss = *plan.loss;
     const auto& train = plan.train;
     StepContext context;
-    const double base_lr = plan.optimizer.lr_scaling == "none"
+    const double base_lr = plan.optimizer.lr_scaling == OptimizerOptions::LrScaling::kNone
                                ? plan.optimizer.lr
                                : plan.optimizer.lr * lr_factor(plan.optimizer, train.batch_size);
     context.lr = scheduled_lr(plan.schedule, base_lr, pos.epoch, plan.stage.epochs);
@@ -169,9 +170,9 @@ struct Trainer::Impl {
     const uint64_t epoch_seed = mix_seed(seed, static_cast<uint64_t>(pos.completed));
     auto order = sampler.order(epoch_seed, pos.epoch);
     if (train.max_steps_per_epoch > 0)
-      order.resize(std::min<size_t>(order.size(),
-                                    static_cast<size_t>(train.max_steps_per_epoch * train.batch_size)));
-    const bool augment_on_device = train.augment_on == "device";
+      order.resize(std::min<size_t>(
+          order.size(), static_cast<size_t>(train.max_steps_per_epoch * train.batch_size)));
+    const bool augment_on_device = train.augment_on == TrainOptions::AugmentOn::kDevice;
     BatchLoader::Options lo = loader_options(train, device, train.batch_size);
     lo.augment = !augment_on_device;
     lo.seed = mix_seed(epoch_seed, 1);
@@ -188,8 +189,9 @@ struct Trainer::Impl {
       }
     }
     model.train(true, backbone_frozen);
-    observer.epoch_begin(fmt::format("{} epoch {}/{}", plan.stage.name, pos.epoch + 1, plan.stage.epochs),
-                         clock.steps_per_epoch);
+    observer.epoch_begin(
+        fmt::format("{} epoch {}/{}", plan.stage.name, pos.epoch + 1, plan.stage.epochs),
+        clock.steps_per_epoch);
     steps.begin_epoch(plan, *optimizer,
                       needs(loss, TAILOR_LOSS_NEEDS_META_STEP) ? &lookahead : nullptr,
                       grad_sync.get());
@@ -210,22 +212,21 @@ struct Trainer::Impl {
         loss_sum = meter.loss_sum();
         seen = meter.seen();
         save(plan, /*is_best=*/false);
-        throw Interrupted("interrupted by signal " + std::to_string(sig) + " at " +
-                              plan.stage.name + " epoch " + std::to_string(pos.epoch + 1) +
-                              ", step " + std::to_string(step + 1) +
-                              "; checkpoint written. Resume with: tailor run --resume " +
-                              dir.path().string(),
-                          sig);
+        throw Interrupted(
+            "interrupted by signal " + std::to_string(sig) + " at " + plan.stage.name + " epoch " +
+                std::to_string(pos.epoch + 1) + ", step " + std::to_string(step + 1) +
+                "; checkpoint written. Resume with: tailor run --resume " + dir.path().string(),
+            sig);
       }
       clock.step = step;
       clock.global_step = pos.epoch * clock.steps_per_epoch + step;
       at::Tensor x = batch->inputs.to(device, /*non_blocking=*/true);
       const auto indices = loader.batch_indices(step);
       if (augment_on_device)
-        x = dataset.augment_batch({Split::kTrain, true, indices.data(), indices.size(),
-                                   loader.batch_seed(step),
-                                   static_cast<uint64_t>(loader.batch_position(step))},
-                                  x);
+        x = dataset.augment_batch(
+            {Split::kTrain, true, indices.data(), indices.size(), loader.batch_seed(step),
+             static_cast<uint64_t>(loader.batch_position(step))},
+            x);
       if (train.channels_last) x = channels_last_input(x);
       const at::Tensor y = batch->targets.to(device, /*non_blocking=*/true);
       const at::Tensor index_tensor =
@@ -248,28 +249,27 @@ struct Trainer::Impl {
     observer.epoch_end();
     meter.finish(step - 1);
     if (steps.replays() > 0)
-      spdlog::debug("{} epoch {}: {} CUDA graph replays", plan.stage.name, pos.epoch + 1, steps.replays());
+      spdlog::debug("{} epoch {}: {} CUDA graph replays", plan.stage.name, pos.epoch + 1,
+                    steps.replays());
     if (dist != nullptr) meter.reduce(*dist);
     loss_sum = meter.loss_sum();
     seen = meter.seen();
     const double secs = seconds_since(t0);
-    nlohmann::json record = {{"epoch", pos.completed + 1},
-                             {"stage", plan.stage.name},
-                             {"split", "train"},
-                             {"loss", meter.mean()},
-                             {"lr", context.lr},
-                             {"samples", seen}};
+    nlohmann::json record = {{"epoch", pos.completed + 1}, {"stage", plan.stage.name},
+                             {"split", "train"},           {"loss", meter.mean()},
+                             {"lr", context.lr},           {"samples", seen}};
     // Losses that reweight classes report their current weights (CB, CDB, Difficulty-Net).
     const at::Tensor weights = loss.class_weights();
     if (weights.defined() && weights.numel() > 0) {
       const at::Tensor w = weights.detach().to(at::kCPU, at::kDouble).contiguous();
-      record["class_weights"] = std::vector<double>(w.data_ptr<double>(), w.data_ptr<double>() + w.numel());
+      record["class_weights"] =
+          std::vector<double>(w.data_ptr<double>(), w.data_ptr<double>() + w.numel());
     }
     dir.append_metrics(record);
     dir.append_timing(pos.completed + 1, "train", secs, meter.images());
-    epoch_line = fmt::format("{} epoch {}/{}: loss {:.4f}, lr {:.4g}, {:.0f} img/s", plan.stage.name,
-                             pos.epoch + 1, plan.stage.epochs, meter.mean(), context.lr,
-                             meter.images() / std::max(secs, 1e-9));
+    epoch_line = fmt::format("{} epoch {}/{}: loss {:.4f}, lr {:.4g}, {:.0f} img/s",
+                             plan.stage.name, pos.epoch + 1, plan.stage.epochs, meter.mean(),
+                             context.lr, meter.images() / std::max(secs, 1e-9));
   }
 
   void end_epoch(const StagePlan& plan) {
@@ -280,7 +280,8 @@ struct Trainer::Impl {
     const int64_t epoch = pos.completed + 1;
     bool is_best = false;
     std::string line = epoch_line;
-    if (summary.has_val && eval.val_every > 0 && ((pos.epoch + 1) % eval.val_every == 0 || last_of_stage)) {
+    if (summary.has_val && eval.val_every > 0 &&
+        ((pos.epoch + 1) % eval.val_every == 0 || last_of_stage)) {
       summary.last_val = evals.evaluate(Split::kVal, loss, plan.stage.name, epoch);
       line += fmt::format(", val top-1 {:.2f}%", 100 * summary.last_val.top1);
       if (needs(loss, TAILOR_LOSS_NEEDS_VAL_STATS)) {
@@ -339,7 +340,7 @@ struct Trainer::Impl {
     model.to(device);
     // Shapes are static within a run: let cuDNN pick its fastest kernels once.
     if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
-    if (exp.train().augment_on == "device") {
+    if (exp.train().augment_on == TrainOptions::AugmentOn::kDevice) {
       dataset.check_augment_batch(device);
       spdlog::info("training augmentation runs batched on {} ({})", device.str(), dataset.name());
     }
@@ -361,8 +362,10 @@ struct Trainer::Impl {
         pos.step = 0;
       }
       spdlog::info("stage '{}': {} epochs, sampler {}, loss '{}', optimizer {} lr {}{}",
-                   plan.stage.name, plan.stage.epochs, plan.sampler.type, plan.loss->name(),
-                   plan.optimizer.type, plan.optimizer.lr, frozen_list(plan.stage.freeze));
+                   plan.stage.name, plan.stage.epochs,
+                   SamplerOptions::kTypes.name(plan.sampler.type), plan.loss->name(),
+                   OptimizerOptions::kTypes.name(plan.optimizer.type), plan.optimizer.lr,
+                   frozen_list(plan.stage.freeze));
       const Sampler sampler(plan.sampler, exp.train_labels(), dataset.info().num_classes,
                             plan.stage.epochs);
       while (pos.epoch < plan.stage.epochs) {
@@ -379,6 +382,8 @@ struct Trainer::Impl {
 Trainer::Trainer(Experiment& experiment, RunDir& run, RunObserver* observer, Collective* dist)
     : impl_(std::make_unique<Impl>(experiment, run, observer, dist)) {}
 Trainer::~Trainer() = default;
-RunSummary Trainer::run(bool resume) { return impl_->run(resume); }
+RunSummary Trainer::run(bool resume) {
+  return impl_->run(resume);
+}
 
 }  // namespace tailor::host

@@ -43,7 +43,7 @@ std::vector<double> drawn_class_share(const Sampler& s, const std::vector<int64_
 
 SamplerOptions sampler(const std::string& type) {
   SamplerOptions o;
-  o.type = type;
+  o.type = SamplerOptions::kTypes.value(type);
   return o;
 }
 
@@ -146,14 +146,14 @@ TEST_CASE("N ranks draw exactly one process's samples, for every sampler kind",
 TEST_CASE("learning-rate schedules follow their curves", "[schedule]") {
   ScheduleOptions s;
   SECTION("cosine from lr to min_lr") {
-    s.type = "cosine";
+    s.type = ScheduleOptions::Type::kCosine;
     s.min_lr = 0.0;
     CHECK(scheduled_lr(s, 0.1, 0, 10) == Approx(0.1));
     CHECK(scheduled_lr(s, 0.1, 5, 10) == Approx(0.05));
     CHECK(scheduled_lr(s, 0.1, 9, 10) == Approx(0.05 * (1 + std::cos(M_PI * 0.9))));
   }
   SECTION("multistep (LDAM-DRW: x0.01 at 160, x0.0001 at 180) with linear warm-up") {
-    s.type = "multistep";
+    s.type = ScheduleOptions::Type::kMultistep;
     s.milestones = {160, 180};
     s.gamma = 0.01;
     s.warmup_epochs = 5;
@@ -164,7 +164,7 @@ TEST_CASE("learning-rate schedules follow their curves", "[schedule]") {
     CHECK(scheduled_lr(s, 0.1, 180, 200) == Approx(0.00001));
   }
   SECTION("step") {
-    s.type = "step";
+    s.type = ScheduleOptions::Type::kStep;
     s.step_size = 3;
     s.gamma = 0.5;
     CHECK(scheduled_lr(s, 1.0, 2, 10) == Approx(1.0));
@@ -172,7 +172,7 @@ TEST_CASE("learning-rate schedules follow their curves", "[schedule]") {
     CHECK(scheduled_lr(s, 1.0, 7, 10) == Approx(0.25));
   }
   SECTION("warm-up from a start factor") {
-    s.type = "constant";
+    s.type = ScheduleOptions::Type::kConstant;
     s.warmup_epochs = 4;
     s.warmup_start = 0.2;
     CHECK(scheduled_lr(s, 1.0, 0, 10) == Approx(0.2 + 0.8 * 0.25));
@@ -194,12 +194,12 @@ TEST_CASE("heads compute their logits", "[head]") {
   HeadOptions o;
   const at::Tensor f = at::tensor({3.0, 4.0, 0.0, 1.0}, at::kFloat).view({2, 2});
   SECTION("prior bias init is -log(C-1)") {
-    o.bias_init = "prior";
+    o.bias_init = HeadOptions::BiasInit::kPrior;
     Head h(2, 5, o);
     CHECK(at::allclose(h->named_parameters()["bias"], at::full({5}, -std::log(4.0))));
   }
   SECTION("cosine: scaled cosine similarity") {
-    o.type = "cosine";
+    o.type = HeadOptions::Type::kCosine;
     o.scale = 2.0;
     Head h(2, 2, o);
     torch::NoGradGuard g;
@@ -210,7 +210,7 @@ TEST_CASE("heads compute their logits", "[head]") {
     CHECK(l[1][1].item<double>() == Approx(2.0));
   }
   SECTION("tau_norm divides weights by their norm^tau in evaluation only") {
-    o.type = "tau_norm";
+    o.type = HeadOptions::Type::kTauNorm;
     o.bias = false;
     o.tau = 1.0;
     Head h(2, 2, o);
@@ -223,7 +223,7 @@ TEST_CASE("heads compute their logits", "[head]") {
     CHECK(h->forward(f)[0][1].item<double>() == Approx(16.0));
   }
   SECTION("lws multiplies each class by a learnable scale") {
-    o.type = "lws";
+    o.type = HeadOptions::Type::kLws;
     o.bias = false;
     Head h(2, 2, o);
     torch::NoGradGuard g;
@@ -241,7 +241,7 @@ TEST_CASE("metrics on an unbalanced test set", "[metrics]") {
   const at::Tensor pred = at::tensor({0, 0, 0, 0, 0, 0, 1, 0, 0, 0}, at::kLong);
   e.add(at::one_hot(pred, 3).to(at::kFloat) * 10.0, targets);
   const EvalResult r = e.result();
-  CHECK(r.top1 == Approx(0.7));                           // 7 of 10
+  CHECK(r.top1 == Approx(0.7));                                     // 7 of 10
   CHECK(r.mean_class_recall == Approx((1.0 + 1.0 / 3 + 0.0) / 3));  // micro != macro
   CHECK(r.recall[1] == Approx(1.0 / 3));
   CHECK(r.precision[0] == Approx(6.0 / 9));
@@ -299,7 +299,8 @@ TEST_CASE("expected calibration error on a hand-made example", "[metrics]") {
   Evaluator e({200, 200}, 100, 20, 10);
   // Two samples at confidence 0.9 (one right), two at confidence 0.6 (both right).
   const double l9 = std::log(0.9 / 0.1), l6 = std::log(0.6 / 0.4);
-  const at::Tensor logits = at::tensor({l9, 0.0, l9, 0.0, l6, 0.0, 0.0, l6}, at::kDouble).view({4, 2});
+  const at::Tensor logits =
+      at::tensor({l9, 0.0, l9, 0.0, l6, 0.0, 0.0, l6}, at::kDouble).view({4, 2});
   const at::Tensor targets = at::tensor({0, 1, 0, 1}, at::kLong);
   e.add(logits, targets);
   const EvalResult r = e.result();
@@ -326,8 +327,11 @@ TEST_CASE("a rank reads torchrun's and Slurm's variables", "[distributed]") {
   CHECK_FALSE(single.distributed());
   CHECK(single.world_size == 1);
 
-  const DistEnv torchrun = read_dist_env(env_of({{"RANK", "3"}, {"WORLD_SIZE", "8"}, {"LOCAL_RANK", "1"},
-                                                 {"LOCAL_WORLD_SIZE", "2"}, {"MASTER_ADDR", "node0"},
+  const DistEnv torchrun = read_dist_env(env_of({{"RANK", "3"},
+                                                 {"WORLD_SIZE", "8"},
+                                                 {"LOCAL_RANK", "1"},
+                                                 {"LOCAL_WORLD_SIZE", "2"},
+                                                 {"MASTER_ADDR", "node0"},
                                                  {"MASTER_PORT", "29511"}}));
   CHECK(torchrun.distributed());
   CHECK(torchrun.rank == 3);
@@ -338,9 +342,12 @@ TEST_CASE("a rank reads torchrun's and Slurm's variables", "[distributed]") {
   CHECK(torchrun.master_port == 29511);
   CHECK(torchrun.launcher == "torchrun");
 
-  const DistEnv slurm = read_dist_env(env_of({{"SLURM_PROCID", "5"}, {"SLURM_NTASKS", "16"},
-                                              {"SLURM_LOCALID", "5"}, {"SLURM_NTASKS_PER_NODE", "8"},
-                                              {"MASTER_ADDR", "gpu01"}, {"MASTER_PORT", "29500"}}));
+  const DistEnv slurm = read_dist_env(env_of({{"SLURM_PROCID", "5"},
+                                              {"SLURM_NTASKS", "16"},
+                                              {"SLURM_LOCALID", "5"},
+                                              {"SLURM_NTASKS_PER_NODE", "8"},
+                                              {"MASTER_ADDR", "gpu01"},
+                                              {"MASTER_PORT", "29500"}}));
   CHECK(slurm.launcher == "slurm");
   CHECK(slurm.rank == 5);
   CHECK(slurm.world_size == 16);

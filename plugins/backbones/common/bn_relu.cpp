@@ -1,12 +1,16 @@
 // backbones/common/bn_relu: fused training-mode BatchNorm (+ residual) + ReLU on CPU.
 #include "common/bn_relu.hpp"
 
+#include "common/batch_norm.hpp"
+
 #include <ATen/Parallel.h>
 #include <ATen/ops/empty.h>
 #include <ATen/ops/empty_like.h>
+#include <ATen/ops/from_blob.h>
 #include <ATen/ops/relu.h>
 #include <c10/core/GradMode.h>
 #include <torch/csrc/autograd/custom_function.h>
+#include <tailor/distributed.hpp>
 
 #include <algorithm>
 #include <array>
@@ -162,6 +166,24 @@ void for_each_chunk(int64_t rows, const F& f) {
   });
 }
 
+// Sums `sums` (vectors of one length) and `count` over the ranks in one all-reduce, in place;
+// returns the summed count.
+double sum_over_ranks(std::initializer_list<std::vector<double>*> sums, double count) {
+  std::vector<double> packed;
+  for (const auto* v : sums) packed.insert(packed.end(), v->begin(), v->end());
+  packed.push_back(count);
+  at::Tensor t = at::from_blob(packed.data(), {static_cast<int64_t>(packed.size())},
+                               at::TensorOptions().dtype(at::kDouble))
+                     .clone();
+  distributed::all_reduce_sum_(t);
+  const double* r = t.data_ptr<double>();
+  for (auto* v : sums) {
+    std::copy(r, r + v->size(), v->begin());
+    r += v->size();
+  }
+  return *r;
+}
+
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
@@ -169,7 +191,7 @@ struct BnReluFunction : torch::autograd::Function<BnReluFunction> {
   static variable_list forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& weight,
                                const at::Tensor& bias, const at::Tensor& residual,
                                at::Tensor running_mean, at::Tensor running_var, double momentum,
-                               double eps) {
+                               double eps, bool sync) {
     const int64_t c = x.size(1);
     const int64_t rows = x.numel() / c;
     TORCH_CHECK(rows > 1, "bn_relu_train: BatchNorm needs more than one value per channel, got ",
@@ -194,6 +216,9 @@ struct BnReluFunction : torch::autograd::Function<BnReluFunction> {
         sum_sq[j] += q + 2.0 * pivot * s + n * pivot * pivot;
       }
     }
+    // SyncBatchNorm: the statistics of the whole data-parallel batch.
+    double total = static_cast<double>(rows);
+    if (sync) total = sum_over_ranks({&sum, &sum_sq}, total);
 
     const at::Tensor w = weight.contiguous(), b = bias.contiguous();
     at::Tensor mean = at::empty({c}, x.options()), invstd = at::empty({c}, x.options());
@@ -201,8 +226,8 @@ struct BnReluFunction : torch::autograd::Function<BnReluFunction> {
     float* rm = running_mean.data_ptr<float>();
     float* rv = running_var.data_ptr<float>();
     for (int64_t j = 0; j < c; ++j) {
-      const double mu = sum[j] / rows;
-      const double var = std::max(sum_sq[j] / rows - mu * mu, 0.0);
+      const double mu = sum[j] / total;
+      const double var = std::max(sum_sq[j] / total - mu * mu, 0.0);
       const double is = 1.0 / std::sqrt(var + eps);
       const double gamma = w.data_ptr<float>()[j];
       mean.data_ptr<float>()[j] = static_cast<float>(mu);
@@ -211,7 +236,7 @@ struct BnReluFunction : torch::autograd::Function<BnReluFunction> {
       shift[j] = static_cast<float>(b.data_ptr<float>()[j] - mu * gamma * is);
       // BatchNorm's running variance is the unbiased one.
       rm[j] = static_cast<float>((1.0 - momentum) * rm[j] + momentum * mu);
-      rv[j] = static_cast<float>((1.0 - momentum) * rv[j] + momentum * var * rows / (rows - 1.0));
+      rv[j] = static_cast<float>((1.0 - momentum) * rv[j] + momentum * var * total / (total - 1.0));
     }
 
     const bool has_residual = residual.numel() > 0;
@@ -226,6 +251,8 @@ struct BnReluFunction : torch::autograd::Function<BnReluFunction> {
     });
     ctx->save_for_backward({x, y, w, mean, invstd});
     ctx->saved_data["residual"] = has_residual;
+    ctx->saved_data["sync"] = sync;
+    ctx->saved_data["total"] = total;
     return {y};
   }
 
@@ -259,6 +286,11 @@ struct BnReluFunction : torch::autograd::Function<BnReluFunction> {
         sum_g[j] += partial[k * 2 * c + j];
         sum_gx[j] += partial[k * 2 * c + c + j];
       }
+    // dweight and dbias stay this rank's (the gradient reducer averages them); dx needs the
+    // sums over every rank's rows, which all depend on this rank's x through the statistics.
+    std::vector<double> all_g = sum_g, all_gx = sum_gx;
+    const double total = ctx->saved_data["total"].toDouble();
+    if (ctx->saved_data["sync"].toBool()) sum_over_ranks({&all_g, &all_gx}, 0.0);
 
     at::Tensor dweight = at::empty({c}, w.options()), dbias = at::empty({c}, w.options());
     std::vector<float> k1(c), k2(c), k3(c);
@@ -269,10 +301,10 @@ struct BnReluFunction : torch::autograd::Function<BnReluFunction> {
       dweight.data_ptr<float>()[j] = static_cast<float>(sum_g_xhat);
       dbias.data_ptr<float>()[j] = static_cast<float>(sum_g[j]);
       // dx = gamma * invstd * (g - mean(g) - xhat * mean(g * xhat)), xhat = (x - mu) * invstd
-      const double b = -a * is * sum_g_xhat / rows;  // the coefficient of x - mu
+      const double b = -a * is * (all_gx[j] * is) / total;  // the coefficient of x - mu
       k1[j] = static_cast<float>(a);
       k2[j] = static_cast<float>(b);
-      k3[j] = static_cast<float>(-a * sum_g[j] / rows - b * mu[j]);
+      k3[j] = static_cast<float>(-a * all_g[j] / total - b * mu[j]);
     }
     at::Tensor dx = at::empty_like(x, at::MemoryFormat::ChannelsLast);
     float* dx_out = dx.data_ptr<float>();
@@ -280,7 +312,8 @@ struct BnReluFunction : torch::autograd::Function<BnReluFunction> {
       kernels.dx(d + first * c, out + first * c, g_out ? g_out + first * c : nullptr,
                  in + first * c, k1.data(), k2.data(), k3.data(), n, c, dx_out + first * c);
     });
-    return {dx, dweight, dbias, g, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+    return {dx,           dweight,      dbias,        g,           at::Tensor(),
+            at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
   }
 };
 
@@ -300,7 +333,7 @@ bool bn_relu_fusable(const at::Tensor& x, const torch::nn::BatchNorm2d& bn) {
 }
 
 at::Tensor bn_relu_train(const at::Tensor& x, torch::nn::BatchNorm2d& bn,
-                         const at::Tensor& residual) {
+                         const at::Tensor& residual, bool sync) {
   TORCH_CHECK(bn_relu_fusable(x, bn),
               "bn_relu_train: needs a training-mode BatchNorm2d and a "
               "float32 channels-last CPU input");
@@ -318,14 +351,14 @@ at::Tensor bn_relu_train(const at::Tensor& x, torch::nn::BatchNorm2d& bn,
   // LibTorch's custom Function cannot take an undefined input: "no residual" is an empty one.
   const at::Tensor res = residual.defined() ? residual : at::empty({0}, x.options());
   return BnReluFunction::apply(x, bn->weight, bn->bias, res, bn->running_mean, bn->running_var,
-                               momentum, opt.eps())[0];
+                               momentum, opt.eps(), sync)[0];
 }
 
 at::Tensor bn_relu(const at::Tensor& x, torch::nn::BatchNorm2d& bn, bool fuse,
-                   const at::Tensor& residual) {
+                   const at::Tensor& residual, bool sync) {
   if (fuse && residual_fits(x, residual) && bn_relu_fusable(x, bn))
-    return bn_relu_train(x, bn, residual);
-  const at::Tensor y = bn(x);
+    return bn_relu_train(x, bn, residual, sync);
+  const at::Tensor y = bn_forward(x, bn, sync);
   return at::relu(residual.defined() ? y + residual : y);
 }
 

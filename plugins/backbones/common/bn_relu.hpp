@@ -25,12 +25,17 @@ bool bn_relu_fusable(const at::Tensor& x, const torch::nn::BatchNorm2d& bn);
 ///
 /// The backward is not itself differentiable (second-order gradients need the unfused ops:
 /// forward_functional never fuses). Requires bn_relu_fusable(x, bn).
+///
+/// With `sync` (SyncBatchNorm in a data-parallel run) the statistics are those of every rank's
+/// rows: one all-reduce of [sum, sum of squares, rows] in forward and one of the gradient sums
+/// in backward; dweight and dbias stay this rank's.
 at::Tensor bn_relu_train(const at::Tensor& x, torch::nn::BatchNorm2d& bn,
-                         const at::Tensor& residual = {});
+                         const at::Tensor& residual = {}, bool sync = false);
 
 /// relu(bn(x) + residual) (residual undefined: relu(bn(x))): bn_relu_train when `fuse` and
-/// bn_relu_fusable(x, bn), else ATen's batch_norm, add and relu. What a backbone's forward calls.
+/// bn_relu_fusable(x, bn), else bn_forward(x, bn, sync), add and relu. What a backbone's forward
+/// calls.
 at::Tensor bn_relu(const at::Tensor& x, torch::nn::BatchNorm2d& bn, bool fuse,
-                   const at::Tensor& residual = {});
+                   const at::Tensor& residual = {}, bool sync = false);
 
 }  // namespace tailor::plugins

@@ -86,15 +86,15 @@ ResNetBlockImpl::ResNetBlockImpl(int64_t in_planes, int64_t planes, int64_t stri
   }
 }
 
-at::Tensor ResNetBlockImpl::forward(const at::Tensor& x) {
-  at::Tensor out = at::relu(bn1(conv1(x)));
+at::Tensor ResNetBlockImpl::forward(const at::Tensor& x, bool sync) {
+  at::Tensor out = at::relu(bn_forward(conv1(x), bn1, sync));
   if (bottleneck) {
-    out = at::relu(bn2(conv2(out)));
-    out = bn3(conv3(out));
+    out = at::relu(bn_forward(conv2(out), bn2, sync));
+    out = bn_forward(conv3(out), bn3, sync);
   } else {
-    out = bn2(conv2(out));
+    out = bn_forward(conv2(out), bn2, sync);
   }
-  return at::relu(out + (downsample ? downsample_bn(downsample_conv(x)) : x));
+  return at::relu(out + (downsample ? bn_forward(downsample_conv(x), downsample_bn, sync) : x));
 }
 
 ResNetImpl::ResNetImpl(int64_t in_channels, int64_t depth, int64_t groups, int64_t width_per_group,
@@ -137,10 +137,11 @@ ResNetImpl::ResNetImpl(int64_t in_channels, int64_t depth, int64_t groups, int64
 
 at::Tensor ResNetImpl::forward(const at::Tensor& input) {
   at::Tensor x = channels_last_ ? input.contiguous(at::MemoryFormat::ChannelsLast) : input;
-  x = at::relu(bn1(conv1(x)));
+  x = at::relu(bn_forward(conv1(x), bn1, sync_bn));
   x = at::max_pool2d(x, /*kernel_size=*/3, /*stride=*/2, /*padding=*/1);
   for (auto* layer : {&layer1, &layer2, &layer3, &layer4})
-    for (size_t i = 0; i < (*layer)->size(); ++i) x = (*layer)->at<ResNetBlockImpl>(i).forward(x);
+    for (size_t i = 0; i < (*layer)->size(); ++i)
+      x = (*layer)->at<ResNetBlockImpl>(i).forward(x, sync_bn);
   return x.mean({2, 3});
 }
 
@@ -212,8 +213,10 @@ ResNetBackbone::ResNetBackbone(const Options& options, const BackboneContext& co
   feature_dim_ = 512 * (arch.bottleneck ? kExpansion : 1);
   net_ = ResNet(shape[0], options.depth, options.groups, options.width_per_group,
                 options.zero_init_residual, options.channels_last);
+  net_->sync_bn = context.sync_batchnorm;
   if (!options.pretrained.empty())
-    load_weights(*net_, read_weight_file(options.pretrained, "resnet"), options.pretrained, "resnet",
+    load_weights(*net_, read_weight_file(options.pretrained, "resnet"), options.pretrained,
+                 "resnet",
                  "Check depth, groups and width_per_group against the checkpoint's architecture "
                  "(names are torchvision's)");
 }

@@ -25,7 +25,8 @@ class ResNetBlockImpl : public torch::nn::Module {
   ResNetBlockImpl(int64_t in_planes, int64_t planes, int64_t stride, bool bottleneck,
                   int64_t groups, int64_t width_per_group);
 
-  at::Tensor forward(const at::Tensor& x);
+  /// `sync`: SyncBatchNorm in training (BackboneContext::sync_batchnorm).
+  at::Tensor forward(const at::Tensor& x, bool sync = false);
 
   bool bottleneck;
   int64_t stride;
@@ -63,6 +64,7 @@ class ResNetImpl : public torch::nn::Module {
   torch::nn::Conv2d conv1{nullptr};
   torch::nn::BatchNorm2d bn1{nullptr};
   torch::nn::ModuleList layer1{nullptr}, layer2{nullptr}, layer3{nullptr}, layer4{nullptr};
+  bool sync_bn = false;  ///< SyncBatchNorm in training (BackboneContext::sync_batchnorm)
 
  private:
   bool channels_last_;
@@ -71,6 +73,8 @@ TORCH_MODULE(ResNet);
 
 class ResNetBackbone final : public Backbone {
  public:
+  static constexpr bool kSyncBatchNorm = true;  // honours [train] sync_batchnorm
+
   struct Options {
     int64_t depth = 50;
     int64_t groups = 1;

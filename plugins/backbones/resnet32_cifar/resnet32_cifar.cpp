@@ -52,7 +52,7 @@ at::Tensor conv_bn(const at::Tensor& x, torch::nn::Conv2d& conv, torch::nn::Batc
 at::Tensor conv_bn_relu(const at::Tensor& x, torch::nn::Conv2d& conv, torch::nn::BatchNorm2d& bn,
                         int64_t stride, const CifarBnOptions& opt,
                         const at::Tensor& residual = {}) {
-  if (bn->is_training()) return bn_relu(conv(x), bn, opt.fuse_bn_relu, residual);
+  if (bn->is_training()) return bn_relu(conv(x), bn, opt.fuse_bn_relu, residual, opt.sync);
   at::Tensor y = conv_bn(x, conv, bn, stride, opt.fold_bn_eval);
   if (at::GradMode::is_enabled()) return at::relu(residual.defined() ? y + residual : y);
   // Nothing records y: add and ReLU in place, on CPU in one pass (same arithmetic).
@@ -187,8 +187,9 @@ ResNet32Cifar::ResNet32Cifar(const Options& options, const BackboneContext& cont
                "; use an image dataset or another backbone");
   TAILOR_CHECK(options.depth >= 8 && (options.depth - 2) % 6 == 0, "resnet32_cifar: depth ",
                options.depth, " is not 6n + 2; use 20, 32, 44, 56 or 110");
-  net_ = ResNetCifar(shape[0], options.depth, options.shortcut, options.channels_last,
-                     CifarBnOptions{options.fold_bn_eval, options.fuse_bn_relu});
+  net_ = ResNetCifar(
+      shape[0], options.depth, options.shortcut, options.channels_last,
+      CifarBnOptions{options.fold_bn_eval, options.fuse_bn_relu, context.sync_batchnorm});
 }
 
 at::Tensor ResNet32Cifar::forward(const at::Tensor& inputs) {

@@ -29,6 +29,7 @@ enum class CifarShortcut {
 struct CifarBnOptions {
   bool fold_bn_eval = true;
   bool fuse_bn_relu = true;
+  bool sync = false;  ///< SyncBatchNorm in training (BackboneContext::sync_batchnorm)
 };
 
 /// conv3x3-BN-ReLU-conv3x3-BN, plus the parameter-free shortcut, then ReLU.
@@ -75,6 +76,8 @@ TORCH_MODULE(ResNetCifar);
 
 class ResNet32Cifar final : public Backbone {
  public:
+  static constexpr bool kSyncBatchNorm = true;  // honours [train] sync_batchnorm
+
   struct Options {
     static constexpr auto kShortcuts =
         tailor::choice<CifarShortcut>({{"subsample_pad", CifarShortcut::kSubsamplePad},

@@ -50,12 +50,12 @@ SmallCnnNetImpl::SmallCnnNetImpl(int64_t in_channels, int64_t width, double drop
 }
 
 at::Tensor SmallCnnNetImpl::forward(const at::Tensor& input) {
-  at::Tensor x = bn_relu(conv1(input), bn1, fuse_bn_relu_);
-  x = bn_relu(conv2(x), bn2, fuse_bn_relu_);
+  at::Tensor x = bn_relu(conv1(input), bn1, fuse_bn_relu_, {}, sync_bn);
+  x = bn_relu(conv2(x), bn2, fuse_bn_relu_, {}, sync_bn);
   x = at::max_pool2d(x, /*kernel_size=*/2);
-  x = bn_relu(conv3(x), bn3, fuse_bn_relu_);
+  x = bn_relu(conv3(x), bn3, fuse_bn_relu_, {}, sync_bn);
   x = at::max_pool2d(x, /*kernel_size=*/2);
-  x = bn_relu(conv4(x), bn4, fuse_bn_relu_);
+  x = bn_relu(conv4(x), bn4, fuse_bn_relu_, {}, sync_bn);
   x = x.mean({2, 3});
   if (dropout_ > 0.0) x = at::dropout(x, dropout_, is_training());
   return x;
@@ -106,6 +106,7 @@ SmallCnn::SmallCnn(const Options& options, const BackboneContext& context) : wid
                "got ",
                shape_text(shape), "; use an image dataset or another backbone");
   net_ = SmallCnnNet(shape[0], options.width, options.dropout, options.fuse_bn_relu);
+  net_->sync_bn = context.sync_batchnorm;
 }
 
 at::Tensor SmallCnn::forward(const at::Tensor& inputs) {

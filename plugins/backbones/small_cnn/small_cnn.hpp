@@ -26,6 +26,7 @@ class SmallCnnNetImpl : public torch::nn::Module {
 
   torch::nn::Conv2d conv1{nullptr}, conv2{nullptr}, conv3{nullptr}, conv4{nullptr};
   torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr}, bn3{nullptr}, bn4{nullptr};
+  bool sync_bn = false;  ///< SyncBatchNorm in training (BackboneContext::sync_batchnorm)
 
  private:
   double dropout_;
@@ -35,6 +36,8 @@ TORCH_MODULE(SmallCnnNet);
 
 class SmallCnn final : public Backbone {
  public:
+  static constexpr bool kSyncBatchNorm = true;  // honours [train] sync_batchnorm
+
   struct Options {
     int64_t width = 32;
     double dropout = 0.0;

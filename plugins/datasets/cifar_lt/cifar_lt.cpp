@@ -10,10 +10,10 @@
 #include <tailor/random.hpp>
 
 #include <algorithm>
-#include <sstream>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <utility>
 
 namespace tailor::plugins {
@@ -363,7 +363,7 @@ Batch CifarLt::batch(const BatchRequest& request) const {
     const uint8_t* image = image_of(request.split, index);
     // Draw order per sample: crop top, crop left, flip, AutoAugment (sub-policy, 2 uniforms,
     // 2 signs), Cutout centre y, x.
-    SampleRng rng(request.seed, static_cast<uint64_t>(k));
+    SampleRng rng(request.seed, request.position + static_cast<uint64_t>(k));
     if (crop_flip) {
       // RandomCrop(32, padding=4) with zero fill, then RandomHorizontalFlip(0.5).
       const CropFlipDraw d = draw_crop_flip(rng);
@@ -420,7 +420,7 @@ at::Tensor CifarLt::augment_batch(const BatchRequest& request, const at::Tensor&
   std::vector<CutoutBox> boxes(static_cast<size_t>(n));
   for (int64_t k = 0; k < n; ++k) {
     // The draw order of batch(), minus AutoAugment.
-    SampleRng rng(request.seed, static_cast<uint64_t>(k));
+    SampleRng rng(request.seed, request.position + static_cast<uint64_t>(k));
     if (crop_flip) draws[static_cast<size_t>(k)] = draw_crop_flip(rng);
     if (cutout > 0) boxes[static_cast<size_t>(k)] = draw_cutout(rng, cutout);
   }

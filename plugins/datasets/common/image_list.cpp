@@ -66,7 +66,6 @@ bool read_bytes(const std::string& path, std::vector<uint8_t>* bytes, std::strin
   return ok;
 }
 
-
 // Parent folder name of a list path ("train/n01440764/x.JPEG" -> "n01440764"), or "".
 std::string_view folder_of(std::string_view path) {
   const size_t slash = path.rfind('/');
@@ -414,7 +413,7 @@ Batch ImageList::batch(const BatchRequest& request) const {
     targets[k] = labels[index];
     float* dst = inputs + static_cast<size_t>(k) * plane;
     const std::string file = file_of(split, static_cast<size_t>(index));
-    image::SampleRng rng(request.seed, static_cast<uint64_t>(k));
+    image::SampleRng rng(request.seed, request.position + static_cast<uint64_t>(k));
     if (read_bytes(file, &bytes, &error) &&
         pipeline_->process(bytes.data(), bytes.size(), request.augment, rng, dst, &error))
       continue;
@@ -435,13 +434,14 @@ Batch ImageList::batch(const BatchRequest& request) const {
 
 void ImageList::write_artifacts(const std::string& dir) const {
   const std::string classes =
-      image::class_counts_csv(class_names_, class_counts(Split::kTrain),
-                              class_counts(Split::kVal), class_counts(Split::kTest));
+      image::class_counts_csv(class_names_, class_counts(Split::kTrain), class_counts(Split::kVal),
+                              class_counts(Split::kTest));
   write_artifact(name_, fs::path(dir) / (name_ + "_classes.csv"), classes);
 
   std::string sources = "split,path,samples,sha256\n";
   for (const SourceFile& f : files_)
-    sources += detail::concat(f.split, ",", image::csv_field(f.path), ",", f.samples, ",", f.sha256, "\n");
+    sources +=
+        detail::concat(f.split, ",", image::csv_field(f.path), ",", f.samples, ",", f.sha256, "\n");
   write_artifact(name_, fs::path(dir) / (name_ + "_sources.csv"), sources);
 }
 

@@ -98,7 +98,6 @@ int64_t count_frames(const fs::path& dir) {
   return n;
 }
 
-
 }  // namespace
 
 std::vector<SplitEntry> parse_split(std::string_view content, const std::string& source,
@@ -427,7 +426,7 @@ Batch Egtea::batch(const BatchRequest& request) const {
     float* dst = inputs + static_cast<size_t>(k) * sample;
     std::string error;
     if (read_clip(split, static_cast<size_t>(index), request.augment, request.seed,
-                  static_cast<uint64_t>(k), dst, &error))
+                  request.position + static_cast<uint64_t>(k), dst, &error))
       continue;
     const std::string what =
         detail::concat(kName, ": cannot use clip ", clip_path(request.split, index), " (",
@@ -446,8 +445,8 @@ Batch Egtea::batch(const BatchRequest& request) const {
 
 void Egtea::write_artifacts(const std::string& dir) const {
   const std::string classes =
-      image::class_counts_csv(class_names_, class_counts(Split::kTrain),
-                              class_counts(Split::kVal), class_counts(Split::kTest));
+      image::class_counts_csv(class_names_, class_counts(Split::kTrain), class_counts(Split::kVal),
+                              class_counts(Split::kTest));
   write_artifact(kName, fs::path(dir) / "egtea_classes.csv", classes);
 }
 

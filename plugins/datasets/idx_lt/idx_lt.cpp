@@ -6,13 +6,12 @@
 #include <ATen/ops/empty.h>
 #include <zlib.h>
 
-#include <tailor/log.hpp>
 #include <tailor/artifacts.hpp>
 #include <tailor/batch_augment.hpp>
+#include <tailor/log.hpp>
 #include <tailor/random.hpp>
 
 #include <algorithm>
-#include <sstream>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -20,6 +19,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <sstream>
 #include <utility>
 
 namespace tailor::plugins {
@@ -358,7 +358,7 @@ Batch IdxLt::batch(const BatchRequest& request) const {
     }
     // Per-sample stream from (batch seed, position): RandomCrop(h, w, padding=pad) with zero
     // fill in pixel space, then RandomHorizontalFlip(0.5), as torchvision orders them.
-    SampleRng rng(request.seed, static_cast<uint64_t>(k));
+    SampleRng rng(request.seed, request.position + static_cast<uint64_t>(k));
     const CropFlipDraw d = draw_crop_flip(rng, pad, flip);
     for (int64_t y = 0; y < h; ++y) {
       float* row = dst + y * w;
@@ -386,7 +386,7 @@ at::Tensor IdxLt::augment_batch(const BatchRequest& request, const at::Tensor& i
   if (!crop) return inputs;
   std::vector<CropFlipDraw> draws(static_cast<size_t>(n));
   for (int64_t k = 0; k < n; ++k) {
-    SampleRng rng(request.seed, static_cast<uint64_t>(k));
+    SampleRng rng(request.seed, request.position + static_cast<uint64_t>(k));
     draws[static_cast<size_t>(k)] = draw_crop_flip(rng, options_.pad, flip);
   }
   return crop_flip_batch(inputs, draws, options_.pad, {lut_[0]});

@@ -71,4 +71,12 @@ inline at::Tensor all_reduce_sum(const at::Tensor& x) {
   return detail::AllReduceSum::apply(x);
 }
 
+/// Sums `t` over the ranks in place (a collective), outside autograd: for statistics a plugin
+/// computes inside its own autograd function (e.g. a fused BatchNorm's sums in forward and in
+/// backward). A no-op when world_size() is 1. `t` must be contiguous. \since SDK 1.3
+inline void all_reduce_sum_(at::Tensor& t) {
+  TAILOR_CHECK(t.is_contiguous(), "distributed::all_reduce_sum_: needs a contiguous tensor");
+  detail::sum_in_place(t);
+}
+
 }  // namespace tailor::distributed
