@@ -35,9 +35,10 @@ extern "C" {
  *    1.0  first stable envelope.
  *    1.1  appended TailorLossVTable.adjust_logits (post-hoc logit adjustment).
  *    1.2  appended TailorDatasetVTable.augment_batch (training augmentation as tensor ops on
- *         the batch's device). */
+ *         the batch's device).
+ *    1.3  appended TailorLossVTable.class_vectors (named per-class vectors for reports). */
 #define TAILOR_ABI_MAJOR 1
-#define TAILOR_ABI_MINOR 2
+#define TAILOR_ABI_MINOR 3
 
 /** True when a plugin struct `s` (whose first member is its struct_size) is large enough to
  *  hold `member` of struct type `type`. Check before reading any member appended after 1.0. */
@@ -379,6 +380,14 @@ typedef struct TailorLossVTable {
    *  `out`. */
   TailorStatus (*adjust_logits)(TailorInstance self, TailorTensor logits, TailorTensor out,
                                 TailorError* err);
+  /* ---- end of ABI 1.1 and 1.2 ---- */
+  /** Optional, since 1.3: the loss's named per-class vectors (class weights, margins, logit
+   *  offsets, ...), each [C], appended to `out` with the host API's dict_set under a short
+   *  lower_snake_case name ("weights", "margins"). Called once per training epoch, after its
+   *  last step; the host writes them to class_vectors.jsonl and plots them over epochs. When
+   *  the slot is absent (a plugin built before 1.3) the host reports class_weights() under
+   *  the name "class_weights" instead. */
+  TailorStatus (*class_vectors)(TailorInstance self, TailorTensorDict out, TailorError* err);
 } TailorLossVTable;
 
 /* ------------------------------------------------------------------------------------ */
