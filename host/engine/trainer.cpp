@@ -7,6 +7,7 @@
 #include "engine/accel.hpp"
 #include "engine/checkpoint.hpp"
 #include "engine/optim.hpp"
+#include "eval/predictions.hpp"
 #include "report/records.hpp"
 
 #include <ATen/ATen.h>
@@ -211,6 +212,7 @@ struct Trainer::Impl {
     BatchLoader loader(dataset, split, std::move(order), lo);
     Evaluator evaluator(exp.class_counts(), eval.many_threshold, eval.few_threshold, eval.ece_bins,
                         eval.majority_threshold);
+    if (split == Split::kTest) evaluator.keep_samples();  // the predictions files
     model.train(false);
     torch::NoGradGuard no_grad;
     while (auto batch = loader.next()) {
@@ -565,6 +567,9 @@ struct Trainer::Impl {
         loss_sum += v * static_cast<double>(y.size(0));
       seen += y.size(0);
       images += y.size(0);
+      const int64_t run_step = completed * clock.steps_per_epoch + step;
+      if (dir.wants_step(run_step))
+        dir.append_step(run_step, device.is_cuda() ? value.item<double>() : v, lr);
       progress.update(step + 1, images);
       const bool log_now = train.log_every > 0 && (step + 1) % train.log_every == 0;
       if (log_now && device.is_cuda()) {
@@ -596,6 +601,7 @@ struct Trainer::Impl {
       record["class_weights"] = std::vector<double>(w.data_ptr<double>(), w.data_ptr<double>() + w.numel());
     }
     dir.append_metrics(record);
+    dir.append_class_vectors(completed + 1, plan.stage.name, loss.class_vectors());
     append_timing("train", secs, images);
     epoch_line_ = fmt::format("{} epoch {}/{}: loss {:.4f}, lr {:.4g}, {:.0f} img/s", plan.stage.name,
                               epoch + 1, plan.stage.epochs, seen > 0 ? loss_sum / seen : 0.0, lr,
@@ -690,6 +696,13 @@ struct Trainer::Impl {
       const EvalResult test = evaluate(Split::kTest, loss, plan.stage.name);
       summary.last_test = test;
       if (is_best) summary.best_test = test;
+      const int64_t classes = dataset.info().num_classes;
+      if (is_best)
+        write_predictions(dir.file("predictions_test_best.bin"), test.samples, classes,
+                          completed + 1);
+      if (last)
+        write_predictions(dir.file("predictions_test_last.bin"), test.samples, classes,
+                          completed + 1);
       line += fmt::format(", test top-1 {:.2f}% (many {:.1f} / medium {:.1f} / few {:.1f})",
                           100 * test.top1, 100 * test.many.accuracy, 100 * test.medium.accuracy,
                           100 * test.few.accuracy);
@@ -736,6 +749,7 @@ struct Trainer::Impl {
                    step + 1, completed);
     }
     if (resume) truncate_metrics(dir.file("metrics.jsonl"), completed);
+    if (resume) truncate_epochs(dir.file("class_vectors.jsonl"), completed);
 
     const auto& stages = exp.stages();
     for (; stage < static_cast<int64_t>(stages.size()); ++stage) {
