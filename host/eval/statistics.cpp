@@ -1,6 +1,7 @@
 // host/eval/statistics.cpp - t intervals, the paired bootstrap and Holm's correction.
 #include "eval/statistics.hpp"
 
+#include <ATen/Parallel.h>
 #include <boost/math/distributions/students_t.hpp>
 
 #include <algorithm>
@@ -128,7 +129,7 @@ std::array<double, kPairedMetrics> PairedBootstrap::sorted_metrics(
   for (int64_t c = 0; c < classes_; ++c) {
     const size_t b = class_begin_[c], e = class_begin_[c + 1];
     uint64_t hits = 0;
-    for (size_t j = b; j < e; ++j) hits += static_cast<uint64_t>(w[j]) * r.correct[j];
+    for (size_t j = b; j < e; ++j) hits += w[j] * static_cast<uint32_t>(r.correct[j]);
     correct += hits;
     total += support[c];
     if (support[c] == 0) continue;
@@ -220,7 +221,9 @@ std::vector<std::array<Difference, kPairedMetrics>> PairedBootstrap::compare(
     std::vector<size_t> picks(pairs);
     std::vector<uint32_t> w(n), w_sorted(n);
     std::vector<uint64_t> support(static_cast<size_t>(classes_));
-    std::map<size_t, std::array<double, kPairedMetrics>> replicate;
+    std::map<size_t, size_t> slot;  // run -> position in `runs`
+    for (size_t k = 0; k < runs.size(); ++k) slot[runs[k]] = k;
+    std::vector<std::array<double, kPairedMetrics>> replicate(runs.size());
     for (int64_t b = 0; b < replicates_; ++b) {
       for (auto& k : picks) k = rng.index(pairs);
       std::fill(w.begin(), w.end(), 0u);
@@ -231,14 +234,18 @@ std::vector<std::array<Difference, kPairedMetrics>> PairedBootstrap::compare(
         for (size_t j = class_begin_[c]; j < class_begin_[c + 1]; ++j) s += w_sorted[j];
         support[c] = s;
       }
-      replicate.clear();
-      for (size_t run : runs) replicate.emplace(run, sorted_metrics(run, w_sorted, support));
+      // The runs' metrics are independent of each other: compute them on every core.
+      at::parallel_for(0, static_cast<int64_t>(runs.size()), 1, [&](int64_t begin, int64_t end) {
+        for (int64_t k = begin; k < end; ++k)
+          replicate[static_cast<size_t>(k)] =
+              sorted_metrics(runs[static_cast<size_t>(k)], w_sorted, support);
+      });
       for (size_t i = 0; i < rows.size(); ++i) {
         const auto& pr = pairings[rows[i]];
         for (int m = 0; m < kPairedMetrics; ++m) {
           const double d = mean_difference(
-              picks, [&](size_t k) { return replicate.at(pr.row[k]); },
-              [&](size_t k) { return replicate.at(pr.baseline[k]); }, m, nullptr);
+              picks, [&](size_t k) { return replicate[slot.at(pr.row[k])]; },
+              [&](size_t k) { return replicate[slot.at(pr.baseline[k])]; }, m, nullptr);
           if (!std::isnan(d)) stats[i][m].push_back(d);
         }
       }
