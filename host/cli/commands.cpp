@@ -8,8 +8,11 @@
 #include "engine/threads.hpp"
 #include "engine/trainer.hpp"
 #include "plugins/host_api.hpp"
+#include "report/compare_report.hpp"
+#include "report/hooks.hpp"
 #include "report/records.hpp"
 #include "report/run_dir.hpp"
+#include "report/run_report.hpp"
 #include "sweep/compare.hpp"
 #include "sweep/sweep.hpp"
 
@@ -207,6 +210,7 @@ int run(const Command& cmd) {
   log_dataset(*experiment);
   if (!resume) experiment->dataset().write_artifacts(run.path().string());
 
+  attach_report_listeners(run, experiment->report());
   Trainer trainer(*experiment, run);
   RunSummary s;
   try {
@@ -218,6 +222,7 @@ int run(const Command& cmd) {
   write_file_atomic(run.file("per_class.csv"), per_class_csv(*experiment, s));
   write_file_atomic(run.file("confusion_test_last.csv"), confusion_csv(s.last_test.confusion));
   write_file_atomic(run.file("summary.json"), summary_json(*experiment, s, threads).dump(2) + "\n");
+  finish_report(run, experiment->report());
   if (s.has_test)
     spdlog::info("done: test top-1 {:.2f}% after the last epoch, mean class recall {:.2f}%, "
                  "many/medium/few {:.1f}/{:.1f}/{:.1f}%",
@@ -244,6 +249,7 @@ int sweep(const Command& cmd) {
   options.grid = cmd.grid;
   options.overrides = cmd.overrides;
   options.seeds = cmd.seeds;
+  options.data_seeds = cmd.data_seeds;
   options.jobs = cmd.jobs;
   options.max_epochs = cmd.max_epochs;
   options.out = cmd.out;
@@ -256,12 +262,21 @@ int compare(const Command& cmd) {
   set_logger({}, cmd.verbose);
   if (cmd.select != "best" && cmd.select != "last")
     throw std::runtime_error("--select " + cmd.select + ": expected best (best val epoch) or last");
-  const auto table = compare_runs(find_runs(cmd.run_dirs),
-                                  cmd.select == "last" ? Selection::kLast : Selection::kBestOnVal);
+  if (cmd.bootstrap < 1) throw std::runtime_error("--bootstrap must be at least 1 replicate");
+  const auto runs = find_runs(cmd.run_dirs);
+  auto table = compare_runs(runs, cmd.select == "last" ? Selection::kLast : Selection::kBestOnVal);
+  if (!cmd.baseline.empty()) add_paired_differences(table, runs, {cmd.baseline, cmd.bootstrap, 0});
   const std::string markdown = to_markdown(table);
   std::cout << markdown;
   if (!cmd.markdown.empty()) write_file_atomic(cmd.markdown, markdown);
   if (!cmd.csv.empty()) write_file_atomic(cmd.csv, to_csv(table));
+  if (!cmd.html.empty()) write_file_atomic(cmd.html, render_compare_report(table, runs));
+  return 0;
+}
+
+int report(const Command& cmd) {
+  set_logger({}, cmd.verbose);
+  for (const auto& dir : cmd.run_dirs) std::cout << write_run_report(dir).string() << "\n";
   return 0;
 }
 
@@ -357,6 +372,9 @@ int config_reference() {
   reference_table<EvalOptions>(out, "eval", "The evaluation convention, recorded in summary.json.");
   reference_table<MetaOptions>(out, "meta", "The one-step look-ahead for losses that request a meta step.");
   reference_table<PluginsOptions>(out, "plugins", "Where plugins are searched.");
+  reference_table<ReportOptions>(
+      out, "report",
+      "What a run writes besides its metrics: the HTML report and TensorBoard event files.");
   reference_table<StageOptions>(out, "[stage]", "Each `[[stage]]` table; its `train`, `optimizer`, `schedule`, `sampler` and `loss` sub-tables override the global sections for that stage. A stage without a `loss` table shares the global loss instance (and its state).");
   return 0;
 }
@@ -374,6 +392,7 @@ int execute(const Command& cmd) {
       case Command::Kind::kPluginsDescribe: return plugins_describe(cmd);
       case Command::Kind::kPluginsInspect: return plugins_inspect(cmd);
       case Command::Kind::kConfigReference: return config_reference();
+      case Command::Kind::kReport: return report(cmd);
     }
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());

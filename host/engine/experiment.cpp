@@ -14,8 +14,8 @@ namespace tailor::host {
 namespace {
 
 const std::vector<std::string> kSections = {
-    "experiment", "dataset", "backbone", "head",   "loss", "train",  "optimizer",
-    "schedule",   "sampler", "eval",     "meta",   "plugins", "stage"};
+    "experiment", "dataset", "backbone", "head", "loss",    "train", "optimizer",
+    "schedule",   "sampler", "eval",     "meta", "plugins", "stage", "report"};
 const std::vector<std::string> kStageTables = {"train", "optimizer", "schedule", "sampler", "loss"};
 
 // The `plugin = "name"` key of a component table.
@@ -147,6 +147,8 @@ std::unique_ptr<Experiment> Experiment::load(const fs::path& file,
   e->eval_ = read_section<EvalOptions>(root, "eval", &section);
   e->resolved_.push_back(std::move(section));
   e->meta_ = read_section<MetaOptions>(root, "meta", &section);
+  e->resolved_.push_back(std::move(section));
+  e->report_ = read_section<ReportOptions>(root, "report", &section);
   e->resolved_.push_back(std::move(section));
   e->plugins_ = read_section<PluginsOptions>(root, "plugins", &section);
   for (auto& dir : e->plugins_.paths) {

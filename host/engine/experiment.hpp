@@ -5,6 +5,7 @@
 #include "engine/options.hpp"
 #include "plugins/instances.hpp"
 #include "plugins/loader.hpp"
+#include "report/options.hpp"
 
 #include <toml++/toml.h>
 
@@ -44,6 +45,7 @@ class Experiment {
   const HeadOptions& head() const { return head_; }
   const EvalOptions& eval() const { return eval_; }
   const MetaOptions& meta() const { return meta_; }
+  const ReportOptions& report() const { return report_; }
   const std::vector<StagePlan>& stages() const { return stages_; }
   /// Caps every stage at `epochs` epochs (quick checks of an experiment file).
   void limit_epochs(int64_t epochs);
@@ -67,6 +69,7 @@ class Experiment {
   HeadOptions head_;
   EvalOptions eval_;
   MetaOptions meta_;
+  ReportOptions report_;
   PluginsOptions plugins_;
   std::vector<ResolvedSection> resolved_;        // global sections, in output order
   std::vector<toml::table> resolved_stages_;     // one table per [[stage]]

@@ -55,6 +55,10 @@ std::string label(double value, int digits) {
   if (std::isnan(value)) return "–";
   if (value == 0) return "0";
   char buf[48];
+  if (std::abs(value) >= 1 && std::abs(value) < 1e9 && value == std::floor(value)) {
+    std::snprintf(buf, sizeof buf, "%.0f", value);  // 1000, not 1e+03
+    return buf;
+  }
   std::snprintf(buf, sizeof buf, "%.*g", digits, value);
   return buf;
 }
@@ -232,9 +236,14 @@ void Chart::vline(double x, const std::string& colour, const std::string& text, 
   body_ += "<line class=\"marker\" x1=\"" + px(a) + "\" y1=\"" + px(y_.from) + "\" x2=\"" + px(a) +
            "\" y2=\"" + px(y_.to) + "\" stroke=\"" + colour + "\"" +
            (dashed ? " stroke-dasharray=\"3 3\"" : "") + ">" + title_element(text) + "</line>";
-  if (!text.empty())
-    body_ += "<text x=\"" + px(a + 3) + "\" y=\"" + px(label_at_bottom ? y_.from - 4 : y_.to + 10) +
-             "\" fill=\"" + colour + "\" class=\"small\">" + escape(text) + "</text>";
+  if (!text.empty()) {
+    // Right of the line, or left of it where the label would leave the plot.
+    const bool left = a + 8 + 5.5 * static_cast<double>(text.size()) > x_.to;
+    body_ += "<text x=\"" + px(left ? a - 3 : a + 3) + "\" y=\"" +
+             px(label_at_bottom ? y_.from - 4 : y_.to + 10) + "\"" +
+             (left ? " text-anchor=\"end\"" : "") + " fill=\"" + colour + "\" class=\"small\">" +
+             escape(text) + "</text>";
+  }
 }
 
 void Chart::segment(double x0, double y0, double x1, double y1, const std::string& colour,
@@ -319,7 +328,7 @@ std::string HeatMap::str() const {
   const double left = names && !rows.empty() ? 30 + 6.0 * static_cast<double>(longest) : 36;
   const double top = 34, bottom = names && !columns.empty() ? 70 : 34;
   const double width = std::max(left + c * static_cast<double>(nc) + 70,
-                                20 + 6.8 * static_cast<double>(title.size()));
+                                left + 10 + 7.0 * static_cast<double>(title.size()));
   const double height = top + c * static_cast<double>(nr) + bottom;
   std::ostringstream out;
   out << "<svg class=\"chart heatmap\" width=\"" << px(width) << "\" height=\"" << px(height)
