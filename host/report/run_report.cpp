@@ -320,10 +320,9 @@ std::string reliability(const RunData& d) {
     double ece = 0;
     for (int64_t b = 0; b < bins; ++b) ece += std::abs(conf[b] - hits[b]);
     ece /= total;
-    svg::Chart c(std::string(g < 0 ? "all classes" : svg::group_name(g)) + ": ECE " +
-                     html::pct(ece) + "%, " + std::to_string(static_cast<int64_t>(total)) +
-                     " samples",
-                 350, 300);
+    svg::Chart c(std::string(g < 0 ? "all" : svg::group_name(g)) + ": ECE " + html::pct(ece) +
+                     "%, " + std::to_string(static_cast<int64_t>(total)) + " samples",
+                 330, 300);
     c.axes(0, 1, 0, 1, "confidence (max probability)", "accuracy");
     c.segment(0, 0, 1, 1, "#888");
     for (int64_t b = 0; b < bins; ++b) {
