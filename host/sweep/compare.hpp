@@ -43,11 +43,11 @@ const std::vector<Metric>& compare_metrics();
 
 /// Runs that differ only in their seeds (experiment.seed and dataset.seed).
 struct CompareRow {
-  std::string label;              ///< the configuration keys that set this row apart
-  std::vector<std::string> runs;  ///< run directories
-  std::vector<size_t> members;    ///< positions of those runs in compare_runs()'s input
+  std::string label;                          ///< the configuration keys that set this row apart
+  std::vector<std::string> runs;              ///< run directories
+  std::vector<size_t> members;                ///< positions of those runs in compare_runs()'s input
   std::map<std::string, std::string> config;  ///< shared configuration, seeds left out
-  std::vector<double> mean, std;  ///< per metric; NaN when no run has the value
+  std::vector<double> mean, std;              ///< per metric; NaN when no run has the value
   std::vector<Interval> interval;  ///< per metric: mean and 95 % Student-t interval, with n
   /// Spread of top-1 by source when runs have several dataset.seed values: the standard
   /// deviation of the per-subsample means, and the pooled one within subsamples; NaN

@@ -35,11 +35,11 @@ struct SweepOptions {
   std::vector<std::string> grid;       ///< `key=v1,v2` specs
   std::vector<std::string> overrides;  ///< --set applied to every run
   int64_t seeds = 1;                   ///< seeds experiment.seed, +1, ... per point
-  int64_t data_seeds = 0;  ///< long-tail subsamples dataset.seed, +1, ...; 0: not varied
-  int64_t jobs = 1;                    ///< runs at a time
-  int64_t max_epochs = 0;              ///< passed to every run (0: none)
-  std::filesystem::path out;           ///< sweep directory (default runs/sweeps/<stem>)
-  std::filesystem::path executable;    ///< this `tailor`, started for each run
+  int64_t data_seeds = 0;            ///< long-tail subsamples dataset.seed, +1, ...; 0: not varied
+  int64_t jobs = 1;                  ///< runs at a time
+  int64_t max_epochs = 0;            ///< passed to every run (0: none)
+  std::filesystem::path out;         ///< sweep directory (default runs/sweeps/<stem>)
+  std::filesystem::path executable;  ///< this `tailor`, started for each run
   bool verbose = false;
 };
 
