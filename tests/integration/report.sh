@@ -91,9 +91,14 @@ fi
 "$tailor" run "$exp" "${common[@]}" --set report.tensorboard=maybe --out "$tmp/bad" > "$tmp/err.log" 2>&1
 [[ $? -ne 0 ]] && grep -q "report.tensorboard" "$tmp/err.log" &&
   ok "a bad [report] value names its key" || bad "bad [report] value: $(tail -2 "$tmp/err.log")"
-"$tailor" run "$exp" "${common[@]}" --max-epochs 1 --set report.html=false --out "$tmp/nohtml" > /dev/null 2>&1
+# The first run again without any report output: [report] never changes training.
+"$tailor" run "$exp" "${common[@]}" --set loss.plugin=class_balanced --set report.html=false \
+  --out "$tmp/nohtml" > /dev/null 2>&1
 [[ -f "$tmp/nohtml/summary.json" && ! -e "$tmp/nohtml/report.html" && -z "$(ls "$tmp/nohtml" | grep tfevents)" ]] &&
   ok "report.html = false and no tensorboard: neither written" || bad "report.html = false: $(ls "$tmp/nohtml")"
+cmp -s "$run/metrics.jsonl" "$tmp/nohtml/metrics.jsonl" &&
+  ok "metrics.jsonl is byte-identical with and without [report] outputs" ||
+  bad "[report] changed metrics.jsonl: $(diff "$run/metrics.jsonl" "$tmp/nohtml/metrics.jsonl" | head -3)"
 
 # -- a comparison report ----------------------------------------------------------------------
 "$tailor" run "$exp" "${common[@]}" --set experiment.seed=4 --set loss.plugin=class_balanced \
@@ -101,6 +106,9 @@ fi
 if "$tailor" compare "$run" "$tmp/run2" "$tmp/nohtml" --html "$tmp/compare.html" > "$tmp/cmp.out" 2>&1; then
   grep -q "class=\"errorbar\"" "$tmp/compare.html" && ok "compare --html draws intervals" ||
     bad "compare.html has no interval"
+  # The three runs differ in experiment.seed and [report] only: one row of n = 3.
+  [[ $(grep -c "^| tiny" "$tmp/cmp.out") == 1 ]] && grep -q "^| tiny | 3 |" "$tmp/cmp.out" &&
+    ok "compare groups runs across [report] settings" || bad "compare rows: $(cat "$tmp/cmp.out")"
 else
   cat "$tmp/cmp.out"
   bad "compare --html failed"
