@@ -150,6 +150,13 @@ TEST_CASE("compare: intervals, paired differences per grid point, Holm", "[compa
   CHECK(html.find("http") == std::string::npos);
   CHECK(html.find("<script") == std::string::npos);
   CHECK_THAT(html, Contains("Per-class recall differences to ce"));
+  // One per-class difference chart per non-baseline row, against its own setting's baseline.
+  CHECK_THAT(html, Contains("good, dataset.imbalance_ratio=100.000000 − ce, "
+                            "dataset.imbalance_ratio=100.000000"));
+  CHECK_THAT(html, Contains("same, dataset.imbalance_ratio=10.000000 − ce, "
+                            "dataset.imbalance_ratio=10.000000"));
+  // good's +37.5 points are significant after Holm and marked so; same's 0 is not.
+  CHECK_THAT(html, Contains("class=\"sig\""));
   // Bars with interval whiskers: six metrics x six rows.
   size_t bars = 0, whiskers = 0;
   for (size_t p = html.find("class=\"bar\""); p != std::string::npos;
