@@ -38,6 +38,9 @@ int main(int argc, char** argv) {
   sweep->add_option("experiments", cmd.experiments, "Experiment TOML files")->required();
   sweep->add_option("--grid", cmd.grid, "An axis of the grid: --grid loss.gamma=0.5,1,2");
   sweep->add_option("--seeds", cmd.seeds, "Runs per grid point, seeds experiment.seed, +1, ...");
+  sweep->add_option("--data-seeds", cmd.data_seeds,
+                    "Long-tail subsamples per grid point, dataset.seed, +1, ... (each run with "
+                    "every --seeds seed)");
   sweep->add_option("--jobs,-j", cmd.jobs, "Runs at a time (the cores are split between them)");
   sweep->add_option("--set", cmd.overrides, "Override a key in every run: --set train.epochs=4");
   sweep->add_option("--max-epochs", cmd.max_epochs, "Cap every stage of every run at N epochs");
@@ -46,14 +49,24 @@ int main(int argc, char** argv) {
                     "Run each run data-parallel with N local ranks (tailor run --nproc N)")
       ->check(CLI::PositiveNumber);
 
-  auto* compare = app.add_subcommand(
-      "compare", "Table of test metrics, mean ± std over seeds, one row per configuration");
+  auto* compare =
+      app.add_subcommand("compare",
+                         "Table of test metrics, means with 95 % intervals over seeds, one row per "
+                         "configuration; paired tests against a baseline row");
   compare->add_option("runs", cmd.run_dirs, "Run directories, sweep directories or folders of runs")
       ->required();
   compare->add_option("--select", cmd.select,
                       "best: the epoch with the best val top-1 (default); last: the last epoch");
   compare->add_option("--csv", cmd.csv, "Also write the table as CSV to this file");
   compare->add_option("--markdown", cmd.markdown, "Also write the Markdown table to this file");
+  compare->add_option("--html", cmd.html, "Also write an HTML report (table, charts) to this file");
+  compare->add_option("--baseline", cmd.baseline,
+                      "Experiment name (or row label) to compare every row with: paired "
+                      "differences, bootstrap intervals, Holm-adjusted p-values");
+  compare->add_option("--bootstrap", cmd.bootstrap, "Bootstrap replicates of --baseline (2000)");
+
+  auto* report = app.add_subcommand("report", "Write report.html of run directories");
+  report->add_option("runs", cmd.run_dirs, "Run directories")->required();
 
   auto* plugins = app.add_subcommand("plugins", "List, describe or inspect plugins");
   plugins->require_subcommand(1);
@@ -90,5 +103,6 @@ int main(int argc, char** argv) {
   if (*describe) cmd.kind = Command::Kind::kPluginsDescribe;
   if (*inspect) cmd.kind = Command::Kind::kPluginsInspect;
   if (*reference) cmd.kind = Command::Kind::kConfigReference;
+  if (*report) cmd.kind = Command::Kind::kReport;
   return tailor::host::execute(cmd);
 }

@@ -11,6 +11,7 @@
 # compiled ones (spdlog, fmt, libjpeg-turbo, zlib, libcrypto, simdjson) with their shared
 # objects, which the build then finds through its RPATH. FFmpeg's libraries are not carried
 # (their codec dependencies are large): the egtea plugin is skipped where they are missing.
+# Nor is Protocol Buffers: such a build writes no TensorBoard event files.
 # usage: scripts/gather-deps.sh [DEST]   (default: deps; the folder is git-ignored)
 set -euo pipefail
 dest="${1:-deps}"
@@ -49,7 +50,7 @@ rm -f "$dest/usr/lib/$arch/"*.a  # static archives: the build links the shared o
 # package files of the header-only Boost target.
 probe="$(mktemp --suffix=.cpp)"
 trap 'rm -f "$probe"' EXIT
-printf '#include <vector>\n#include <boost/dll/library_info.hpp>\n#include <boost/dll/shared_library.hpp>\n' > "$probe"
+printf '#include <vector>\n#include <boost/dll/library_info.hpp>\n#include <boost/dll/shared_library.hpp>\n#include <boost/crc.hpp>\n#include <boost/math/distributions/students_t.hpp>\n' > "$probe"
 g++ -std=c++17 -DBOOST_DLL_USE_STD_FS -M "$probe" | tr ' \\' '\n\n' | grep '^/usr/include/boost/' |
   sort -u | while read -r h; do
     mkdir -p "$dest$(dirname "$h")"

@@ -11,8 +11,10 @@
 #include "engine/threads.hpp"
 #include "engine/trainer.hpp"
 #include "plugins/host_api.hpp"
+#include "report/compare_report.hpp"
 #include "report/records.hpp"
 #include "report/run_dir.hpp"
+#include "report/run_report.hpp"
 #include "sweep/compare.hpp"
 #include "sweep/sweep.hpp"
 
@@ -56,6 +58,7 @@ int sweep(const Command& cmd) {
   options.executable = cmd.executable;
   options.verbose = cmd.verbose;
   options.nproc_per_run = cmd.nproc_per_run;
+  options.data_seeds = cmd.data_seeds;
   return run_sweep(options);
 }
 
@@ -63,12 +66,21 @@ int compare(const Command& cmd) {
   set_logger({}, cmd.verbose);
   if (cmd.select != "best" && cmd.select != "last")
     throw std::runtime_error("--select " + cmd.select + ": expected best (best val epoch) or last");
-  const auto table = compare_runs(find_runs(cmd.run_dirs),
-                                  cmd.select == "last" ? Selection::kLast : Selection::kBestOnVal);
+  if (cmd.bootstrap < 1) throw std::runtime_error("--bootstrap must be at least 1 replicate");
+  const auto runs = find_runs(cmd.run_dirs);
+  auto table = compare_runs(runs, cmd.select == "last" ? Selection::kLast : Selection::kBestOnVal);
+  if (!cmd.baseline.empty()) add_paired_differences(table, runs, {cmd.baseline, cmd.bootstrap, 0});
   const std::string markdown = to_markdown(table);
   std::cout << markdown;
   if (!cmd.markdown.empty()) write_file_atomic(cmd.markdown, markdown);
   if (!cmd.csv.empty()) write_file_atomic(cmd.csv, to_csv(table));
+  if (!cmd.html.empty()) write_file_atomic(cmd.html, render_compare_report(table, runs));
+  return 0;
+}
+
+int report(const Command& cmd) {
+  set_logger({}, cmd.verbose);
+  for (const auto& dir : cmd.run_dirs) std::cout << write_run_report(dir).string() << "\n";
   return 0;
 }
 
@@ -170,6 +182,9 @@ int config_reference() {
   reference_table<HeadOptions>(out, "head", "The classifier the host puts on the backbone features.");
   reference_table<EvalOptions>(out, "eval", "The evaluation convention, recorded in summary.json.");
   reference_table<MetaOptions>(out, "meta", "The one-step look-ahead for losses that request a meta step.");
+  reference_table<ReportOptions>(
+      out, "report",
+      "What a run writes besides its metrics: the HTML report and TensorBoard event files.");
   reference_table<DistributedOptions>(out, "distributed", "Data-parallel training over several processes (`docs/distributed.md`); a single process ignores it.");
   reference_table<PluginsOptions>(out, "plugins", "Where plugins are searched.");
   reference_table<StageOptions>(out, "[stage]", "Each `[[stage]]` table; its `train`, `optimizer`, `schedule`, `sampler` and `loss` sub-tables override the global sections for that stage. A stage without a `loss` table shares the global loss instance (and its state).");
@@ -185,6 +200,7 @@ int execute(const Command& cmd) {
       case Command::Kind::kValidate: return validate_command(cmd);
       case Command::Kind::kSweep: return sweep(cmd);
       case Command::Kind::kCompare: return compare(cmd);
+      case Command::Kind::kReport: return report(cmd);
       case Command::Kind::kPluginsList: return plugins_list(cmd);
       case Command::Kind::kPluginsDescribe: return plugins_describe(cmd);
       case Command::Kind::kPluginsInspect: return plugins_inspect(cmd);

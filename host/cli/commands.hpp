@@ -10,8 +10,15 @@ namespace tailor::host {
 /// Parsed command line.
 struct Command {
   enum class Kind {
-    kRun, kValidate, kSweep, kCompare, kPluginsList, kPluginsDescribe, kPluginsInspect,
-    kConfigReference
+    kRun,
+    kValidate,
+    kSweep,
+    kCompare,
+    kPluginsList,
+    kPluginsDescribe,
+    kPluginsInspect,
+    kConfigReference,
+    kReport
   };
   Kind kind = Kind::kRun;
   std::filesystem::path executable;       ///< argv[0], to find the bundled plugins
@@ -26,6 +33,7 @@ struct Command {
   std::vector<std::filesystem::path> experiments;  ///< sweep: experiment files
   std::vector<std::string> grid;          ///< sweep --grid key=v1,v2
   int64_t seeds = 1;                      ///< sweep --seeds
+  int64_t data_seeds = 0;                 ///< sweep --data-seeds (0: dataset.seed not varied)
   int64_t jobs = 1;                       ///< sweep --jobs
   std::vector<std::filesystem::path> run_dirs;  ///< compare: run or sweep directories
   std::string select = "best";            ///< compare --select best|last
@@ -34,6 +42,9 @@ struct Command {
   int64_t nproc = 1;                      ///< run --nproc: local ranks to start
   std::vector<std::string> arguments;     ///< run: the command line minus --nproc (for ranks)
   int64_t nproc_per_run = 1;              ///< sweep --nproc-per-run
+  std::filesystem::path html;             ///< compare --html FILE
+  std::string baseline;                   ///< compare --baseline NAME
+  int64_t bootstrap = 2000;               ///< compare --bootstrap N (replicates)
   bool verbose = false;
 };
 

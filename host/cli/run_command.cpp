@@ -11,6 +11,7 @@
 #include "engine/threads.hpp"
 #include "engine/trainer.hpp"
 #include "plugins/host_api.hpp"
+#include "report/hooks.hpp"
 #include "report/records.hpp"
 #include "report/run_dir.hpp"
 #include "sweep/flat_config.hpp"
@@ -327,6 +328,7 @@ int run_command(const Command& cmd) {
   log_dataset(*experiment);
   if (!resume && writer) experiment->dataset().write_artifacts(run.path().string());
 
+  if (writer) attach_report_listeners(run, experiment->report());
   RunSummary s;
   try {
     RunControl control;
@@ -345,6 +347,7 @@ int run_command(const Command& cmd) {
     write_file_atomic(
         run.file("summary.json"),
         summary_json(*experiment, s, threads, env, dist ? dist->backend() : "none").dump(2) + "\n");
+    finish_report(run, experiment->report());
   }
   if (s.has_test)
     spdlog::info(

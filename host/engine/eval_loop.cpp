@@ -33,12 +33,36 @@ std::vector<int64_t> EvalLoop::shard(Split split) const {
   return order;
 }
 
+// Every rank's per-sample outcomes, in split order (the shards are contiguous, in rank order).
+SampleOutcomes EvalLoop::gather(const SampleOutcomes& local) const {
+  const int64_t n = static_cast<int64_t>(local.size());
+  at::Tensor packed = at::empty({n, 4}, at::kDouble);
+  auto p = packed.accessor<double, 2>();
+  for (int64_t i = 0; i < n; ++i) {
+    p[i][0] = local.label[static_cast<size_t>(i)];
+    p[i][1] = local.predicted[static_cast<size_t>(i)];
+    p[i][2] = local.max_prob[static_cast<size_t>(i)];
+    p[i][3] = local.true_prob[static_cast<size_t>(i)];
+  }
+  const at::Tensor all = dist_->all_gather_cat(packed).contiguous();
+  auto a = all.accessor<double, 2>();
+  SampleOutcomes out;
+  for (int64_t i = 0; i < all.size(0); ++i) {
+    out.label.push_back(static_cast<int32_t>(a[i][0]));
+    out.predicted.push_back(static_cast<int32_t>(a[i][1]));
+    out.max_prob.push_back(static_cast<float>(a[i][2]));
+    out.true_prob.push_back(static_cast<float>(a[i][3]));
+  }
+  return out;
+}
+
 EvalResult EvalLoop::pass(Split split, const LossPlugin& loss, int64_t epoch) {
   const auto t0 = std::chrono::steady_clock::now();
   BatchLoader loader(dataset_, split, shard(split),
                      loader_options(train_, device_, train_.eval_batch_size));
   Evaluator evaluator(class_counts_, eval_.many_threshold, eval_.few_threshold, eval_.ece_bins,
                       eval_.majority_threshold);
+  if (split == Split::kTest) evaluator.keep_samples();  // the predictions files
   model_.train(false);
   torch::NoGradGuard no_grad;
   while (auto batch = loader.next()) {
@@ -49,6 +73,7 @@ EvalResult EvalLoop::pass(Split split, const LossPlugin& loss, int64_t epoch) {
   if (dist_ != nullptr)
     evaluator.reduce([this](std::vector<at::Tensor> t) { dist_->all_reduce_sum(std::move(t)); });
   EvalResult result = evaluator.result();
+  if (dist_ != nullptr && split == Split::kTest) result.samples = gather(result.samples);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   dir_.append_timing(epoch, split_name(split), secs, dataset_.size(split));
   return result;

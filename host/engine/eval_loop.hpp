@@ -36,6 +36,7 @@ class EvalLoop {
 
  private:
   EvalResult pass(Split split, const LossPlugin& loss, int64_t epoch);
+  SampleOutcomes gather(const SampleOutcomes& local) const;
   /// This rank's contiguous share of the split's positions.
   std::vector<int64_t> shard(Split split) const;
 

@@ -39,6 +39,7 @@ class Experiment {
   const HeadOptions& head() const { return config_.head; }
   const EvalOptions& eval() const { return config_.eval; }
   const MetaOptions& meta() const { return config_.meta; }
+  const ReportOptions& report() const { return config_.report; }
   const std::vector<StagePlan>& stages() const { return stages_; }
   DatasetPlugin& dataset() const { return *dataset_; }
   BackbonePlugin& backbone() const { return *backbone_; }

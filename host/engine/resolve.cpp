@@ -14,7 +14,7 @@ namespace {
 
 const std::vector<std::string> kSections = {
     "experiment", "dataset", "backbone", "head",    "loss",  "train", "optimizer",
-    "schedule",   "sampler", "eval",     "meta",    "plugins", "stage", "distributed"};
+    "schedule",   "sampler", "eval",     "meta",    "report",  "plugins", "stage", "distributed"};
 const std::vector<std::string> kStageTables = {"train", "optimizer", "schedule", "sampler", "loss"};
 
 // The `plugin = "name"` key of a component table.
@@ -133,6 +133,7 @@ ResolvedConfig resolve(const fs::path& file, const std::vector<std::string>& ove
   index.add_host<HeadOptions>("head");
   index.add_host<EvalOptions>("eval");
   index.add_host<MetaOptions>("meta");
+  index.add_host<ReportOptions>("report");
   index.add_host<DistributedOptions>("distributed");
   const Elsewhere elsewhere = std::cref(index);
 
@@ -153,6 +154,7 @@ ResolvedConfig resolve(const fs::path& file, const std::vector<std::string>& ove
   host_section("head", c.head);
   host_section("eval", c.eval);
   host_section("meta", c.meta);
+  host_section("report", c.report);
   host_section("distributed", c.distributed);
   if (c.eval.few_threshold > c.eval.many_threshold)
     throw ConfigError("[eval] few_threshold (" + std::to_string(c.eval.few_threshold) +

@@ -12,6 +12,7 @@
 #include "config/options.hpp"
 #include "config/schema.hpp"
 #include "plugins/loader.hpp"
+#include "report/options.hpp"
 
 #include <toml++/toml.h>
 
@@ -47,6 +48,7 @@ struct ResolvedConfig {
   HeadOptions head;
   EvalOptions eval;
   MetaOptions meta;
+  ReportOptions report;
   DistributedOptions distributed;
   PluginsOptions plugins;  ///< paths made absolute
   PluginSection dataset, backbone;

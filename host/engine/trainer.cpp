@@ -11,6 +11,7 @@
 #include "engine/meta_lookahead.hpp"
 #include "engine/optim.hpp"
 #include "engine/train_step.hpp"
+#include "eval/predictions.hpp"
 
 #include <ATen/ATen.h>
 
@@ -137,6 +138,16 @@ struct Trainer::Impl {
       save_checkpoint(checkpoints / ("epoch_" + std::to_string(pos.completed) + ".pt"), c);
   }
 
+  // The test predictions of the best-on-val and of the last epoch (predictions_test_*.bin).
+  void write_predictions(bool is_best, bool last, const EvalResult& test) const {
+    if (!dir.writer()) return;
+    const int64_t classes = dataset.info().num_classes;
+    for (const auto& [wanted, name] : {std::pair{is_best, "best"}, std::pair{last, "last"}})
+      if (wanted)
+        host::write_predictions(dir.file(std::string("predictions_test_") + name + ".bin"),
+                                test.samples, classes, pos.completed + 1);
+  }
+
   // -- training -----------------------------------------------------------------------------
 
   // Stops the run on a non-finite loss; `first`..`last` are the 0-based steps it covers.
@@ -237,6 +248,8 @@ struct Trainer::Impl {
         if (!device.is_cuda()) check_loss(v.item<double>(), plan, step, step);
       });
       meter.add(value, y.size(0), step);
+      const int64_t run_step = pos.completed * clock.steps_per_epoch + step;
+      if (dir.wants_step(run_step)) dir.append_step(run_step, value.item<double>(), context.lr);
       observer.step_end(step + 1, meter.images());
       if (train.log_every > 0 && (step + 1) % train.log_every == 0) {
         meter.checkpoint(step);
@@ -266,6 +279,7 @@ struct Trainer::Impl {
           std::vector<double>(w.data_ptr<double>(), w.data_ptr<double>() + w.numel());
     }
     dir.append_metrics(record);
+    dir.append_class_vectors(pos.completed + 1, plan.stage.name, loss.class_vectors());
     dir.append_timing(pos.completed + 1, "train", secs, meter.images());
     epoch_line = fmt::format("{} epoch {}/{}: loss {:.4f}, lr {:.4g}, {:.0f} img/s",
                              plan.stage.name, pos.epoch + 1, plan.stage.epochs, meter.mean(),
@@ -305,6 +319,7 @@ struct Trainer::Impl {
       const EvalResult test = evals.evaluate(Split::kTest, loss, plan.stage.name, epoch);
       summary.last_test = test;
       if (is_best) summary.best_test = test;
+      write_predictions(is_best, last, test);
       line += fmt::format(", test top-1 {:.2f}% (many {:.1f} / medium {:.1f} / few {:.1f})",
                           100 * test.top1, 100 * test.many.accuracy, 100 * test.medium.accuracy,
                           100 * test.few.accuracy);
@@ -349,6 +364,7 @@ struct Trainer::Impl {
     if (resume) {
       resumed = load_latest();
       dir.truncate_metrics(pos.completed);
+      if (dir.writer()) truncate_epochs(dir.file("class_vectors.jsonl"), pos.completed);
     }
     const auto& stages = exp.stages();
     for (; pos.stage < static_cast<int64_t>(stages.size()); ++pos.stage) {

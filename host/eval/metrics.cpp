@@ -36,6 +36,19 @@ void Evaluator::add(const at::Tensor& logits, const at::Tensor& targets) {
   loss_sum_ += at::cross_entropy_loss(l, t, {}, at::Reduction::Sum).item<double>();
   count_ += t.size(0);
 
+  if (keep_samples_) {
+    const at::Tensor truth = prob.gather(1, t.unsqueeze(1)).squeeze(1).contiguous();
+    const auto* c = confidence.data_ptr<float>();
+    const auto* tp = truth.data_ptr<float>();
+    const auto* pr = pred.data_ptr<int64_t>();
+    const auto* lab = t.data_ptr<int64_t>();
+    for (int64_t i = 0; i < t.size(0); ++i) {
+      samples_.label.push_back(static_cast<int32_t>(lab[i]));
+      samples_.predicted.push_back(static_cast<int32_t>(pr[i]));
+      samples_.max_prob.push_back(c[i]);
+      samples_.true_prob.push_back(tp[i]);
+    }
+  }
   const int64_t nbins = bins_.size(1);
   const auto* conf = confidence.data_ptr<float>();
   const auto* p = pred.data_ptr<int64_t>();
@@ -71,6 +84,7 @@ EvalResult Evaluator::result() const {
   const int64_t c = num_classes_;
   const auto* m = confusion_.data_ptr<int64_t>();
   r.confusion = confusion_.clone();
+  r.samples = samples_;
   r.support.assign(c, 0);
   r.correct.assign(c, 0);
   r.predicted.assign(c, 0);

@@ -36,6 +36,15 @@ struct ThresholdGroupResult {
   double precision = 0;  ///< mean per-class precision over the same classes (0 if never predicted)
 };
 
+/// Per-sample outcomes of one evaluation pass, in split order (the predictions files).
+struct SampleOutcomes {
+  std::vector<int32_t> label;      ///< true class
+  std::vector<int32_t> predicted;  ///< argmax of the evaluated logits
+  std::vector<float> max_prob;     ///< softmax probability of the predicted class
+  std::vector<float> true_prob;    ///< softmax probability of the true class
+  size_t size() const { return label.size(); }
+};
+
 /// Per-class results and aggregates of one evaluation pass.
 struct EvalResult {
   int64_t num_samples = 0;
@@ -55,6 +64,7 @@ struct EvalResult {
   std::vector<double> recall;      ///< per class; NaN without samples
   std::vector<double> precision;   ///< per class; 0 when never predicted
   at::Tensor confusion;            ///< [C, C] int64, rows true class, columns prediction
+  SampleOutcomes samples;          ///< empty unless the Evaluator kept them
 };
 
 /// Shot-group rule: 0 many, 1 medium, 2 few.
@@ -71,9 +81,13 @@ class Evaluator {
   /// of a data-parallel run, each over its shard of the split): `all_reduce_sum` sums each
   /// given CPU tensor across them in place. Afterwards result() is that of the whole split.
   void reduce(const std::function<void(std::vector<at::Tensor>)>& all_reduce_sum);
+  /// Also keep every sample's outcome (EvalResult::samples); call before the first add().
+  void keep_samples() { keep_samples_ = true; }
   EvalResult result() const;
 
  private:
+  bool keep_samples_ = false;
+  SampleOutcomes samples_;
   int64_t num_classes_;
   std::vector<int64_t> train_counts_;
   int64_t many_, few_;

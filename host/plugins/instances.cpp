@@ -326,4 +326,16 @@ at::Tensor LossPlugin::adjust_logits(const at::Tensor& logits) const {
   return out;
 }
 
+NamedTensors LossPlugin::class_vectors() const {
+  if (!TAILOR_HAS_MEMBER(vt_, TailorLossVTable, class_vectors) || vt_->class_vectors == nullptr) {
+    const at::Tensor weights = class_weights();
+    if (weights.defined() && weights.numel() > 0) return {{"class_weights", weights}};
+    return {};
+  }
+  TensorDict dict;
+  TailorError err = new_error();
+  check(vt_->class_vectors(self_, dict.handle(), &err), err, "class_vectors");
+  return dict.items;
+}
+
 }  // namespace tailor::host

@@ -96,6 +96,9 @@ class LossPlugin final : public PluginInstance {
   at::Tensor class_weights() const;
   /// Post-hoc logit adjustment; identity for plugins built before ABI 1.1.
   at::Tensor adjust_logits(const at::Tensor& logits) const;
+  /// Named per-class vectors for reports. A plugin built before ABI 1.3 has no such slot:
+  /// its class_weights(), when defined, under the name "class_weights".
+  NamedTensors class_vectors() const;
 
  private:
   const TailorLossVTable* vt_;

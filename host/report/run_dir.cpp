@@ -4,11 +4,13 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <ctime>
 #include <stdexcept>
@@ -76,6 +78,54 @@ void RunDir::append_metrics(const nlohmann::json& record) {
   out << record.dump() << '\n';
   out.flush();
   if (!out) throw std::runtime_error("cannot append to " + file("metrics.jsonl").string());
+  for (const auto& l : listeners_) l->record(record);
+}
+
+void RunDir::append_class_vectors(int64_t epoch, const std::string& stage,
+                                  const NamedTensors& vectors) {
+  if (!writer_ || vectors.empty()) return;
+  ClassVectors plain;
+  nlohmann::json map = nlohmann::json::object();
+  for (const auto& [name, t] : vectors) {
+    if (!t.defined()) continue;
+    const at::Tensor d = t.detach().to(at::kCPU, at::kDouble).contiguous().view(-1);
+    std::vector<double> v(d.data_ptr<double>(), d.data_ptr<double>() + d.numel());
+    nlohmann::json values = nlohmann::json::array();
+    for (double x : v) values.push_back(std::isfinite(x) ? nlohmann::json(x) : nlohmann::json());
+    map[name] = std::move(values);
+    plain.emplace_back(name, std::move(v));
+  }
+  if (plain.empty()) return;
+  const nlohmann::json record = {{"epoch", epoch}, {"stage", stage}, {"vectors", map}};
+  std::ofstream out(file("class_vectors.jsonl"), std::ios::app);
+  out << record.dump() << '\n';
+  out.flush();
+  if (!out) throw std::runtime_error("cannot append to " + file("class_vectors.jsonl").string());
+  for (const auto& l : listeners_) l->class_vectors(epoch, stage, plain);
+}
+
+bool RunDir::wants_step(int64_t step) const {
+  for (const auto& l : listeners_)
+    if (l->wants_step(step)) return true;
+  return false;
+}
+
+void RunDir::append_step(int64_t step, double loss, double lr) {
+  for (const auto& l : listeners_)
+    if (l->wants_step(step)) l->step(step, loss, lr);
+}
+
+void truncate_epochs(const fs::path& file, int64_t completed) {
+  std::ifstream in(file);
+  if (!in) return;
+  std::string kept, line;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    const auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_discarded() && j.value("epoch", int64_t{0}) <= completed) kept += line + "\n";
+  }
+  in.close();
+  write_file_atomic(file, kept);
 }
 
 void RunDir::truncate_metrics(int64_t completed) {

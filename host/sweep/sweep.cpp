@@ -89,11 +89,13 @@ fs::path default_sweep_dir(const std::vector<fs::path>& experiments) {
 
 nlohmann::json plan_json(const std::vector<SweepRun>& runs) {
   nlohmann::json list = nlohmann::json::array();
-  for (const auto& r : runs)
+  for (const auto& r : runs) {
     list.push_back({{"id", r.id},
                     {"experiment", fs::absolute(r.experiment).lexically_normal().string()},
                     {"overrides", r.overrides},
                     {"seed", r.seed}});
+    if (r.data_seed >= 0) list.back()["data_seed"] = r.data_seed;
+  }
   return list;
 }
 
@@ -232,7 +234,8 @@ GridAxis parse_grid_axis(const std::string& spec) {
 std::vector<SweepRun> plan_sweep(const std::vector<fs::path>& experiments,
                                  const std::vector<GridAxis>& axes,
                                  const std::vector<std::string>& overrides, int64_t seeds,
-                                 const std::vector<int64_t>& base_seeds) {
+                                 const std::vector<int64_t>& base_seeds, int64_t data_seeds,
+                                 const std::vector<int64_t>& base_data_seeds) {
   std::map<std::string, int> stems;
   for (const auto& e : experiments) ++stems[e.stem().string()];
   std::vector<SweepRun> runs;
@@ -256,15 +259,22 @@ std::vector<SweepRun> plan_sweep(const std::vector<fs::path>& experiments,
         set.push_back(axes[a].key + "=" + v);
         point += (point.empty() ? "" : "_") + path_safe(axes[a].key + "=" + v);
       }
-      for (int64_t s = 0; s < seeds; ++s) {
-        SweepRun run;
-        run.experiment = file;
-        run.seed = base_seeds.at(e) + s;
-        run.overrides = set;
-        run.overrides.push_back("experiment.seed=" + std::to_string(run.seed));
-        run.id = path_safe(stem) + "/" + (point.empty() ? "" : point + "/") + "seed" +
-                 std::to_string(run.seed);
-        runs.push_back(std::move(run));
+      for (int64_t d = 0; d < std::max<int64_t>(data_seeds, 1); ++d) {
+        for (int64_t s = 0; s < seeds; ++s) {
+          SweepRun run;
+          run.experiment = file;
+          run.seed = base_seeds.at(e) + s;
+          run.overrides = set;
+          std::string prefix = path_safe(stem) + "/" + (point.empty() ? "" : point + "/");
+          if (data_seeds > 0) {
+            run.data_seed = base_data_seeds.at(e) + d;
+            run.overrides.push_back("dataset.seed=" + std::to_string(run.data_seed));
+            prefix += "data_seed" + std::to_string(run.data_seed) + "/";
+          }
+          run.overrides.push_back("experiment.seed=" + std::to_string(run.seed));
+          run.id = prefix + "seed" + std::to_string(run.seed);
+          runs.push_back(std::move(run));
+        }
       }
     }
   }
@@ -275,6 +285,7 @@ int run_sweep(const SweepOptions& options) {
   if (options.experiments.empty())
     throw std::runtime_error("tailor sweep: give one or more experiment files");
   if (options.seeds < 1) throw std::runtime_error("--seeds must be at least 1");
+  if (options.data_seeds < 0) throw std::runtime_error("--data-seeds must be at least 1");
   if (options.jobs < 1) throw std::runtime_error("--jobs must be at least 1");
   std::vector<GridAxis> axes;
   std::set<std::string> keys;
@@ -284,10 +295,14 @@ int run_sweep(const SweepOptions& options) {
       throw std::runtime_error("--grid names " + axes.back().key + " twice; give its values once");
     if (axes.back().key == "experiment.seed")
       throw std::runtime_error("--grid experiment.seed: use --seeds N to repeat runs over seeds");
+    if (axes.back().key == "dataset.seed")
+      throw std::runtime_error(
+          "--grid dataset.seed: use --data-seeds M to repeat runs over long-tail subsamples "
+          "(`tailor compare` counts them as repetitions of one configuration)");
   }
 
   // Every experiment must resolve, and every grid key must be one of its keys.
-  std::vector<int64_t> base_seeds;
+  std::vector<int64_t> base_seeds, base_data_seeds;
   PluginHashes hashes;
   for (const auto& file : options.experiments) {
     PluginLoader loader;
@@ -305,10 +320,24 @@ int run_sweep(const SweepOptions& options) {
                                " (`tailor validate " + file.string() + "` prints every key)");
     }
     base_seeds.push_back(config.experiment.seed);
+    if (options.data_seeds > 0) {
+      // The long-tail subsample is the dataset plugin's business: only one with a `seed`
+      // option draws it at random.
+      const auto seed = flat.find("dataset.seed");
+      if (seed == flat.end())
+        throw std::runtime_error(
+            "--data-seeds: dataset plugin '" + config.dataset.plugin->name + "' of " +
+            file.string() +
+            " has no `seed` option, so its long-tailed train split is fixed (by its list files "
+            "or protocol) and there is no subsample to vary; drop --data-seeds for it "
+            "(`tailor plugins describe " +
+            config.dataset.plugin->name + "` lists its options)");
+      base_data_seeds.push_back(std::stoll(seed->second));
+    }
   }
 
-  const auto runs =
-      plan_sweep(options.experiments, axes, options.overrides, options.seeds, base_seeds);
+  const auto runs = plan_sweep(options.experiments, axes, options.overrides, options.seeds,
+                               base_seeds, options.data_seeds, base_data_seeds);
   const fs::path dir = options.out.empty() ? default_sweep_dir(options.experiments) : options.out;
   record_plan(dir, runs, options.max_epochs);
 

@@ -26,6 +26,7 @@ struct SweepRun {
   std::filesystem::path experiment;    ///< experiment file
   std::vector<std::string> overrides;  ///< --set values, the sweep's own included
   int64_t seed = 0;
+  int64_t data_seed = -1;  ///< dataset.seed set by --data-seeds; -1: not varied
 };
 
 /// What `tailor sweep` was asked to do.
@@ -34,6 +35,7 @@ struct SweepOptions {
   std::vector<std::string> grid;       ///< `key=v1,v2` specs
   std::vector<std::string> overrides;  ///< --set applied to every run
   int64_t seeds = 1;                   ///< seeds experiment.seed, +1, ... per point
+  int64_t data_seeds = 0;             ///< long-tail subsamples dataset.seed, +1, ...; 0: not varied
   int64_t jobs = 1;                    ///< runs at a time
   int64_t nproc_per_run = 1;           ///< ranks of each run (`tailor run --nproc`)
   int64_t max_epochs = 0;              ///< passed to every run (0: none)
@@ -43,14 +45,19 @@ struct SweepOptions {
 };
 
 /// The runs of a sweep in execution order: experiments, then grid points (last axis fastest),
-/// then seeds. `base_seeds[i]` is experiment i's configured seed.
+/// then data seeds, then seeds. `base_seeds[i]` is experiment i's configured seed and
+/// `base_data_seeds[i]` its dataset.seed. With `data_seeds` > 0 every run also sets
+/// dataset.seed and lives in .../data_seed<D>/seed<S>; with 0 dataset.seed is left alone
+/// (.../seed<S>).
 std::vector<SweepRun> plan_sweep(const std::vector<std::filesystem::path>& experiments,
                                  const std::vector<GridAxis>& axes,
                                  const std::vector<std::string>& overrides, int64_t seeds,
-                                 const std::vector<int64_t>& base_seeds);
+                                 const std::vector<int64_t>& base_seeds, int64_t data_seeds = 0,
+                                 const std::vector<int64_t>& base_data_seeds = {});
 
-/// Checks every experiment and grid key (each key must exist in the resolved configuration),
-/// writes or checks <out>/sweep.json, then runs what is not finished: a run directory with a
+/// Checks every experiment and grid key (each key must exist in the resolved configuration;
+/// with --data-seeds the dataset plugin must have a `seed` option), writes or checks
+/// <out>/sweep.json, then runs what is not finished: a run directory with a
 /// summary.json is done, one with a resolved config is resumed, anything else starts afresh.
 /// Returns 0 when every run finished, 130 when interrupted, 1 when some run failed.
 int run_sweep(const SweepOptions& options);

@@ -94,6 +94,13 @@ TEST_CASE("a current plugin loads and its loss backpropagates into host tensors"
   CHECK(at::allclose(logits.grad(), ref_logits.grad()));
   // A 1.1 slot is used when the plugin has it.
   CHECK(at::allclose(loss.adjust_logits(logits.detach()), logits.detach() + 1.0));
+  // A 1.3 slot: the named class vectors cross as a tensor dict.
+  const auto vectors = loss.class_vectors();
+  REQUIRE(vectors.size() == 2);
+  CHECK(vectors[0].first == "weights");
+  CHECK(at::equal(vectors[0].second, at::tensor({1.f, 2.f, 3.f})));
+  CHECK(vectors[1].first == "margins");
+  CHECK(at::equal(vectors[1].second, at::full({3}, 0.5f)));
   // State crosses through the host's tensor dict.
   const auto state = loss.state();
   REQUIRE(state.size() == 1);
@@ -125,6 +132,22 @@ TEST_CASE("a plugin built against the frozen 1.0 headers still loads after the m
   const at::Tensor l = at::randn({2, 3});
   CHECK(at::equal(loss.adjust_logits(l), l));
   CHECK(loss.state().empty());
+  // Nor the 1.3 slot; without class_weights either, there is nothing to report.
+  CHECK(loss.class_vectors().empty());
+}
+
+TEST_CASE("a plugin built before 1.3 reports its class_weights() as the class vector", "[abi]") {
+  const LoadedPlugin& p = loader().load("v1_2_loss", TAILOR_KIND_LOSS);
+  CHECK(p.descriptor->abi_minor == 2);
+  const auto* vt = static_cast<const TailorLossVTable*>(p.descriptor->vtable);
+  CHECK(TAILOR_HAS_MEMBER(vt, TailorLossVTable, adjust_logits));
+  CHECK_FALSE(TAILOR_HAS_MEMBER(vt, TailorLossVTable, class_vectors));
+  auto config = defaults(p);
+  LossPlugin loss(p, config.config(), context());
+  const auto vectors = loss.class_vectors();
+  REQUIRE(vectors.size() == 1);
+  CHECK(vectors[0].first == "class_weights");
+  CHECK(at::equal(vectors[0].second, at::tensor({1.f, 2.f, 3.f})));
 }
 
 TEST_CASE("a plugin claiming a newer minor is refused", "[abi]") {

@@ -106,12 +106,14 @@ PIN_AT(TailorClassStats, clock, 32);
 PIN_SIZE(TailorFeatureBank, 32);
 PIN_AT(TailorFeatureBank, clock, 24);
 
-// 1.0 ended at class_weights (88 bytes); 1.1 appended adjust_logits.
+// 1.0 ended at class_weights (88 bytes); 1.1 appended adjust_logits (96 bytes, also 1.2's
+// size); 1.3 appended class_vectors.
 PIN_AT(TailorLossVTable, needs, 8);
 PIN_AT(TailorLossVTable, forward, 16);
 PIN_AT(TailorLossVTable, class_weights, 80);
 PIN_AT(TailorLossVTable, adjust_logits, 88);
-PIN_SIZE(TailorLossVTable, 96);
+PIN_AT(TailorLossVTable, class_vectors, 96);
+PIN_SIZE(TailorLossVTable, 104);
 
 PIN_SIZE(TailorCreateArgs, 32);
 PIN_AT(TailorCreateArgs, config, 16);
@@ -136,10 +138,14 @@ TEST_CASE("the 1.x version constants and the member-presence check agree", "[abi
   v10.struct_size = offsetof(TailorLossVTable, adjust_logits);  // what a 1.0 plugin reports
   CHECK(TAILOR_HAS_MEMBER(&v10, TailorLossVTable, class_weights));
   CHECK_FALSE(TAILOR_HAS_MEMBER(&v10, TailorLossVTable, adjust_logits));
-  TailorLossVTable v11{};
-  v11.struct_size = sizeof(TailorLossVTable);
-  CHECK(TAILOR_HAS_MEMBER(&v11, TailorLossVTable, adjust_logits));
-  TailorBatchRequest r12{};
+  TailorLossVTable v12{};
+  v12.struct_size = offsetof(TailorLossVTable, class_vectors);  // what a 1.1 or 1.2 plugin reports
+  CHECK(TAILOR_HAS_MEMBER(&v12, TailorLossVTable, adjust_logits));
+  CHECK_FALSE(TAILOR_HAS_MEMBER(&v12, TailorLossVTable, class_vectors));
+  TailorLossVTable v13{};
+  v13.struct_size = sizeof(TailorLossVTable);
+  CHECK(TAILOR_HAS_MEMBER(&v13, TailorLossVTable, class_vectors));
+    TailorBatchRequest r12{};
   r12.struct_size = offsetof(TailorBatchRequest, position);  // what a 1.2 host sends
   CHECK_FALSE(TAILOR_HAS_MEMBER(&r12, TailorBatchRequest, position));
   r12.struct_size = sizeof(TailorBatchRequest);

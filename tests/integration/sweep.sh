@@ -60,6 +60,76 @@ else
   bad "compare failed"
 fi
 
+# -- paired differences to a baseline row ------------------------------------------------------
+if "$tailor" compare "$tmp/sw" --baseline loss.label_smoothing=0 --bootstrap 500 \
+     --csv "$tmp/p.csv" --html "$tmp/p.html" > "$tmp/p.out" 2> "$tmp/p.err"; then
+  grep -q "^| loss.label_smoothing=0 | 2 | .* | baseline |$" "$tmp/p.out" &&
+    ok "compare --baseline marks the baseline row" || bad "baseline row: $(cat "$tmp/p.out")"
+  grep -q "^| loss.label_smoothing=0.1 | 2 | [-+]" "$tmp/p.out" &&
+    ok "compare --baseline: paired table over 2 seed pairs" || bad "paired table: $(cat "$tmp/p.out")"
+  /usr/bin/python3 - "$tmp/p.csv" "$tmp/sw" <<'PY' && ok "paired difference is the mean of per-seed differences" || bad "paired difference"
+import csv, json, sys
+rows = {r["configuration"]: r for r in csv.DictReader(open(sys.argv[1]))}
+diffs = []
+for seed in (3, 4):
+    t = [json.load(open(f"{sys.argv[2]}/tiny/loss.label_smoothing={ls}/seed{seed}/summary.json"))
+         ["best_on_val"]["test"]["top1"] for ls in ("0.1", "0")]
+    diffs.append(t[0] - t[1])
+r = rows["loss.label_smoothing=0.1"]
+assert abs(float(r["d_top1"]) - sum(diffs) / 2) < 1e-5, (r["d_top1"], diffs)
+assert float(r["d_top1_low"]) <= float(r["d_top1"]) <= float(r["d_top1_high"]), r
+assert 0 < float(r["p_holm_top1"]) <= 1, r
+assert rows["loss.label_smoothing=0"]["d_top1"] == "", "the baseline has no difference"
+PY
+  grep -q "Per-class recall differences to loss.label_smoothing=0" "$tmp/p.html" &&
+    ok "compare --html shows per-class differences" || bad "compare --html per-class differences"
+else
+  cat "$tmp/p.err"
+  bad "compare --baseline failed"
+fi
+
+# -- long-tail subsamples as a second seed axis ----------------------------------------------
+if "$tailor" sweep "$exp" "${root[@]}" --seeds 2 --data-seeds 2 --jobs 2 --max-epochs 1 \
+     --out "$tmp/ds" > "$tmp/ds.log" 2>&1; then
+  n=$(find "$tmp/ds" -name summary.json | wc -l)
+  [[ "$n" == 4 && -f "$tmp/ds/tiny/data_seed1/seed4/summary.json" ]] &&
+    ok "--data-seeds 2 x --seeds 2: four runs in data_seed<D>/seed<S>" || bad "data seeds layout: $(find "$tmp/ds" -name summary.json)"
+  grep -q "^seed = 1$" "$tmp/ds/tiny/data_seed1/seed3/config.resolved.toml" &&
+    ok "dataset.seed set by --data-seeds" || bad "dataset.seed not set"
+  a="$tmp/ds/tiny/data_seed0/seed3/idx_lt_selection.csv"
+  b="$tmp/ds/tiny/data_seed1/seed3/idx_lt_selection.csv"
+  [[ -s "$a" && -s "$b" ]] && ! cmp -s "$a" "$b" && ok "the two subsamples differ" ||
+    bad "the subsamples of dataset.seed 0 and 1 are the same (or missing)"
+  "$tailor" compare "$tmp/ds" > "$tmp/ds.out" 2>&1
+  grep -q "^| tiny | 4 |" "$tmp/ds.out" && grep -q "Where the spread of top-1 comes from" "$tmp/ds.out" &&
+    ok "compare: subsamples and seeds are one row of 4, with the spread by source" ||
+    bad "compare of data seeds: $(cat "$tmp/ds.out")"
+else
+  tail -5 "$tmp/ds.log"
+  bad "--data-seeds sweep failed"
+fi
+# A dataset whose long tail is a fixed list has no subsample to vary.
+mkdir -p "$tmp/lists/img"
+for i in 0 1; do : > "$tmp/lists/img/$i.jpg"; done
+printf 'img/0.jpg 0\nimg/1.jpg 1\n' > "$tmp/lists/train.txt"
+cat > "$tmp/lists/exp.toml" <<TOML
+[experiment]
+name = "fixed_list"
+[dataset]
+plugin = "image_list"
+root = "$tmp/lists"
+train_list = "train.txt"
+image_size = 8
+[backbone]
+plugin = "small_cnn"
+[loss]
+plugin = "ce"
+TOML
+"$tailor" sweep "$tmp/lists/exp.toml" --data-seeds 2 --out "$tmp/bad_ds" > "$tmp/err.log" 2>&1
+[[ $? -ne 0 ]] && grep -q "dataset plugin 'image_list' .* has no \`seed\` option" "$tmp/err.log" &&
+  ok "--data-seeds refused for a dataset without a seed option" || bad "--data-seeds refusal: $(tail -3 "$tmp/err.log")"
+[[ ! -e "$tmp/bad_ds" ]] && ok "no sweep directory after the refusal" || bad "refused sweep left $tmp/bad_ds"
+
 # -- interrupt and resume -----------------------------------------------------------------
 "$tailor" sweep "$exp" "${root[@]}" --seeds 3 --out "$tmp/int" > "$tmp/int1.log" 2>&1 &
 pid=$!
@@ -118,6 +188,10 @@ expect_error "grid without values" "expected KEY=V1,V2" \
   "$tailor" sweep "$exp" "${root[@]}" --grid loss.label_smoothing --out "$tmp/bad3"
 expect_error "grid over seeds" "use --seeds" \
   "$tailor" sweep "$exp" "${root[@]}" --grid experiment.seed=1,2 --out "$tmp/bad4"
+expect_error "grid over data seeds" "use --data-seeds" \
+  "$tailor" sweep "$exp" "${root[@]}" --grid dataset.seed=1,2 --out "$tmp/bad5"
+expect_error "compare --baseline unknown" "no row has that experiment name or label" \
+  "$tailor" compare "$tmp/sw" --baseline nothing
 "$tailor" run "$exp" --set "dataset.root=$tmp/other" --set train.max_steps_per_epoch=2 \
   --out "$tmp/other_run" > /dev/null 2>&1 || bad "run on the second dataset failed"
 expect_error "compare across datasets" "different datasets.*dataset.root" \

@@ -70,6 +70,8 @@ class CdbLoss final : public Loss {
   NamedTensors state() const override;
   void load_state(const NamedTensors& state) override;
   at::Tensor class_weights() const override { return weights_; }
+  /// "weights": w_c (uniform until the first validation pass).
+  NamedTensors class_vectors() const override { return {{"weights", weights_}}; }
 
   /// The exponent for per-class accuracies `accuracy` (NaN entries ignored) under `options`.
   static double tau_for(const std::vector<double>& accuracy, const Options& options);

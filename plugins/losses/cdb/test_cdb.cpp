@@ -1,6 +1,7 @@
 // Tests of the cdb loss: golden values, weights and tau, state round trip, option checks.
 #include "cdb.hpp"
 
+#include "../../../tests/support/class_vectors.hpp"
 #include "../../../tests/support/golden.hpp"
 
 #include <tailor/testing.hpp>
@@ -160,6 +161,22 @@ TEST_CASE("cdb weights and tau for known accuracies", "[cdb]") {
     CHECK(value.item<double>() == 0.0);
     CHECK(logits.grad().abs().sum().item<double>() == 0.0);
   }
+}
+
+TEST_CASE("cdb reports its weights as a class vector, uniform until measured", "[cdb]") {
+  CdbLoss::Options o;
+  o.tau_mode = "fixed";
+  o.tau = 1.0;
+  CdbLoss loss(o, context(3));
+  auto v = loss.class_vectors();
+  CHECK(tailor::test::vector_names(v) == std::vector<std::string>{"weights"});
+  CHECK(tailor::test::vector_values(v, "weights", 3) == std::vector<double>{1.0, 1.0, 1.0});
+  loss.on_validation(val_stats({0.5, 0.75, 1.0}));  // d = (0.5, 0.25, 0): w = (2, 1, 0)
+  v = loss.class_vectors();
+  const auto w = tailor::test::vector_values(v, "weights", 3);
+  CHECK(w[0] == Approx(2.0));
+  CHECK(w[1] == Approx(1.0));
+  CHECK(w[2] == 0.0);
 }
 
 TEST_CASE("cdb state survives a checkpoint round trip", "[cdb]") {

@@ -36,4 +36,9 @@ at::Tensor CrossEntropy::forward(const LossInput& in) {
   return per_sample.sum() / w_y.sum();
 }
 
+NamedTensors CrossEntropy::class_vectors() const {
+  if (!weights_.defined()) return {};
+  return {{"weights", weights_}};
+}
+
 }  // namespace tailor::plugins

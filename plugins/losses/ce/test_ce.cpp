@@ -1,6 +1,7 @@
 // Tests of the ce loss: golden values from PyTorch, option checks, README table.
 #include "ce.hpp"
 
+#include "../../../tests/support/class_vectors.hpp"
 #include "../../../tests/support/golden.hpp"
 
 #include <tailor/testing.hpp>
@@ -36,6 +37,15 @@ TEST_CASE("ce rejects class_weights of the wrong length", "[ce]") {
   o.class_weights = {1.0, 2.0};
   CHECK_THROWS_WITH(CrossEntropy(o, loss_context({1, 1, 1})),
                     Catch::Contains("class_weights has 2 entries but the dataset has 3 classes"));
+}
+
+TEST_CASE("ce reports its class weights as a class vector", "[ce]") {
+  CrossEntropy::Options o;
+  CHECK(CrossEntropy(o, context(3)).class_vectors().empty());
+  o.class_weights = {0.5, 1.0, 2.0};
+  const auto v = CrossEntropy(o, context(3)).class_vectors();
+  CHECK(tailor::test::vector_names(v) == std::vector<std::string>{"weights"});
+  CHECK(tailor::test::vector_values(v, "weights", 3) == std::vector<double>{0.5, 1.0, 2.0});
 }
 
 TEST_CASE("ce README parameter table matches the options schema", "[ce]") {

@@ -47,6 +47,8 @@ class ClassBalancedLoss final : public Loss {
   ClassBalancedLoss(const Options& options, const LossContext& context);
   at::Tensor forward(const LossInput& input) override;
   at::Tensor class_weights() const override { return weights_; }
+  /// "weights": alpha_c.
+  NamedTensors class_vectors() const override { return {{"weights", weights_}}; }
 
   /// alpha_c = C ((1-beta)/(1-beta^{n_c})) / sum_k ((1-beta)/(1-beta^{n_k})). Throws
   /// tailor::Error when a count is below 1 (its weight would be infinite).

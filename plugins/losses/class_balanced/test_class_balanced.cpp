@@ -1,6 +1,7 @@
 // Tests of the class_balanced loss: golden values, weights, option checks, README table.
 #include "class_balanced.hpp"
 
+#include "../../../tests/support/class_vectors.hpp"
 #include "../../../tests/support/golden.hpp"
 
 #include <tailor/testing.hpp>
@@ -64,6 +65,17 @@ TEST_CASE("class_balanced weights for known counts", "[class_balanced]") {
     CHECK(w[1].item<double>() == Approx(10.0 / 11.0));
     CHECK(w.sum().item<double>() == Approx(3.0));
   }
+}
+
+TEST_CASE("class_balanced reports its weights as a class vector", "[class_balanced]") {
+  ClassBalancedLoss::Options o;
+  o.beta = 0.5;
+  const auto v = ClassBalancedLoss(o, context({1, 2, 4})).class_vectors();
+  CHECK(tailor::test::vector_names(v) == std::vector<std::string>{"weights"});
+  const auto w = tailor::test::vector_values(v, "weights", 3);
+  CHECK(w[0] == Approx(15.0 / 11.0));
+  CHECK(w[1] == Approx(10.0 / 11.0));
+  CHECK(w[2] == Approx(8.0 / 11.0));
 }
 
 TEST_CASE("class_balanced focal stays finite for saturated logits", "[class_balanced]") {

@@ -215,4 +215,9 @@ void DifficultyNetLoss::load_state(const NamedTensors& state) {
   real_step_next_ = false;
 }
 
+NamedTensors DifficultyNetLoss::class_vectors() const {
+  torch::NoGradGuard no_grad;
+  return {{"weights", weights()}, {"difficulties", difficulties()}};
+}
+
 }  // namespace tailor::plugins

@@ -64,6 +64,8 @@ class DifficultyNetLoss final : public Loss {
   void load_state(const NamedTensors& state) override;
   /// The current weights w [C] (no grad).
   at::Tensor class_weights() const override;
+  /// "weights": w = C d / sum d; "difficulties": d = phi(a). Both without grad.
+  NamedTensors class_vectors() const override;
 
   /// d = phi(a) [C] for the current accuracies (differentiable w.r.t. phi).
   at::Tensor difficulties() const;

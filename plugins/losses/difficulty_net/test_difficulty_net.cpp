@@ -2,6 +2,7 @@
 // look-ahead with bilevel and detached weights, Adam on phi, state round trip, option checks.
 #include "difficulty_net.hpp"
 
+#include "../../../tests/support/class_vectors.hpp"
 #include "../../../tests/support/golden.hpp"
 
 #include <torch/csrc/autograd/autograd.h>
@@ -208,6 +209,29 @@ TEST_CASE("difficulty_net starts uniform: bias-free phi on a = 0 gives d = 0.5, 
       torch::autograd::grad({loss.driver_loss()}, phi_tensors(loss), {}, false, false, true);
   for (size_t i = 0; i < grads.size(); ++i)
     CHECK(or_zeros(grads[i], phi_tensors(loss)[i]).abs().max().item<double>() == 0.0);
+}
+
+TEST_CASE("difficulty_net reports weights and difficulties as class vectors", "[difficulty_net]") {
+  at::manual_seed(3);
+  DifficultyNetLoss::Options o;
+  o.hidden = 8;
+  o.bias = true;
+  DifficultyNetLoss loss(o, context());
+  loss.on_validation(val_stats({0.9, 0.8, 0.5, 0.1, 0.0}));
+  const auto v = loss.class_vectors();
+  CHECK(tailor::test::vector_names(v) == std::vector<std::string>{"weights", "difficulties"});
+  for (const auto& [name, t] : v) CHECK_FALSE(t.requires_grad());
+  const auto w = tailor::test::vector_values(v, "weights", 5);
+  const auto d = tailor::test::vector_values(v, "difficulties", 5);
+  const at::Tensor expected_d = loss.difficulties().detach().to(at::kDouble);
+  double sum_d = 0, sum_w = 0;
+  for (size_t c = 0; c < 5; ++c) {
+    CHECK(d[c] == Approx(expected_d[static_cast<int64_t>(c)].item<double>()));
+    sum_d += d[c];
+    sum_w += w[c];
+  }
+  for (size_t c = 0; c < 5; ++c) CHECK(w[c] == Approx(5.0 * d[c] / sum_d).epsilon(1e-6));
+  CHECK(sum_w == Approx(5.0).epsilon(1e-6));
 }
 
 TEST_CASE("difficulty_net accuracies: val only, NaN as 0", "[difficulty_net]") {

@@ -220,4 +220,10 @@ void DroLtLoss::load_state(const NamedTensors& state) {
   }
 }
 
+NamedTensors DroLtLoss::class_vectors() const {
+  NamedTensors out{{"epsilons", epsilon_.detach()}};
+  if (ce_weights_.defined()) out.emplace_back("ce_weights", ce_weights_);
+  return out;
+}
+
 }  // namespace tailor::plugins

@@ -76,6 +76,8 @@ class DroLtLoss final : public Loss {
   void load_state(const NamedTensors& state) override;
   /// The CE class weights v_c (frequency_weighted); undefined otherwise.
   at::Tensor class_weights() const override { return ce_weights_; }
+  /// "epsilons": eps_c; "ce_weights": v_c, with ce = "frequency_weighted" only.
+  NamedTensors class_vectors() const override;
 
   /// L_rob alone for features [N, D] and labels [N] (differentiable w.r.t. features and eps).
   at::Tensor robustness_loss(const at::Tensor& features, const at::Tensor& targets) const;

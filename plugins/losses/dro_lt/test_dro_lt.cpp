@@ -2,6 +2,7 @@
 // state round trip, option checks, README table.
 #include "dro_lt.hpp"
 
+#include "../../../tests/support/class_vectors.hpp"
 #include "../../../tests/support/golden.hpp"
 
 #include <tailor/testing.hpp>
@@ -229,6 +230,27 @@ TEST_CASE("dro_lt fixed and count-based margins", "[dro_lt]") {
   o.epsilon_mode = DroLtLoss::Options::EpsilonMode::kFixed;
   DroLtLoss fixed(o, loss_context({400, 100, 4}, 3));
   CHECK(at::allclose(fixed.epsilon(), at::full({3}, 2.f)));
+}
+
+TEST_CASE("dro_lt reports its margins and CE weights as class vectors", "[dro_lt]") {
+  DroLtLoss::Options o;
+  o.epsilon_mode = "count";
+  o.epsilon = 2.0;
+  const auto v = DroLtLoss(o, context({400, 100, 4}, 3)).class_vectors();
+  CHECK(tailor::test::vector_names(v) == std::vector<std::string>{"epsilons", "ce_weights"});
+  const auto eps = tailor::test::vector_values(v, "epsilons", 3);
+  CHECK(eps[0] == Approx(0.2));
+  CHECK(eps[1] == Approx(0.4));
+  CHECK(eps[2] == Approx(2.0));
+  const auto ce = tailor::test::vector_values(v, "ce_weights", 3);  // n_c / max n
+  CHECK(ce[0] == Approx(1.0));
+  CHECK(ce[1] == Approx(0.25));
+  CHECK(ce[2] == Approx(0.01));
+  o.ce = "plain";
+  o.epsilon_mode = "learned";
+  const auto learned = DroLtLoss(o, context({400, 100, 4}, 3)).class_vectors();
+  CHECK(tailor::test::vector_names(learned) == std::vector<std::string>{"epsilons"});
+  for (const auto& [name, t] : learned) CHECK_FALSE(t.requires_grad());
 }
 
 TEST_CASE("dro_lt rejects bad options and inputs", "[dro_lt]") {

@@ -74,4 +74,9 @@ at::Tensor FocalLoss::forward(const LossInput& in) {
   return reduce(per_sample, w_y, options_.reduction);
 }
 
+NamedTensors FocalLoss::class_vectors() const {
+  if (!weights_.defined()) return {};
+  return {{"weights", weights_}};
+}
+
 }  // namespace tailor::plugins

@@ -58,6 +58,8 @@ class FocalLoss final : public Loss {
   FocalLoss(const Options& options, const LossContext& context);
   at::Tensor forward(const LossInput& input) override;
   at::Tensor class_weights() const override { return weights_; }
+  /// "weights": the configured w_c, when given.
+  NamedTensors class_vectors() const override;
 
  private:
   Options options_;

@@ -1,6 +1,7 @@
 // Tests of the focal loss: golden values from PyTorch, option checks, README table.
 #include "focal.hpp"
 
+#include "../../../tests/support/class_vectors.hpp"
 #include "../../../tests/support/golden.hpp"
 
 #include <tailor/testing.hpp>
@@ -85,6 +86,15 @@ TEST_CASE("focal rejects bad options with clear messages", "[focal]") {
     CHECK_THROWS_WITH(FocalLoss(o, loss_context({1, 1, 1})),
                       Catch::Contains("class_weights has 2 entries but the dataset has 3 classes"));
   }
+}
+
+TEST_CASE("focal reports its class weights as a class vector", "[focal]") {
+  FocalLoss::Options o;
+  CHECK(FocalLoss(o, context(2)).class_vectors().empty());
+  o.class_weights = {0.25, 4.0};
+  const auto v = FocalLoss(o, context(2)).class_vectors();
+  CHECK(tailor::test::vector_names(v) == std::vector<std::string>{"weights"});
+  CHECK(tailor::test::vector_values(v, "weights", 2) == std::vector<double>{0.25, 4.0});
 }
 
 TEST_CASE("focal README parameter table matches the options schema", "[focal]") {

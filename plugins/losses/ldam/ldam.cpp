@@ -71,4 +71,10 @@ at::Tensor LdamLoss::forward(const LossInput& in) {
   return per_sample.sum() / w_y.sum();  // class-balanced weights are positive
 }
 
+NamedTensors LdamLoss::class_vectors() const {
+  NamedTensors out{{"margins", margins_}};
+  if (weights_.defined()) out.emplace_back("drw_weights", weights_);
+  return out;
+}
+
 }  // namespace tailor::plugins

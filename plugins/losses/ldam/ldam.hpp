@@ -45,6 +45,8 @@ class LdamLoss final : public Loss {
   uint32_t needs() const override { return needs::kNormedHead; }
   at::Tensor forward(const LossInput& input) override;
   at::Tensor class_weights() const override { return weights_; }
+  /// "margins": m_c; "drw_weights": w_c, with reweight = true only.
+  NamedTensors class_vectors() const override;
 
   /// m_c = max_m (n_min / n_c)^{1/4}. Throws tailor::Error for a count below 1.
   static std::vector<double> margins_for(const std::vector<int64_t>& counts, double max_m);

@@ -1,6 +1,7 @@
 // Tests of the ldam loss: golden values, margins, DRW weights, option checks, README table.
 #include "ldam.hpp"
 
+#include "../../../tests/support/class_vectors.hpp"
 #include "../../../tests/support/golden.hpp"
 
 #include <tailor/testing.hpp>
@@ -85,6 +86,23 @@ TEST_CASE("ldam with reweight uses class-balanced DRW weights", "[ldam]") {
   const at::Tensor w = LdamLoss(o, loss_context({1, 2})).class_weights();
   CHECK(w[0].item<double>() == Approx(38.0 / 29.0));
   CHECK(w[1].item<double>() == Approx(20.0 / 29.0));
+}
+
+TEST_CASE("ldam reports its margins, and its DRW weights when re-weighting", "[ldam]") {
+  LdamLoss::Options o;
+  const auto plain = LdamLoss(o, context({256, 16, 1})).class_vectors();
+  CHECK(tailor::test::vector_names(plain) == std::vector<std::string>{"margins"});
+  const auto m = tailor::test::vector_values(plain, "margins", 3);
+  CHECK(m[0] == Approx(0.125));
+  CHECK(m[1] == Approx(0.25));
+  CHECK(m[2] == Approx(0.5));
+  o.reweight = true;
+  o.drw_beta = 0.9;
+  const auto drw = LdamLoss(o, context({1, 2})).class_vectors();
+  CHECK(tailor::test::vector_names(drw) == std::vector<std::string>{"margins", "drw_weights"});
+  const auto w = tailor::test::vector_values(drw, "drw_weights", 2);
+  CHECK(w[0] == Approx(38.0 / 29.0));
+  CHECK(w[1] == Approx(20.0 / 29.0));
 }
 
 TEST_CASE("ldam asks the host for a cosine head", "[ldam]") {

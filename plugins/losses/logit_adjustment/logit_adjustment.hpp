@@ -40,6 +40,8 @@ class LogitAdjustment final : public Loss {
   LogitAdjustment(const Options& options, const LossContext& context);
   at::Tensor forward(const LossInput& input) override;
   at::Tensor adjust_logits(const at::Tensor& logits) const override;
+  /// "offsets": o_c.
+  NamedTensors class_vectors() const override { return {{"offsets", offsets_}}; }
 
   /// o_c = log(pi_c^tau + epsilon), [C].
   const at::Tensor& offsets() const { return offsets_; }

@@ -1,6 +1,7 @@
 // Tests of the logit_adjustment loss: golden values, post-hoc shift, option checks, README.
 #include "logit_adjustment.hpp"
 
+#include "../../../tests/support/class_vectors.hpp"
 #include "../../../tests/support/golden.hpp"
 
 #include <tailor/testing.hpp>
@@ -82,6 +83,17 @@ TEST_CASE("logit_adjustment post-hoc identity and shift", "[logit_adjustment]") 
     CHECK(at::allclose(shift, at::full_like(shift, -1.5 * std::log(1.0 / 3.0)), 1e-5, 1e-6));
     CHECK(at::equal(loss.adjust_logits(z).argmax(1), z.argmax(1)));
   }
+}
+
+TEST_CASE("logit_adjustment reports its offsets as a class vector", "[logit_adjustment]") {
+  LogitAdjustment::Options o;
+  o.tau = 1.0;
+  const auto v = LogitAdjustment(o, context({90, 9, 1})).class_vectors();
+  CHECK(tailor::test::vector_names(v) == std::vector<std::string>{"offsets"});
+  const auto off = tailor::test::vector_values(v, "offsets", 3);
+  CHECK(off[0] == Approx(std::log(0.9)).epsilon(1e-6));
+  CHECK(off[1] == Approx(std::log(0.09)).epsilon(1e-6));
+  CHECK(off[2] == Approx(std::log(0.01)).epsilon(1e-6));
 }
 
 TEST_CASE("logit_adjustment handles empty classes through prior_epsilon", "[logit_adjustment]") {

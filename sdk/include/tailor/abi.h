@@ -39,7 +39,8 @@ extern "C" {
  *    1.3  appended TailorBatchRequest.position (a rank's share of a data-parallel batch draws
  *         the same augmentation as one process), TailorHostApi.world_size and
  *         all_reduce_sum (collectives for plugins: SyncBatchNorm), and
- *         TailorBackboneContext.sync_batchnorm. */
+ *         TailorBackboneContext.sync_batchnorm, and
+ *         TailorLossVTable.class_vectors (named per-class vectors for reports). */
 #define TAILOR_ABI_MAJOR 1
 #define TAILOR_ABI_MINOR 3
 
@@ -424,6 +425,14 @@ typedef struct TailorLossVTable {
    *  `out`. */
   TailorStatus (*adjust_logits)(TailorInstance self, TailorTensor logits, TailorTensor out,
                                 TailorError* err);
+  /* ---- end of ABI 1.1 and 1.2 ---- */
+  /** Optional, since 1.3: the loss's named per-class vectors (class weights, margins, logit
+   *  offsets, ...), each [C], appended to `out` with the host API's dict_set under a short
+   *  lower_snake_case name ("weights", "margins"). Called once per training epoch, after its
+   *  last step; the host writes them to class_vectors.jsonl and plots them over epochs. When
+   *  the slot is absent (a plugin built before 1.3) the host reports class_weights() under
+   *  the name "class_weights" instead. */
+  TailorStatus (*class_vectors)(TailorInstance self, TailorTensorDict out, TailorError* err);
 } TailorLossVTable;
 
 /* ------------------------------------------------------------------------------------ */

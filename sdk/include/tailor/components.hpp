@@ -218,8 +218,16 @@ class Loss {
   virtual NamedTensors state() const { return {}; }
   /// Restores what state() returned.
   virtual void load_state(const NamedTensors& /*state*/) {}
-  /// Current per-class weights [C] for logs and plots; undefined when the loss has none.
+  /// Current per-class weights [C], logged with every epoch in metrics.jsonl; undefined when
+  /// the loss has none.
   virtual at::Tensor class_weights() const { return {}; }
+  /// Named per-class vectors [C] that reports plot over epochs: the weights a loss applies,
+  /// its margins, logit offsets, learned per-class parameters. Short lower_snake_case names
+  /// ("weights", "margins", "drw_weights"); a vector that does not apply right now (DRW
+  /// weights before re-weighting starts) is left out. Read once per epoch after its last
+  /// training step; any device and floating dtype. A loss that has class_weights() should
+  /// list them here too. Default: none. \since ABI 1.3
+  virtual NamedTensors class_vectors() const { return {}; }
   /// Logits as the loss wants them evaluated (post-hoc logit adjustment). Default: as is.
   virtual at::Tensor adjust_logits(const at::Tensor& logits) const { return logits; }
 };

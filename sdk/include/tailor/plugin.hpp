@@ -362,10 +362,14 @@ struct LossGlue : GlueCommon<Class, Loss> {
       payload::tensor(out) = self_of<Loss>(self).adjust_logits(payload::tensor(logits));
     });
   }
+  static TailorStatus class_vectors(TailorInstance self, TailorTensorDict out,
+                                    TailorError* err) noexcept {
+    return guarded(err, [&] { write_dict(out, self_of<Loss>(self).class_vectors()); });
+  }
   static constexpr TailorLossVTable vtable = {
-      sizeof(TailorLossVTable), &needs,         &forward,     &on_epoch_start,
-      &on_validation,           &on_feature_bank, &parameters, &meta_update,
-      &state_save,              &state_load,    &class_weights, &adjust_logits};
+      sizeof(TailorLossVTable), &needs,         &forward,      &on_epoch_start, &on_validation,
+      &on_feature_bank,         &parameters,    &meta_update,  &state_save,     &state_load,
+      &class_weights,           &adjust_logits, &class_vectors};
 };
 
 }  // namespace detail
