@@ -338,4 +338,132 @@ NamedTensors LossPlugin::class_vectors() const {
   return dict.items;
 }
 
+// -- sampler ---------------------------------------------------------------------------------
+
+SamplerPlugin::SamplerPlugin(const LoadedPlugin& plugin, const TailorConfig& config,
+                             const SamplerContext& context)
+    : PluginInstance(plugin),
+      vt_(vtable_of<TailorSamplerVTable>(plugin)),
+      num_samples_(static_cast<int64_t>(context.labels.size())) {
+  TAILOR_CHECK(static_cast<int64_t>(context.class_counts.size()) == context.num_classes,
+               "sampler context: ", context.class_counts.size(), " class counts for ",
+               context.num_classes, " classes");
+  TailorSamplerContext c{};
+  c.struct_size = sizeof(TailorSamplerContext);
+  c.num_classes = context.num_classes;
+  c.class_counts = context.class_counts.data();
+  c.num_samples = num_samples_;
+  c.labels = context.labels.data();
+  c.total_epochs = context.total_epochs;
+  create(config, &c);
+}
+
+std::vector<int64_t> SamplerPlugin::indices(const SamplerEpoch& epoch) const {
+  TailorClock clock = to_c(epoch.clock);
+  TailorClock stats_clock = to_c(epoch.val_stats.clock);
+  TailorClassStats stats{};
+  stats.struct_size = sizeof(TailorClassStats);
+  stats.split = static_cast<int32_t>(epoch.val_stats.split);
+  stats.num_classes = static_cast<int64_t>(epoch.val_stats.accuracy.size());
+  stats.accuracy = epoch.val_stats.accuracy.data();
+  stats.support = epoch.val_stats.support.data();
+  stats.clock = &stats_clock;
+  TailorSamplerEpoch c{};
+  c.struct_size = sizeof(TailorSamplerEpoch);
+  c.clock = &clock;
+  c.seed = epoch.seed;
+  c.val_stats = epoch.has_val_stats() ? &stats : nullptr;
+  at::Tensor out;
+  TailorError err = new_error();
+  check(vt_->epoch_indices(self_, &c, payload::handle(out), &err), err, "epoch_indices");
+  const std::string who = "sampler plugin '" + plugin_.name + "' (" + plugin_.path.string() + ")";
+  if (!out.defined() || out.dim() != 1 || out.numel() == 0 || out.scalar_type() != at::kLong)
+    throw PluginError(who + " returned " +
+                      (out.defined() ? "a tensor of shape " + c10::str(out.sizes()) + " and type " +
+                                           c10::toString(out.scalar_type())
+                                     : std::string("no tensor")) +
+                      " for epoch " + std::to_string(epoch.clock.epoch + 1) +
+                      "; it must return a non-empty int64 vector of train positions");
+  const at::Tensor cpu = out.to(at::kCPU).contiguous();
+  const int64_t* data = cpu.data_ptr<int64_t>();
+  std::vector<int64_t> result(data, data + cpu.numel());
+  for (size_t i = 0; i < result.size(); ++i)
+    if (result[i] < 0 || result[i] >= num_samples_)
+      throw PluginError(who + " returned index " + std::to_string(result[i]) + " at position " +
+                        std::to_string(i) + " of epoch " + std::to_string(epoch.clock.epoch + 1) +
+                        "'s stream, but the train split has " + std::to_string(num_samples_) +
+                        " samples (valid: 0.." + std::to_string(num_samples_ - 1) +
+                        "); fix the sampler to return positions in the train split");
+  return result;
+}
+
+// -- head ------------------------------------------------------------------------------------
+
+HeadPlugin::HeadPlugin(const LoadedPlugin& plugin, const TailorConfig& config,
+                       const HeadContext& context)
+    : PluginInstance(plugin),
+      vt_(vtable_of<TailorHeadVTable>(plugin)),
+      num_classes_(context.num_classes) {
+  TAILOR_CHECK(static_cast<int64_t>(context.class_counts.size()) == context.num_classes,
+               "head context: ", context.class_counts.size(), " class counts for ",
+               context.num_classes, " classes");
+  TailorHeadContext c{};
+  c.struct_size = sizeof(TailorHeadContext);
+  c.in_features = context.in_features;
+  c.num_classes = context.num_classes;
+  c.class_counts = context.class_counts.data();
+  create(config, &c);
+  if (vt_->eval_knob != nullptr && vt_->get_eval_knob != nullptr && vt_->set_eval_knob != nullptr)
+    if (const char* knob = vt_->eval_knob(self_)) eval_knob_ = knob;
+}
+
+torch::nn::Module& HeadPlugin::module() const {
+  return payload::module(vt_->module(self_));
+}
+
+at::Tensor HeadPlugin::forward(const at::Tensor& features) const {
+  at::Tensor out;
+  TailorError err = new_error();
+  check(vt_->forward(self_, payload::handle(features), payload::handle(out), &err), err, "forward");
+  if (!out.defined() || out.dim() != 2 || out.size(0) != features.size(0) ||
+      out.size(1) != num_classes_)
+    throw PluginError("head plugin '" + plugin_.name + "' (" + plugin_.path.string() +
+                      "): forward returned logits of shape " +
+                      (out.defined() ? c10::str(out.sizes()) : std::string("(none)")) +
+                      ", expected [" + std::to_string(features.size(0)) + ", " +
+                      std::to_string(num_classes_) + "]");
+  return out;
+}
+
+at::Tensor HeadPlugin::forward_functional(const at::Tensor& features,
+                                          const NamedTensors& params) const {
+  if (vt_->forward_functional == nullptr)
+    throw PluginError("head plugin '" + plugin_.name +
+                      "' has no functional forward, which the meta-learning look-ahead needs; "
+                      "use a head that provides one (linear, cosine, tau_norm, lws)");
+  TensorDict dict{params};
+  at::Tensor out;
+  TailorError err = new_error();
+  check(vt_->forward_functional(self_, payload::handle(features), dict.handle(),
+                                payload::handle(out), &err),
+        err, "forward_functional");
+  return out;
+}
+
+void HeadPlugin::reset_parameters() const {
+  TailorError err = new_error();
+  check(vt_->reset_parameters(self_, &err), err, "reset_parameters");
+}
+
+double HeadPlugin::eval_knob_value() const {
+  TAILOR_CHECK(!eval_knob_.empty(), "head '", plugin_.name, "' has no evaluation knob");
+  return vt_->get_eval_knob(self_);
+}
+
+void HeadPlugin::set_eval_knob(double value) const {
+  TAILOR_CHECK(!eval_knob_.empty(), "head '", plugin_.name, "' has no evaluation knob");
+  TailorError err = new_error();
+  check(vt_->set_eval_knob(self_, value, &err), err, "set_eval_knob");
+}
+
 }  // namespace tailor::host

@@ -105,4 +105,43 @@ class LossPlugin final : public PluginInstance {
   uint32_t needs_ = 0;
 };
 
+/// A sampler plugin: the epoch's global index stream, checked against the train split.
+class SamplerPlugin final : public PluginInstance {
+ public:
+  SamplerPlugin(const LoadedPlugin& plugin, const TailorConfig& config,
+                const SamplerContext& context);
+  /// Positions in the train split for `epoch`. Throws PluginError for an empty stream or a
+  /// position outside [0, train size), naming the plugin, the index and the fix.
+  std::vector<int64_t> indices(const SamplerEpoch& epoch) const;
+
+ private:
+  const TailorSamplerVTable* vt_;
+  int64_t num_samples_ = 0;
+};
+
+/// A head plugin: features -> logits, its module, the optional evaluation knob.
+class HeadPlugin final : public PluginInstance {
+ public:
+  HeadPlugin(const LoadedPlugin& plugin, const TailorConfig& config, const HeadContext& context);
+  torch::nn::Module& module() const;
+  /// Logits [N, num_classes]; throws PluginError for another shape.
+  at::Tensor forward(const at::Tensor& features) const;
+  bool has_functional_forward() const { return vt_->forward_functional != nullptr; }
+  at::Tensor forward_functional(const at::Tensor& features, const NamedTensors& params) const;
+  void reset_parameters() const;
+  /// Name of the evaluation transform's knob ("tau"); empty when the head has none.
+  const std::string& eval_knob() const { return eval_knob_; }
+  double eval_knob_value() const;
+  void set_eval_knob(double value) const;
+  /// The descriptor says the logits are scaled cosine similarities.
+  bool normed_logits() const {
+    return (plugin_.descriptor->flags & TAILOR_PLUGIN_NORMED_LOGITS) != 0;
+  }
+
+ private:
+  const TailorHeadVTable* vt_;
+  int64_t num_classes_ = 0;
+  std::string eval_knob_;
+};
+
 }  // namespace tailor::host

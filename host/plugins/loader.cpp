@@ -54,6 +54,8 @@ const char* kind_name(uint32_t kind) {
     case TAILOR_KIND_DATASET: return "dataset";
     case TAILOR_KIND_BACKBONE: return "backbone";
     case TAILOR_KIND_LOSS: return "loss";
+    case TAILOR_KIND_SAMPLER: return "sampler";
+    case TAILOR_KIND_HEAD: return "head";
   }
   return "unknown";
 }
@@ -62,6 +64,8 @@ std::optional<uint32_t> parse_kind(const std::string& name) {
   if (name == "dataset") return TAILOR_KIND_DATASET;
   if (name == "backbone") return TAILOR_KIND_BACKBONE;
   if (name == "loss") return TAILOR_KIND_LOSS;
+  if (name == "sampler") return TAILOR_KIND_SAMPLER;
+  if (name == "head") return TAILOR_KIND_HEAD;
   return std::nullopt;
 }
 
@@ -119,11 +123,18 @@ void PluginLoader::add_default_dirs(const fs::path& executable) {
 #endif
 }
 
-std::optional<fs::path> PluginLoader::find(const std::string& name) const {
+std::string plugin_file_name(const std::string& name, uint32_t kind) {
+  return std::string(kind_name(kind)) + "_" + name + ".so";
+}
+
+// Within a directory the kind-qualified file wins: the class_balanced sampler
+// (sampler_class_balanced.so) sits beside the class_balanced loss (class_balanced.so).
+std::optional<fs::path> PluginLoader::find(const std::string& name, uint32_t kind) const {
   for (const auto& dir : dirs_) {
-    fs::path candidate = dir / (name + ".so");
-    std::error_code ec;
-    if (fs::is_regular_file(candidate, ec)) return candidate;
+    for (const fs::path& candidate : {dir / plugin_file_name(name, kind), dir / (name + ".so")}) {
+      std::error_code ec;
+      if (fs::is_regular_file(candidate, ec)) return candidate;
+    }
   }
   return std::nullopt;
 }
@@ -185,7 +196,7 @@ void PluginLoader::check_descriptor(const fs::path& path, const TailorPluginDesc
                       "; upgrade tailor or rebuild the plugin against SDK <= " + host_version);
   if (name == nullptr || !std::regex_match(name, std::regex("[a-z][a-z0-9_]*")))
     throw PluginError(who(path) + " refused: descriptor name is missing or not lower_snake_case");
-  if (d->kind < TAILOR_KIND_DATASET || d->kind > TAILOR_KIND_LOSS)
+  if (d->kind < TAILOR_KIND_DATASET || d->kind > TAILOR_KIND_HEAD)
     throw PluginError(who(path, name) + " refused: unknown kind " + std::to_string(d->kind));
   if (d->create == nullptr || d->destroy == nullptr || d->vtable == nullptr ||
       d->schema == nullptr)
@@ -248,7 +259,7 @@ const LoadedPlugin& PluginLoader::load_file(const fs::path& given) {
 }
 
 const LoadedPlugin& PluginLoader::load(const std::string& name, uint32_t kind) {
-  const auto path = find(name);
+  const auto path = find(name, kind);
   if (!path) {
     std::string dirs;
     std::vector<std::string> installed;
@@ -263,7 +274,8 @@ const LoadedPlugin& PluginLoader::load(const std::string& name, uint32_t kind) {
     const std::string guess = did_you_mean(name, installed);
     throw PluginError("no " + std::string(kind_name(kind)) + " plugin named '" + name + "'" +
                       (guess.empty() ? "" : "; did you mean '" + guess + "'?") +
-                      " (looked for " + name + ".so in:" + dirs +
+                      " (looked for " + plugin_file_name(name, kind) + " and " + name +
+                      ".so in:" + dirs +
                       "); run `tailor plugins list` to see what is installed, or add its "
                       "directory to [plugins] paths or TAILOR_PLUGIN_PATH");
   }
@@ -274,8 +286,9 @@ const LoadedPlugin& PluginLoader::load(const std::string& name, uint32_t kind) {
                       kind_name(kind));
   if (plugin.name != name)
     throw PluginError(who(plugin.path, plugin.name.c_str()) + " registers the name '" +
-                      plugin.name + "' but its file is named " + name +
-                      ".so; rename the file to " + plugin.name + ".so");
+                      plugin.name + "' but its file is named " + path->filename().string() +
+                      "; rename the file to " + plugin.name + ".so or " +
+                      plugin_file_name(plugin.name, kind));
   return plugin;
 }
 

@@ -19,8 +19,12 @@ class PluginError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-/// Printable kind name: "dataset", "backbone", "loss".
+/// Printable kind name: "dataset", "backbone", "loss", "sampler", "head".
 const char* kind_name(uint32_t kind);
+/// The kind-qualified file name of plugin `name` of `kind`: "<kind>_<name>.so". A plugin
+/// named N of kind K is the file K_N.so or N.so (the first wins within a directory), so two
+/// kinds may share a name: the class_balanced loss and the class_balanced sampler.
+std::string plugin_file_name(const std::string& name, uint32_t kind);
 /// Parses a kind name; nullopt when unknown.
 std::optional<uint32_t> parse_kind(const std::string& name);
 
@@ -56,7 +60,8 @@ struct Inspection {
 
 /// Plugin search and loading. Search order: directories given with add_search_dir() (the
 /// experiment's [plugins] paths first, then TAILOR_PLUGIN_PATH, then the build or install
-/// plugin directory next to the executable). A plugin named N is the file N.so.
+/// plugin directory next to the executable). A plugin named N of kind K is the file K_N.so
+/// or N.so.
 ///
 /// Checks before loading (no plugin code runs): the file is an ELF shared object, exports
 /// tailor_plugin_v1 (else: "not a tailor plugin", or "built for SDK ABI N"), and exports the
@@ -91,7 +96,7 @@ class PluginLoader {
   Inspection inspect(const std::filesystem::path& path);
 
  private:
-  std::optional<std::filesystem::path> find(const std::string& name) const;
+  std::optional<std::filesystem::path> find(const std::string& name, uint32_t kind) const;
   void check_before_load(const std::filesystem::path& path, std::vector<std::string>* exported) const;
   void check_descriptor(const std::filesystem::path& path, const TailorPluginDescriptor* d) const;
 

@@ -1,8 +1,11 @@
 # TailorPlugin.cmake - tailor_add_plugin(), the one call that builds a plugin.
 #
-#   tailor_add_plugin(<name> KIND <dataset|backbone|loss> SOURCES <src>... [NO_INSTALL])
+#   tailor_add_plugin(<name> KIND <dataset|backbone|loss|sampler|head> SOURCES <src>...
+#                     [NO_INSTALL])
 #
-# Creates MODULE library <name>.so that links Tailor::sdk and LibTorch only, compiled with
+# Creates MODULE library <name>.so (target <name>) for datasets, backbones and losses, and
+# <kind>_<name>.so (target <kind>_<name>) for samplers and heads, whose names often match a
+# loss's (the class_balanced loss and sampler); the host looks for both file names. It links Tailor::sdk and LibTorch only, compiled with
 # hidden visibility and linked with a version script so that exactly two symbols are
 # exported: tailor_plugin_v<major> and the fingerprint marker. Fails at configure time when the
 # LibTorch found now is not the one the SDK was built against (a plugin built that way
@@ -26,8 +29,9 @@ configure_file("${TAILOR_PLUGIN_MAP}.in" "${TAILOR_PLUGIN_MAP}" COPYONLY)
 
 function(tailor_add_plugin name)
   cmake_parse_arguments(PARSE_ARGV 1 arg "NO_INSTALL" "KIND" "SOURCES")
-  if(NOT arg_KIND MATCHES "^(dataset|backbone|loss)$")
-    message(FATAL_ERROR "tailor_add_plugin(${name}): KIND must be dataset, backbone or loss, got '${arg_KIND}'")
+  if(NOT arg_KIND MATCHES "^(dataset|backbone|loss|sampler|head)$")
+    message(FATAL_ERROR "tailor_add_plugin(${name}): KIND must be dataset, backbone, loss, "
+                        "sampler or head, got '${arg_KIND}'")
   endif()
   if(NOT arg_SOURCES)
     message(FATAL_ERROR "tailor_add_plugin(${name}): SOURCES is empty")
@@ -48,27 +52,31 @@ function(tailor_add_plugin name)
       "(or rebuild tailor against this one).")
   endif()
 
-  add_library(${name} MODULE ${arg_SOURCES})
-  target_link_libraries(${name} PRIVATE Tailor::sdk torch)
-  target_compile_features(${name} PRIVATE cxx_std_17)
-  set_target_properties(${name} PROPERTIES
+  set(target ${name})
+  if(arg_KIND MATCHES "^(sampler|head)$")
+    set(target ${arg_KIND}_${name})
+  endif()
+  add_library(${target} MODULE ${arg_SOURCES})
+  target_link_libraries(${target} PRIVATE Tailor::sdk torch)
+  target_compile_features(${target} PRIVATE cxx_std_17)
+  set_target_properties(${target} PROPERTIES
     PREFIX ""
     CXX_VISIBILITY_PRESET hidden
     VISIBILITY_INLINES_HIDDEN ON
     POSITION_INDEPENDENT_CODE ON
     TAILOR_KIND ${arg_KIND})
-  target_link_options(${name} PRIVATE
+  target_link_options(${target} PRIVATE
     "LINKER:--version-script=${TAILOR_PLUGIN_MAP}"
     "LINKER:--no-undefined"
     "LINKER:--exclude-libs,ALL")
-  set_property(TARGET ${name} APPEND PROPERTY LINK_DEPENDS "${TAILOR_PLUGIN_MAP}")
+  set_property(TARGET ${target} APPEND PROPERTY LINK_DEPENDS "${TAILOR_PLUGIN_MAP}")
   if(TAILOR_PLUGIN_OUTPUT_DIR)
-    set_target_properties(${name} PROPERTIES LIBRARY_OUTPUT_DIRECTORY "${TAILOR_PLUGIN_OUTPUT_DIR}")
+    set_target_properties(${target} PROPERTIES LIBRARY_OUTPUT_DIRECTORY "${TAILOR_PLUGIN_OUTPUT_DIR}")
   endif()
   if(COMMAND tailor_plugin_hook)
-    tailor_plugin_hook(${name})  # in-tree builds share a precompiled header here
+    tailor_plugin_hook(${target})  # in-tree builds share a precompiled header here
   endif()
   if(NOT arg_NO_INSTALL)
-    install(TARGETS ${name} LIBRARY DESTINATION "${CMAKE_INSTALL_LIBDIR}/tailor/plugins")
+    install(TARGETS ${target} LIBRARY DESTINATION "${CMAKE_INSTALL_LIBDIR}/tailor/plugins")
   endif()
 endfunction()

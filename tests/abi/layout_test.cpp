@@ -115,6 +115,34 @@ PIN_AT(TailorLossVTable, adjust_logits, 88);
 PIN_AT(TailorLossVTable, class_vectors, 96);
 PIN_SIZE(TailorLossVTable, 104);
 
+// The 1.3 kinds: sampler and head.
+static_assert(TAILOR_KIND_SAMPLER == 4 && TAILOR_KIND_HEAD == 5, "kind values changed");
+static_assert(TAILOR_PLUGIN_NORMED_LOGITS == 0x4u, "flag value changed");
+PIN_SIZE(TailorSamplerContext, 48);
+PIN_AT(TailorSamplerContext, num_classes, 8);
+PIN_AT(TailorSamplerContext, class_counts, 16);
+PIN_AT(TailorSamplerContext, num_samples, 24);
+PIN_AT(TailorSamplerContext, labels, 32);
+PIN_AT(TailorSamplerContext, total_epochs, 40);
+PIN_SIZE(TailorSamplerEpoch, 32);
+PIN_AT(TailorSamplerEpoch, clock, 8);
+PIN_AT(TailorSamplerEpoch, seed, 16);
+PIN_AT(TailorSamplerEpoch, val_stats, 24);
+PIN_SIZE(TailorSamplerVTable, 16);
+PIN_AT(TailorSamplerVTable, epoch_indices, 8);
+PIN_SIZE(TailorHeadContext, 32);
+PIN_AT(TailorHeadContext, in_features, 8);
+PIN_AT(TailorHeadContext, num_classes, 16);
+PIN_AT(TailorHeadContext, class_counts, 24);
+PIN_SIZE(TailorHeadVTable, 64);
+PIN_AT(TailorHeadVTable, module, 8);
+PIN_AT(TailorHeadVTable, forward, 16);
+PIN_AT(TailorHeadVTable, forward_functional, 24);
+PIN_AT(TailorHeadVTable, reset_parameters, 32);
+PIN_AT(TailorHeadVTable, eval_knob, 40);
+PIN_AT(TailorHeadVTable, get_eval_knob, 48);
+PIN_AT(TailorHeadVTable, set_eval_knob, 56);
+
 PIN_SIZE(TailorCreateArgs, 32);
 PIN_AT(TailorCreateArgs, config, 16);
 PIN_AT(TailorCreateArgs, kind_context, 24);

@@ -40,7 +40,9 @@ extern "C" {
  *         the same augmentation as one process), TailorHostApi.world_size and
  *         all_reduce_sum (collectives for plugins: SyncBatchNorm), and
  *         TailorBackboneContext.sync_batchnorm, and
- *         TailorLossVTable.class_vectors (named per-class vectors for reports). */
+ *         TailorLossVTable.class_vectors (named per-class vectors for reports); the kinds
+ *         sampler (TailorSamplerContext, TailorSamplerEpoch, TailorSamplerVTable) and head
+ *         (TailorHeadContext, TailorHeadVTable) and the flag TAILOR_PLUGIN_NORMED_LOGITS. */
 #define TAILOR_ABI_MAJOR 1
 #define TAILOR_ABI_MINOR 3
 
@@ -234,13 +236,18 @@ typedef struct TailorHostInfo {
 typedef enum TailorKind {
   TAILOR_KIND_DATASET = 1,
   TAILOR_KIND_BACKBONE = 2,
-  TAILOR_KIND_LOSS = 3
+  TAILOR_KIND_LOSS = 3,
+  TAILOR_KIND_SAMPLER = 4, /**< since 1.3 */
+  TAILOR_KIND_HEAD = 5     /**< since 1.3 */
 } TailorKind;
 
 /** Descriptor flags. */
 #define TAILOR_PLUGIN_NEEDS_CUDA 0x1u /**< refuse on a host without CUDA */
 /** Since 1.3, backbones: honours TailorBackboneContext.sync_batchnorm. */
 #define TAILOR_PLUGIN_SYNC_BATCHNORM 0x2u
+/** Since 1.3, heads: the logits are scaled cosine similarities of normalised features and
+ *  class weights (LDAM's NormedLinear); losses with TAILOR_LOSS_NORMED_HEAD need such a head. */
+#define TAILOR_PLUGIN_NORMED_LOGITS 0x4u
 
 /** Dataset splits. */
 typedef enum TailorSplit { TAILOR_SPLIT_TRAIN = 0, TAILOR_SPLIT_VAL = 1, TAILOR_SPLIT_TEST = 2 } TailorSplit;
@@ -436,11 +443,96 @@ typedef struct TailorLossVTable {
 } TailorLossVTable;
 
 /* ------------------------------------------------------------------------------------ */
+/* Sampler (since 1.3)                                                                   */
+/* ------------------------------------------------------------------------------------ */
+
+/** Context a sampler is created with, once per stage. Pointers are valid only during
+ *  create(); copy what the sampler keeps. \since 1.3 */
+typedef struct TailorSamplerContext {
+  uint32_t struct_size;
+  int64_t num_classes;
+  const int64_t* class_counts; /**< train samples per class, [num_classes] */
+  int64_t num_samples;         /**< size of the train split */
+  const int64_t* labels;       /**< label of every train sample, [num_samples] */
+  int64_t total_epochs;        /**< epochs of the stage that owns this sampler */
+} TailorSamplerContext;
+
+/** What a sampler is told at the start of every epoch. Pointers are borrowed for the call.
+ *  \since 1.3 */
+typedef struct TailorSamplerEpoch {
+  uint32_t struct_size;
+  const TailorClock* clock; /**< epoch (0-based within the stage), total_epochs, stage */
+  /** The epoch's seed: the host mixes the run seed with the number of epochs completed
+   *  before this one (over all stages). Equal seeds must give equal streams. */
+  uint64_t seed;
+  /** Per-class statistics of the last validation pass (NULL before the first one). */
+  const TailorClassStats* val_stats;
+} TailorSamplerEpoch;
+
+/** Sampler vtable. A sampler decides which train samples an epoch visits, in which order.
+ *  It returns the *global* stream: under data parallelism every rank calls it with the same
+ *  arguments and takes its share of every batch, so a sampler never sees ranks. Its stream
+ *  must be a pure function of its context and the epoch's arguments (a resumed run calls it
+ *  again for the interrupted epoch), and it must not draw from LibTorch's generator. */
+typedef struct TailorSamplerVTable {
+  uint32_t struct_size;
+  /** Assign the epoch's index stream to `out`: an int64 CPU tensor [L] of positions in the
+   *  train split, any length L >= 1, repetition allowed. The host refuses a position outside
+   *  [0, num_samples). */
+  TailorStatus (*epoch_indices)(TailorInstance self, const TailorSamplerEpoch* epoch,
+                                TailorTensor out, TailorError* err);
+} TailorSamplerVTable;
+
+/* ------------------------------------------------------------------------------------ */
+/* Head (since 1.3)                                                                      */
+/* ------------------------------------------------------------------------------------ */
+
+/** Context a head (the classifier on the backbone's features) is created with. The host
+ *  creates it after the losses, on the CPU, with LibTorch's generator seeded by the run, so
+ *  weights drawn in create() are reproducible; it moves the module to the training device
+ *  afterwards. Pointers are valid only during create(). \since 1.3 */
+typedef struct TailorHeadContext {
+  uint32_t struct_size;
+  int64_t in_features;         /**< the backbone's feature_dim */
+  int64_t num_classes;
+  const int64_t* class_counts; /**< train samples per class, [num_classes] */
+} TailorHeadContext;
+
+/** Head vtable: features [N, in_features] -> logits [N, num_classes]. \since 1.3 */
+typedef struct TailorHeadVTable {
+  uint32_t struct_size;
+  /** The torch::nn::Module owning every parameter and buffer (payload layer). The host uses
+   *  it for train()/eval(), to(device), parameters (named "head.<name>") and checkpoints. */
+  TailorModule (*module)(TailorInstance self);
+  /** logits = head(features). In evaluation mode (the module is not training) the head
+   *  applies its post-hoc evaluation transform, if it has one (tau-normalisation). */
+  TailorStatus (*forward)(TailorInstance self, TailorTensor features, TailorTensor out_logits,
+                          TailorError* err);
+  /** Optional (may be NULL): forward() with parameters substituted by name from `params`
+   *  (names as in named_parameters(); missing names use the module's own), differentiable
+   *  with respect to the substituted tensors (the meta-learning look-ahead). */
+  TailorStatus (*forward_functional)(TailorInstance self, TailorTensor features,
+                                     TailorTensorDict params, TailorTensor out_logits,
+                                     TailorError* err);
+  /** Draw every parameter again as at creation (a stage's `reinit = ["head"]`, cRT). */
+  TailorStatus (*reset_parameters)(TailorInstance self, TailorError* err);
+  /** Optional (may be NULL): the name of the one scalar knob of the evaluation transform
+   *  ("tau"); [eval] tau_sweep picks its value on val, and checkpoints keep it. NULL, or a
+   *  NULL slot: the head has no such knob. */
+  const char* (*eval_knob)(TailorInstance self);
+  /** Optional (NULL when eval_knob is): the knob's current value. */
+  double (*get_eval_knob)(TailorInstance self);
+  /** Optional (NULL when eval_knob is): sets the knob; fails for a value out of range. */
+  TailorStatus (*set_eval_knob)(TailorInstance self, double value, TailorError* err);
+} TailorHeadVTable;
+
+/* ------------------------------------------------------------------------------------ */
 /* The descriptor                                                                        */
 /* ------------------------------------------------------------------------------------ */
 
 /** Context passed to create(); `kind_context` points to the kind's context struct
- *  (TailorBackboneContext, TailorLossContext; NULL for datasets). */
+ *  (TailorBackboneContext, TailorLossContext, TailorSamplerContext, TailorHeadContext; NULL
+ *  for datasets). */
 typedef struct TailorCreateArgs {
   uint32_t struct_size;
   const TailorHostApi* api;
@@ -470,8 +562,8 @@ typedef struct TailorPluginDescriptor {
   TailorBuildFingerprint fingerprint;
   TailorStatus (*create)(const TailorCreateArgs* args, TailorInstance* out, TailorError* err);
   void (*destroy)(TailorInstance self);
-  /** Kind vtable: TailorDatasetVTable, TailorBackboneVTable or TailorLossVTable; each starts
-   *  with its own struct_size. */
+  /** Kind vtable: TailorDatasetVTable, TailorBackboneVTable, TailorLossVTable,
+   *  TailorSamplerVTable or TailorHeadVTable; each starts with its own struct_size. */
   const void* vtable;
   void* reserved[4];
 } TailorPluginDescriptor;

@@ -1,8 +1,9 @@
 // tailor/components.hpp - the C++ base classes plugin authors implement.
 //
-// Subclass one of tailor::Dataset, tailor::Backbone or tailor::Loss, give the class a nested
-// `Options` struct (see tailor/options.hpp) and the constructor the kind requires, then name
-// it once with TAILOR_DATASET_PLUGIN / TAILOR_BACKBONE_PLUGIN / TAILOR_LOSS_PLUGIN
+// Subclass one of tailor::Dataset, tailor::Backbone, tailor::Loss, tailor::Sampler or
+// tailor::Head, give the class a nested `Options` struct (see tailor/options.hpp) and the
+// constructor the kind requires, then name it once with TAILOR_DATASET_PLUGIN,
+// TAILOR_BACKBONE_PLUGIN, TAILOR_LOSS_PLUGIN, TAILOR_SAMPLER_PLUGIN or TAILOR_HEAD_PLUGIN
 // (tailor/plugin.hpp). Every virtual call may throw: the generated trampolines turn
 // tailor::Error, c10::Error and any other exception into a status and message for the host.
 #pragma once
@@ -230,6 +231,95 @@ class Loss {
   virtual NamedTensors class_vectors() const { return {}; }
   /// Logits as the loss wants them evaluated (post-hoc logit adjustment). Default: as is.
   virtual at::Tensor adjust_logits(const at::Tensor& logits) const { return logits; }
+};
+
+// ----------------------------------------------------------------------------------------
+// Sampler
+// ----------------------------------------------------------------------------------------
+
+/// What a sampler is built for (once per stage). \since SDK 1.3
+struct SamplerContext {
+  int64_t num_classes = 0;
+  std::vector<int64_t> class_counts;  ///< train samples per class
+  std::vector<int64_t> labels;        ///< label of every train sample, in split order
+  int64_t total_epochs = 0;           ///< epochs of the stage that owns this sampler
+};
+
+/// What a sampler is told at the start of every epoch. \since SDK 1.3
+struct SamplerEpoch {
+  Clock clock;        ///< epoch (0-based within the stage), total_epochs, stage
+  uint64_t seed = 0;  ///< the epoch's seed (run seed mixed with the epochs completed before)
+  /// Per-class statistics of the last validation pass; empty `accuracy` before the first.
+  ClassStats val_stats;
+  bool has_val_stats() const { return !val_stats.accuracy.empty(); }
+};
+
+/// Base class of sampler plugins. Construct with `Class(const Options&, const SamplerContext&)`.
+///
+/// indices() returns the epoch's *global* stream of train positions: any length, repetition
+/// allowed. Under data parallelism every rank calls it with the same arguments and takes its
+/// share of every batch, so a sampler never sees ranks. The stream must be a pure function of
+/// the context and the epoch's arguments (a resumed run asks again for the interrupted
+/// epoch), drawn from generators seeded with SamplerEpoch::seed, never LibTorch's. Throw
+/// tailor::Error from the constructor for a context the sampler cannot serve (a class
+/// without samples). \since SDK 1.3
+class Sampler {
+ public:
+  virtual ~Sampler() = default;
+
+  /// Positions in the train split for one epoch.
+  virtual std::vector<int64_t> indices(const SamplerEpoch& epoch) = 0;
+};
+
+// ----------------------------------------------------------------------------------------
+// Head
+// ----------------------------------------------------------------------------------------
+
+/// What a head is built for. \since SDK 1.3
+struct HeadContext {
+  int64_t in_features = 0;            ///< the backbone's feature_dim
+  int64_t num_classes = 0;
+  std::vector<int64_t> class_counts;  ///< train samples per class
+};
+
+/// Base class of head plugins: the classifier on the backbone's features, logits [N, C] =
+/// head(features [N, D]). Construct with `Class(const Options&, const HeadContext&)`.
+///
+/// Register every parameter and buffer on module(): the host moves it between devices,
+/// switches train/eval, optimises ("head.<name>") and checkpoints through it. The host
+/// creates the head after the losses with LibTorch's generator seeded by the run, on the
+/// CPU, so weights drawn in the constructor are reproducible. \since SDK 1.3
+class Head {
+ public:
+  /// Set to true in a subclass whose logits are scaled cosine similarities (LDAM's
+  /// NormedLinear); the descriptor then carries TAILOR_PLUGIN_NORMED_LOGITS, which losses
+  /// that need a cosine classifier require.
+  static constexpr bool kNormedLogits = false;
+
+  virtual ~Head() = default;
+
+  /// The module owning all parameters and buffers.
+  virtual torch::nn::Module& module() = 0;
+  /// Logits of `features`. When module() is in evaluation mode, apply the post-hoc
+  /// evaluation transform (if the head has one).
+  virtual at::Tensor forward(const at::Tensor& features) = 0;
+  /// forward() with parameters substituted by name from `params` (names as in
+  /// module().named_parameters(); names not given use the module's own), differentiable
+  /// w.r.t. them. The meta-learning look-ahead needs it; the host sees it exactly for the
+  /// classes that override it.
+  virtual at::Tensor forward_functional(const at::Tensor& /*features*/,
+                                        const NamedTensors& /*params*/) {
+    throw Error("this head has no functional forward");
+  }
+  /// Draws every parameter again as the constructor did (a stage's reinit = ["head"]).
+  virtual void reset_parameters() = 0;
+  /// Name of the one scalar knob of the evaluation transform ("tau"), which [eval]
+  /// tau_sweep chooses on val and checkpoints keep; nullptr when the head has none.
+  virtual const char* eval_knob() const { return nullptr; }
+  /// The knob's value (only called when eval_knob() is not nullptr).
+  virtual double eval_knob_value() const { return 0.0; }
+  /// Sets the knob; throw tailor::Error for a value out of range.
+  virtual void set_eval_knob(double /*value*/) { throw Error("this head has no evaluation knob"); }
 };
 
 }  // namespace tailor

@@ -11,12 +11,15 @@
 //   };
 //   TAILOR_LOSS_PLUGIN(MyLoss, "my_loss", "1.0.0", "One-line description.")
 //
+// TAILOR_DATASET_PLUGIN, TAILOR_BACKBONE_PLUGIN, TAILOR_SAMPLER_PLUGIN and TAILOR_HEAD_PLUGIN
+// do the same for the other kinds.
 // The macro emits the two exported symbols (tailor_plugin_v<major> and the fingerprint marker)
 // and a static descriptor whose function pointers are noexcept trampolines: each catches
 // tailor::Error, c10::Error, any std::exception and any other type and reports it as a
 // status and message. Plugin authors never write C.
 #pragma once
 
+#include <ATen/Functions.h>
 #include <c10/util/Exception.h>
 
 #include <tailor/abi.h>
@@ -27,6 +30,7 @@
 #include <tailor/payload.hpp>
 #include <tailor/version.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <memory>
@@ -112,6 +116,18 @@ constexpr bool overrides_augment_batch =
 template <typename Class>
 constexpr bool overrides_forward_functional =
     !std::is_same_v<decltype(&Class::forward_functional), decltype(&Backbone::forward_functional)>;
+template <typename Class>
+constexpr bool overrides_head_forward_functional =
+    !std::is_same_v<decltype(&Class::forward_functional), decltype(&Head::forward_functional)>;
+
+inline ClassStats to_class_stats(const TailorClassStats& s) {
+  ClassStats stats;
+  stats.split = static_cast<Split>(s.split);
+  stats.accuracy.assign(s.accuracy, s.accuracy + s.num_classes);
+  stats.support.assign(s.support, s.support + s.num_classes);
+  stats.clock = to_clock(s.clock);
+  return stats;
+}
 
 template <typename Class, typename Base>
 struct GlueCommon {
@@ -322,14 +338,7 @@ struct LossGlue : GlueCommon<Class, Loss> {
   }
   static TailorStatus on_validation(TailorInstance self, const TailorClassStats* s,
                                     TailorError* err) noexcept {
-    return guarded(err, [&] {
-      ClassStats stats;
-      stats.split = static_cast<Split>(s->split);
-      stats.accuracy.assign(s->accuracy, s->accuracy + s->num_classes);
-      stats.support.assign(s->support, s->support + s->num_classes);
-      stats.clock = to_clock(s->clock);
-      self_of<Loss>(self).on_validation(stats);
-    });
+    return guarded(err, [&] { self_of<Loss>(self).on_validation(to_class_stats(*s)); });
   }
   static TailorStatus on_feature_bank(TailorInstance self, const TailorFeatureBank* bank,
                                       TailorError* err) noexcept {
@@ -370,6 +379,121 @@ struct LossGlue : GlueCommon<Class, Loss> {
       sizeof(TailorLossVTable), &needs,         &forward,      &on_epoch_start, &on_validation,
       &on_feature_bank,         &parameters,    &meta_update,  &state_save,     &state_load,
       &class_weights,           &adjust_logits, &class_vectors};
+};
+
+// -- sampler glue --------------------------------------------------------------------------
+
+template <typename Class>
+struct SamplerGlue : GlueCommon<Class, Sampler> {
+  using Common = GlueCommon<Class, Sampler>;
+  static constexpr uint32_t kKind = TAILOR_KIND_SAMPLER;
+
+  static TailorStatus create(const TailorCreateArgs* args, TailorInstance* out,
+                             TailorError* err) noexcept {
+    return guarded(err, [&] {
+      Common::adopt_api(args);
+      auto options = read_options<typename Class::Options>(*args->config);
+      const auto* c = static_cast<const TailorSamplerContext*>(args->kind_context);
+      TAILOR_CHECK(c != nullptr, "sampler created without a context");
+      SamplerContext context;
+      context.num_classes = c->num_classes;
+      if (c->class_counts != nullptr)
+        context.class_counts.assign(c->class_counts, c->class_counts + c->num_classes);
+      if (c->labels != nullptr) context.labels.assign(c->labels, c->labels + c->num_samples);
+      context.total_epochs = c->total_epochs;
+      auto inst = std::make_unique<Instance<Sampler>>();
+      inst->object = std::make_unique<Class>(options, context);
+      *out = reinterpret_cast<TailorInstance>(inst.release());
+    });
+  }
+  static TailorStatus epoch_indices(TailorInstance self, const TailorSamplerEpoch* e,
+                                    TailorTensor out, TailorError* err) noexcept {
+    return guarded(err, [&] {
+      SamplerEpoch epoch;
+      epoch.clock = to_clock(e->clock);
+      epoch.seed = e->seed;
+      if (e->val_stats != nullptr) epoch.val_stats = to_class_stats(*e->val_stats);
+      const std::vector<int64_t> indices = self_of<Sampler>(self).indices(epoch);
+      at::Tensor t =
+          at::empty({static_cast<int64_t>(indices.size())}, at::TensorOptions().dtype(at::kLong));
+      std::copy(indices.begin(), indices.end(), t.data_ptr<int64_t>());
+      payload::tensor(out) = std::move(t);
+    });
+  }
+  static constexpr TailorSamplerVTable vtable = {sizeof(TailorSamplerVTable), &epoch_indices};
+};
+
+// -- head glue -----------------------------------------------------------------------------
+
+template <typename Class>
+struct HeadGlue : GlueCommon<Class, Head> {
+  using Common = GlueCommon<Class, Head>;
+  static constexpr uint32_t kKind = TAILOR_KIND_HEAD;
+  static constexpr uint32_t kFlags = Class::kNormedLogits ? TAILOR_PLUGIN_NORMED_LOGITS : 0u;
+
+  static TailorStatus create(const TailorCreateArgs* args, TailorInstance* out,
+                             TailorError* err) noexcept {
+    return guarded(err, [&] {
+      Common::adopt_api(args);
+      auto options = read_options<typename Class::Options>(*args->config);
+      const auto* c = static_cast<const TailorHeadContext*>(args->kind_context);
+      TAILOR_CHECK(c != nullptr, "head created without a context");
+      HeadContext context;
+      context.in_features = c->in_features;
+      context.num_classes = c->num_classes;
+      if (c->class_counts != nullptr)
+        context.class_counts.assign(c->class_counts, c->class_counts + c->num_classes);
+      auto inst = std::make_unique<Instance<Head>>();
+      inst->object = std::make_unique<Class>(options, context);
+      *out = reinterpret_cast<TailorInstance>(inst.release());
+    });
+  }
+  static TailorModule module(TailorInstance self) noexcept {
+    return payload::handle(self_of<Head>(self).module());
+  }
+  static TailorStatus forward(TailorInstance self, TailorTensor features, TailorTensor out,
+                              TailorError* err) noexcept {
+    return guarded(err, [&] {
+      payload::tensor(out) = self_of<Head>(self).forward(payload::tensor(features));
+    });
+  }
+  static TailorStatus forward_functional(TailorInstance self, TailorTensor features,
+                                         TailorTensorDict params, TailorTensor out,
+                                         TailorError* err) noexcept {
+    return guarded(err, [&] {
+      payload::tensor(out) =
+          self_of<Head>(self).forward_functional(payload::tensor(features), read_dict(params));
+    });
+  }
+  static TailorStatus reset_parameters(TailorInstance self, TailorError* err) noexcept {
+    return guarded(err, [&] { self_of<Head>(self).reset_parameters(); });
+  }
+  static const char* eval_knob(TailorInstance self) noexcept {
+    try {
+      return self_of<Head>(self).eval_knob();
+    } catch (...) {
+      return nullptr;
+    }
+  }
+  static double get_eval_knob(TailorInstance self) noexcept {
+    try {
+      return self_of<Head>(self).eval_knob_value();
+    } catch (...) {
+      return 0.0;
+    }
+  }
+  static TailorStatus set_eval_knob(TailorInstance self, double value, TailorError* err) noexcept {
+    return guarded(err, [&] { self_of<Head>(self).set_eval_knob(value); });
+  }
+  static constexpr TailorHeadVTable vtable = {
+      sizeof(TailorHeadVTable),
+      &module,
+      &forward,
+      overrides_head_forward_functional<Class> ? &forward_functional : nullptr,
+      &reset_parameters,
+      &eval_knob,
+      &get_eval_knob,
+      &set_eval_knob};
 };
 
 }  // namespace detail
@@ -417,3 +541,11 @@ struct LossGlue : GlueCommon<Class, Loss> {
 /// Declares CLASS (a tailor::Loss) as this library's plugin, registered as NAME.
 #define TAILOR_LOSS_PLUGIN(CLASS, NAME, VERSION, DESCRIPTION) \
   TAILOR_DEFINE_PLUGIN_(::tailor::detail::LossGlue<CLASS>, NAME, VERSION, DESCRIPTION)
+/// Declares CLASS (a tailor::Sampler) as this library's plugin, registered as NAME.
+/// \since SDK 1.3
+#define TAILOR_SAMPLER_PLUGIN(CLASS, NAME, VERSION, DESCRIPTION) \
+  TAILOR_DEFINE_PLUGIN_(::tailor::detail::SamplerGlue<CLASS>, NAME, VERSION, DESCRIPTION)
+/// Declares CLASS (a tailor::Head) as this library's plugin, registered as NAME.
+/// \since SDK 1.3
+#define TAILOR_HEAD_PLUGIN(CLASS, NAME, VERSION, DESCRIPTION) \
+  TAILOR_DEFINE_PLUGIN_(::tailor::detail::HeadGlue<CLASS>, NAME, VERSION, DESCRIPTION)
