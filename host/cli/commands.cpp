@@ -106,7 +106,8 @@ int plugins_list(const Command& cmd) {
   std::vector<std::pair<std::string, std::string>> refused;
   std::vector<Shadowed> shadowed;
   const auto found = loader.discover(&refused, &shadowed);
-  for (uint32_t kind : {TAILOR_KIND_DATASET, TAILOR_KIND_BACKBONE, TAILOR_KIND_LOSS}) {
+  for (uint32_t kind : {TAILOR_KIND_DATASET, TAILOR_KIND_BACKBONE, TAILOR_KIND_HEAD,
+                        TAILOR_KIND_LOSS, TAILOR_KIND_SAMPLER}) {
     std::cout << (kind == TAILOR_KIND_LOSS ? "losses" : std::string(kind_name(kind)) + "s") << ":\n";
     for (const auto* p : found)
       if (p->kind == kind)
@@ -130,8 +131,11 @@ int plugins_describe(const Command& cmd) {
   PluginLoader loader;
   add_dirs(loader, cmd);
   std::vector<std::pair<std::string, std::string>> refused;
+  bool any = false;  // two kinds may share a name (the class_balanced loss and sampler)
   for (const auto* p : loader.discover(&refused)) {
     if (p->name != cmd.plugin) continue;
+    if (any) std::cout << "\n";
+    any = true;
     print_descriptor(*p);
     std::cout << "\nparameters ([" << kind_name(p->kind) << "] table):\n";
     for (const auto& e : parse_schema(p->schema_text)) {
@@ -140,8 +144,8 @@ int plugins_describe(const Command& cmd) {
       if (!e.constraint.empty()) std::cout << "   [" << e.constraint << "]";
       std::cout << "\n      " << e.doc << "\n";
     }
-    return 0;
   }
+  if (any) return 0;
   std::cerr << "error: no plugin named '" << cmd.plugin
             << "'; run `tailor plugins list` to see what is installed\n";
   return 1;
@@ -178,8 +182,6 @@ int config_reference() {
   reference_table<TrainOptions>(out, "train", "Shared by every stage unless a stage's `[stage.train]` overrides it.");
   reference_table<OptimizerOptions>(out, "optimizer", "Per stage: `[stage.optimizer]` overrides keys.");
   reference_table<ScheduleOptions>(out, "schedule", "Per stage: `[stage.schedule]` overrides keys; epochs count from the stage's start.");
-  reference_table<SamplerOptions>(out, "sampler", "Per stage: `[stage.sampler]` overrides keys.");
-  reference_table<HeadOptions>(out, "head", "The classifier the host puts on the backbone features.");
   reference_table<EvalOptions>(out, "eval", "The evaluation convention, recorded in summary.json.");
   reference_table<MetaOptions>(out, "meta", "The one-step look-ahead for losses that request a meta step.");
   reference_table<ReportOptions>(

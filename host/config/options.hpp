@@ -189,65 +189,6 @@ struct ScheduleOptions {
   }
 };
 
-/// [sampler]: how a stage draws its training samples.
-struct SamplerOptions {
-  enum class Type { kInstance, kClassBalanced, kSqrt, kProgressive, kClassAware };
-  static constexpr auto kTypes = tailor::choice<Type>({{"instance", Type::kInstance},
-                                                       {"class_balanced", Type::kClassBalanced},
-                                                       {"sqrt", Type::kSqrt},
-                                                       {"progressive", Type::kProgressive},
-                                                       {"class_aware", Type::kClassAware}});
-
-  Type type = Type::kInstance;
-  int64_t k = 4;
-  double q = 0.5;
-
-  template <class V>
-  void visit(V& v) {
-    v("type", type,
-      "instance (each sample once per epoch), class_balanced (class uniform, then instance), "
-      "sqrt (class ~ n_c^q), progressive (instance -> class-balanced over the stage), "
-      "class_aware (k consecutive samples per class, classes cycled).",
-      kTypes);
-    v("k", k, "class_aware: samples per class before moving to the next class.", at_least(1));
-    v("q", q, "sqrt: class sampling exponent (0.5 = square root).", range(0, 1));
-  }
-};
-
-/// [head]: the host's classifier on top of the backbone features.
-struct HeadOptions {
-  enum class Type { kLinear, kCosine, kTauNorm, kLws };
-  static constexpr auto kTypes = tailor::choice<Type>({{"linear", Type::kLinear},
-                                                       {"cosine", Type::kCosine},
-                                                       {"tau_norm", Type::kTauNorm},
-                                                       {"lws", Type::kLws}});
-  enum class BiasInit { kDefault, kZero, kPrior };
-  static constexpr auto kBiasInits = tailor::choice<BiasInit>(
-      {{"default", BiasInit::kDefault}, {"zero", BiasInit::kZero}, {"prior", BiasInit::kPrior}});
-
-  Type type = Type::kLinear;
-  bool bias = true;
-  BiasInit bias_init = BiasInit::kDefault;
-  double scale = 1.0;
-  double tau = 1.0;
-
-  template <class V>
-  void visit(V& v) {
-    v("type", type,
-      "linear; cosine (normalised features and weights, times scale; LDAM's NormedLinear); "
-      "tau_norm (linear whose weights are divided by ||w_c||^tau at evaluation); lws "
-      "(linear plus a learnable per-class scale).",
-      kTypes);
-    v("bias", bias, "Learn a bias (linear, tau_norm, lws).");
-    v("bias_init", bias_init,
-      "default (PyTorch's uniform), zero, or prior: -log(C-1), as CB/CDB use for sigmoid and "
-      "focal losses.",
-      kBiasInits);
-    v("scale", scale, "cosine: logit scale s.", greater_than(0));
-    v("tau", tau, "tau_norm: exponent tau used at evaluation.", at_least(0));
-  }
-};
-
 /// [eval]: the evaluation convention (recorded in every run).
 struct EvalOptions {
   int64_t val_every = 1;
@@ -276,7 +217,8 @@ struct EvalOptions {
     v("ece_bins", ece_bins, "Equal-width confidence bins of the expected calibration error.",
       at_least(1));
     v("tau_sweep", tau_sweep,
-      "tau_norm head: candidate tau values; the one with the best val top-1 is used for test.",
+      "Candidate values of the head's evaluation knob (tau_norm's tau); the one with the best "
+      "val top-1 is kept, for test too. Ignored for a head without a knob.",
       at_least(0));
   }
 };

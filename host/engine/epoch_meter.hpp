@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 
 namespace tailor::host {
 
@@ -48,5 +49,11 @@ class EpochMeter {
   at::Tensor device_sum_;
   Check check_;
 };
+
+/// Throws std::runtime_error when the training loss `value` of loss `loss` is not finite, at
+/// stage `stage`, 0-based `epoch`, 0-based steps `first`..`last`: the run stops and its last
+/// good checkpoint is kept.
+void check_finite_loss(double value, const std::string& loss, const std::string& stage,
+                       int64_t epoch, int64_t first, int64_t last);
 
 }  // namespace tailor::host

@@ -83,21 +83,20 @@ EvalResult EvalLoop::evaluate(Split split, const LossPlugin& loss, const std::st
                               int64_t epoch) {
   nlohmann::json record = {{"epoch", epoch}, {"stage", stage_name}, {"split", split_name(split)}};
   EvalResult r;
-  auto& head = model_.head();
-  if (split == Split::kVal && head->options().type == HeadOptions::Type::kTauNorm &&
-      !eval_.tau_sweep.empty()) {
-    double best_tau = head->options().tau, best_top1 = -1;
-    for (double tau : eval_.tau_sweep) {
-      head->set_tau(tau);
+  HeadPlugin& head = model_.head();
+  if (split == Split::kVal && !head.eval_knob().empty() && !eval_.tau_sweep.empty()) {
+    double best = head.eval_knob_value(), best_top1 = -1;
+    for (double value : eval_.tau_sweep) {
+      head.set_eval_knob(value);
       const EvalResult candidate = pass(split, loss, epoch);
       if (candidate.top1 > best_top1) {
         best_top1 = candidate.top1;
-        best_tau = tau;
+        best = value;
         r = candidate;
       }
     }
-    head->set_tau(best_tau);
-    record["tau"] = best_tau;
+    head.set_eval_knob(best);
+    record[head.eval_knob()] = best;
   } else {
     r = pass(split, loss, epoch);
   }

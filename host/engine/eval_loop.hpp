@@ -26,8 +26,9 @@ class EvalLoop {
            Collective* dist);
 
   /// Evaluates `split` and appends its record for epoch `epoch` (1-based over all stages)
-  /// of stage `stage_name`. A tau_norm head with [eval] tau_sweep on val picks the tau with
-  /// the best top-1 and keeps it set (Kang et al.: test then uses the chosen tau).
+  /// of stage `stage_name`. On val, [eval] tau_sweep tries each value of the head's evaluation
+  /// knob (tau_norm's tau), keeps the one with the best top-1 set (Kang et al.: test then uses
+  /// the chosen tau) and records it under the knob's name.
   EvalResult evaluate(Split split, const LossPlugin& loss, const std::string& stage_name,
                       int64_t epoch);
   /// Features [N, D] and labels [N] of the whole train split with the evaluation transform

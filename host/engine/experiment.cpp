@@ -49,10 +49,31 @@ LossPlugin& Experiment::create_loss(const PluginSection& section, int64_t epochs
     throw ConfigError("loss '" + plugin.name + "' learns from per-class validation accuracy, " +
                       "but dataset '" + dataset_->name() + "' has no val split");
   if ((loss.needs() & TAILOR_LOSS_NORMED_HEAD) != 0 &&
-      config_.head.type != HeadOptions::Type::kCosine)
-    throw ConfigError("loss '" + plugin.name + "' expects cosine logits; set [head] type = " +
-                      "\"cosine\" (LDAM's NormedLinear)");
+      (config_.head.plugin->descriptor->flags & TAILOR_PLUGIN_NORMED_LOGITS) == 0)
+    throw ConfigError("loss '" + plugin.name + "' expects cosine logits, but head '" +
+                      config_.head.plugin->name + "' does not produce them; set [head] plugin = " +
+                      "\"cosine\" (LDAM's NormedLinear), or use a head whose descriptor has " +
+                      "TAILOR_PLUGIN_NORMED_LOGITS");
   return loss;
+}
+
+// After the losses, as the host-built head was: its weights are the next draws from
+// LibTorch's generator.
+void Experiment::create_head() {
+  HeadContext context;
+  context.in_features = backbone_->feature_dim();
+  TAILOR_CHECK(context.in_features > 0, "backbone '", backbone_->name(), "' reports feature_dim ",
+               context.in_features, "; it must be positive");
+  context.num_classes = dataset_->info().num_classes;
+  context.class_counts = class_counts_;
+  head_ = std::make_unique<HeadPlugin>(*config_.head.plugin, config_.head.values.config(), context);
+  bool meta = false;
+  for (const auto& loss : losses_)
+    meta = meta || (loss->needs() & TAILOR_LOSS_NEEDS_META_STEP) != 0;
+  if (meta && !head_->has_functional_forward())
+    throw ConfigError("a loss takes a meta step, but head '" + head_->name() +
+                      "' has no functional forward for the look-ahead; use a head that " +
+                      "provides one (linear, cosine, tau_norm, lws)");
 }
 
 std::unique_ptr<Experiment> Experiment::build(ResolvedConfig config, int cuda_index,
@@ -103,6 +124,7 @@ std::unique_ptr<Experiment> Experiment::build(ResolvedConfig config, int cuda_in
     while (i != 0 && c.stages[owner].loss != i) ++owner;
     losses.push_back(&e->create_loss(c.losses[i], c.stages[owner].stage.epochs));
   }
+  e->create_head();
   for (const StageConfig& s : c.stages) {
     StagePlan plan;
     plan.index = s.index;
@@ -110,8 +132,19 @@ std::unique_ptr<Experiment> Experiment::build(ResolvedConfig config, int cuda_in
     plan.train = s.train;
     plan.optimizer = s.optimizer;
     plan.schedule = s.schedule;
-    plan.sampler = s.sampler;
     plan.loss = losses[s.loss];
+    SamplerContext sampler;
+    sampler.num_classes = info.num_classes;
+    sampler.class_counts = e->class_counts_;
+    sampler.labels = e->train_labels_;
+    sampler.total_epochs = s.stage.epochs;
+    try {
+      e->samplers_.push_back(
+          std::make_unique<SamplerPlugin>(*s.sampler.plugin, s.sampler.values.config(), sampler));
+    } catch (const PluginError& error) {
+      throw ConfigError("stage '" + plan.stage.name + "': " + error.what());
+    }
+    plan.sampler = e->samplers_.back().get();
     if ((plan.loss->needs() & TAILOR_LOSS_NEEDS_META_STEP) != 0 && plan.train.accumulate > 1)
       throw ConfigError("stage '" + plan.stage.name + "': loss '" + plan.loss->name() +
                         "' takes a meta step on every batch, which gradient accumulation would "

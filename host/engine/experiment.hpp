@@ -10,19 +10,20 @@
 
 namespace tailor::host {
 
-/// One stage as the trainer runs it: its resolved options and its loss instance.
+/// One stage as the trainer runs it: its resolved options, its loss and its sampler.
 struct StagePlan {
   int index = 0;
   StageOptions stage;
   TrainOptions train;
   OptimizerOptions optimizer;
   ScheduleOptions schedule;
-  SamplerOptions sampler;
-  LossPlugin* loss = nullptr;  ///< owned by the Experiment; stages may share one
+  LossPlugin* loss = nullptr;        ///< owned by the Experiment; stages may share one
+  SamplerPlugin* sampler = nullptr;  ///< owned by the Experiment; one per stage
 };
 
-/// The components of a resolved configuration: the dataset, backbone and losses created
-/// through their plugins, the train labels and class counts, the device, and the stages.
+/// The components of a resolved configuration: the dataset, backbone, losses, head and
+/// samplers created through their plugins, the train labels and class counts, the device,
+/// and the stages.
 class Experiment {
  public:
   /// Creates every component of `config` (reading the dataset). Seeds LibTorch's generator
@@ -36,13 +37,13 @@ class Experiment {
   const std::filesystem::path& file() const { return config_.file; }
   const ExperimentOptions& experiment() const { return config_.experiment; }
   const TrainOptions& train() const { return config_.train; }
-  const HeadOptions& head() const { return config_.head; }
   const EvalOptions& eval() const { return config_.eval; }
   const MetaOptions& meta() const { return config_.meta; }
   const ReportOptions& report() const { return config_.report; }
   const std::vector<StagePlan>& stages() const { return stages_; }
   DatasetPlugin& dataset() const { return *dataset_; }
   BackbonePlugin& backbone() const { return *backbone_; }
+  HeadPlugin& head() const { return *head_; }
   const std::vector<int64_t>& class_counts() const { return class_counts_; }
   const std::vector<int64_t>& train_labels() const { return train_labels_; }
   c10::Device device() const { return device_; }
@@ -50,11 +51,14 @@ class Experiment {
  private:
   explicit Experiment(ResolvedConfig config) : config_(std::move(config)) {}
   LossPlugin& create_loss(const PluginSection& section, int64_t epochs);
+  void create_head();
 
   ResolvedConfig config_;
   std::unique_ptr<DatasetPlugin> dataset_;
   std::unique_ptr<BackbonePlugin> backbone_;
   std::vector<std::unique_ptr<LossPlugin>> losses_;  // parallel to config_.losses
+  std::unique_ptr<HeadPlugin> head_;
+  std::vector<std::unique_ptr<SamplerPlugin>> samplers_;  // parallel to stages_
   std::vector<StagePlan> stages_;
   std::vector<int64_t> class_counts_;
   std::vector<int64_t> train_labels_;

@@ -84,7 +84,7 @@ void MetaLookahead::step(LossPlugin& loss, const at::Tensor& features, const at:
   at::Tensor meta_features;
   if (!full()) {
     in.features = features.detach();
-    in.logits = model_.head()->forward_with(in.features, without_prefix(fast, 5));
+    in.logits = model_.head().forward_functional(in.features, without_prefix(fast, 5));
     torch::NoGradGuard no_grad;
     model_.train(false);
     meta_features = model_.forward(xm).features;
@@ -105,7 +105,7 @@ void MetaLookahead::step(LossPlugin& loss, const at::Tensor& features, const at:
     stepped.emplace_back(fast[i].first, grads[i].defined() ? params[i] - lr * grads[i] : params[i]);
   const at::Tensor meta_logits =
       full() ? model_.forward_functional(xm, stepped).logits
-             : model_.head()->forward_with(meta_features, without_prefix(stepped, 5));
+             : model_.head().forward_functional(meta_features, without_prefix(stepped, 5));
   loss.meta_update(at::cross_entropy_loss(meta_logits, ym), clock);
   if (buffers.empty()) return;
   torch::NoGradGuard no_grad;

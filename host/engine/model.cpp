@@ -1,4 +1,4 @@
-// host/engine/model.cpp - backbone + head.
+// host/engine/model.cpp - backbone + head, both plugins.
 #include "engine/model.hpp"
 
 #include <algorithm>
@@ -6,11 +6,10 @@
 
 namespace tailor::host {
 
-Model::Model(BackbonePlugin& backbone, int64_t num_classes, const HeadOptions& options)
-    : backbone_(backbone), feature_dim_(backbone.feature_dim()) {
+Model::Model(BackbonePlugin& backbone, HeadPlugin& head)
+    : backbone_(backbone), feature_dim_(backbone.feature_dim()), head_(head) {
   TAILOR_CHECK(feature_dim_ > 0, "backbone '", backbone.name(), "' reports feature_dim ",
                feature_dim_, "; it must be positive");
-  head_ = Head(feature_dim_, num_classes, options);
 }
 
 Model::Output Model::forward(const at::Tensor& inputs) {
@@ -19,7 +18,7 @@ Model::Output Model::forward(const at::Tensor& inputs) {
   TAILOR_CHECK(out.features.dim() == 2 && out.features.size(1) == feature_dim_, "backbone '",
                backbone_.name(), "' returned features of shape ", out.features.sizes(),
                ", expected [N, ", feature_dim_, "]");
-  out.logits = head_->forward(out.features);
+  out.logits = head_.forward(out.features);
   return out;
 }
 
@@ -32,13 +31,14 @@ Model::Output Model::forward_functional(const at::Tensor& inputs, const NamedTen
   Output out;
   out.features = backbone_params.empty() ? backbone_.forward(inputs)
                                          : backbone_.forward_functional(inputs, backbone_params);
-  out.logits = head_->forward_with(out.features, head_params);
+  out.logits = head_params.empty() ? head_.forward(out.features)
+                                   : head_.forward_functional(out.features, head_params);
   return out;
 }
 
 void Model::train(bool on, bool backbone_frozen) {
   backbone_.module().train(on && !backbone_frozen);
-  head_->train(on);
+  head_.module().train(on);
 }
 
 namespace {
@@ -72,14 +72,15 @@ bool Model::freeze(const std::vector<std::string>& parts) {
 
 void Model::to(const c10::Device& device) {
   backbone_.module().to(device);
-  head_->to(device);
+  head_.module().to(device);
 }
 
 NamedTensors Model::named_parameters() const {
   NamedTensors out;
   for (const auto& p : backbone_.module().named_parameters())
     out.emplace_back("backbone." + p.key(), p.value());
-  for (const auto& p : head_->named_parameters()) out.emplace_back("head." + p.key(), p.value());
+  for (const auto& p : head_.module().named_parameters())
+    out.emplace_back("head." + p.key(), p.value());
   return out;
 }
 
@@ -87,7 +88,8 @@ NamedTensors Model::named_buffers() const {
   NamedTensors out;
   for (const auto& b : backbone_.module().named_buffers())
     out.emplace_back("backbone." + b.key(), b.value());
-  for (const auto& b : head_->named_buffers()) out.emplace_back("head." + b.key(), b.value());
+  for (const auto& b : head_.module().named_buffers())
+    out.emplace_back("head." + b.key(), b.value());
   return out;
 }
 

@@ -1,7 +1,6 @@
-// host/engine/model.hpp - a backbone plugin plus the host's classifier head.
+// host/engine/model.hpp - a backbone plugin plus a head plugin.
 #pragma once
 
-#include "engine/head.hpp"
 #include "plugins/instances.hpp"
 
 #include <string>
@@ -13,7 +12,7 @@ namespace tailor::host {
 /// "backbone.<name>" and "head.<name>".
 class Model {
  public:
-  Model(BackbonePlugin& backbone, int64_t num_classes, const HeadOptions& options);
+  Model(BackbonePlugin& backbone, HeadPlugin& head);
 
   struct Output {
     at::Tensor features;
@@ -33,7 +32,7 @@ class Model {
   /// tailor::Error for a part that matches no parameter, listing some names.
   bool freeze(const std::vector<std::string>& parts);
   void to(const c10::Device& device);
-  Head& head() { return head_; }
+  HeadPlugin& head() { return head_; }
   BackbonePlugin& backbone() { return backbone_; }
 
   NamedTensors named_parameters() const;
@@ -47,7 +46,7 @@ class Model {
  private:
   BackbonePlugin& backbone_;
   int64_t feature_dim_;
-  Head head_{nullptr};
+  HeadPlugin& head_;
 };
 
 }  // namespace tailor::host

@@ -2,6 +2,7 @@
 #include "engine/resolve.hpp"
 
 #include "config/experiment.hpp"
+#include "engine/component_sections.hpp"
 
 #include <algorithm>
 #include <functional>
@@ -125,12 +126,19 @@ ResolvedConfig resolve(const fs::path& file, const std::vector<std::string>& ove
   index.add("dataset", parse_schema(loader.load(dataset_name, TAILOR_KIND_DATASET).schema_text));
   index.add("backbone", parse_schema(loader.load(backbone_name, TAILOR_KIND_BACKBONE).schema_text));
   index.add("loss", parse_schema(loader.load(loss_name, TAILOR_KIND_LOSS).schema_text));
+  const toml::table* sampler_table = find_section(root, "sampler");
+  const toml::table* head_table = find_section(root, "head");
+  index.add(
+      "sampler",
+      parse_schema(loader.load(chosen_plugin(sampler_table, kSamplerKind), TAILOR_KIND_SAMPLER)
+                       .schema_text));
+  index.add("head",
+            parse_schema(
+                loader.load(chosen_plugin(head_table, kHeadKind), TAILOR_KIND_HEAD).schema_text));
   index.add_host<ExperimentOptions>("experiment");
   index.add_host<TrainOptions>("train");
   index.add_host<OptimizerOptions>("optimizer");
   index.add_host<ScheduleOptions>("schedule");
-  index.add_host<SamplerOptions>("sampler");
-  index.add_host<HeadOptions>("head");
   index.add_host<EvalOptions>("eval");
   index.add_host<MetaOptions>("meta");
   index.add_host<ReportOptions>("report");
@@ -145,13 +153,10 @@ ResolvedConfig resolve(const fs::path& file, const std::vector<std::string>& ove
   };
   OptimizerOptions optimizer;
   ScheduleOptions schedule;
-  SamplerOptions sampler;
   host_section("experiment", c.experiment);
   host_section("train", c.train);
   host_section("optimizer", optimizer);
   host_section("schedule", schedule);
-  host_section("sampler", sampler);
-  host_section("head", c.head);
   host_section("eval", c.eval);
   host_section("meta", c.meta);
   host_section("report", c.report);
@@ -166,6 +171,8 @@ ResolvedConfig resolve(const fs::path& file, const std::vector<std::string>& ove
                               {backbone_table}, elsewhere);
   c.losses.push_back(
       plugin_section(loader, loss_name, TAILOR_KIND_LOSS, "loss", {loss_table}, elsewhere));
+  c.head = resolve_component(loader, kHeadKind, "head", head_table, nullptr, elsewhere);
+  c.sampler = resolve_component(loader, kSamplerKind, "sampler", sampler_table, nullptr, elsewhere);
 
   const toml::node* stages = root.get("stage");
   if (stages == nullptr) {
@@ -175,7 +182,8 @@ ResolvedConfig resolve(const fs::path& file, const std::vector<std::string>& ove
     s.train = c.train;
     s.optimizer = optimizer;
     s.schedule = schedule;
-    s.sampler = sampler;
+    s.sampler =
+        resolve_component(loader, kSamplerKind, "sampler", sampler_table, nullptr, elsewhere);
     c.stages.push_back(std::move(s));
     return c;
   }
@@ -205,8 +213,8 @@ ResolvedConfig resolve(const fs::path& file, const std::vector<std::string>& ove
                                                 &s.optimizer_values, elsewhere);
     s.schedule = read_layers<ScheduleOptions>(where + ".schedule", layers("schedule"),
                                               &s.schedule_values, elsewhere);
-    s.sampler = read_layers<SamplerOptions>(where + ".sampler", layers("sampler"),
-                                            &s.sampler_values, elsewhere);
+    s.sampler = resolve_component(loader, kSamplerKind, where + ".sampler",
+                                  subtable(t, "sampler", where), sampler_table, elsewhere);
     if (const toml::table* own = subtable(t, "loss", where)) {
       const toml::node* named = own->get("plugin");
       const std::string name =
@@ -224,9 +232,13 @@ ResolvedConfig resolve(const fs::path& file, const std::vector<std::string>& ove
 }
 
 std::vector<const LoadedPlugin*> ResolvedConfig::loaded_plugins() const {
-  std::vector<const LoadedPlugin*> out = {dataset.plugin, backbone.plugin};
-  for (const auto& loss : losses)
-    if (std::find(out.begin(), out.end(), loss.plugin) == out.end()) out.push_back(loss.plugin);
+  std::vector<const LoadedPlugin*> out = {dataset.plugin, backbone.plugin, head.plugin};
+  auto add = [&](const LoadedPlugin* p) {
+    if (std::find(out.begin(), out.end(), p) == out.end()) out.push_back(p);
+  };
+  for (const auto& loss : losses) add(loss.plugin);
+  add(sampler.plugin);
+  for (const auto& s : stages) add(s.sampler.plugin);
   return out;
 }
 
@@ -253,6 +265,8 @@ toml::table ResolvedConfig::table() const {
   out.insert_or_assign("dataset", with_plugin(dataset.values.table(), dataset));
   out.insert_or_assign("backbone", with_plugin(backbone.values.table(), backbone));
   out.insert_or_assign("loss", with_plugin(losses.front().values.table(), losses.front()));
+  out.insert_or_assign("head", with_plugin(head.values.table(), head));
+  out.insert_or_assign("sampler", with_plugin(sampler.values.table(), sampler));
   if (implicit_stage) return out;
   toml::array list;
   for (const auto& s : stages) {
@@ -270,7 +284,7 @@ toml::table ResolvedConfig::table() const {
     t.insert("train", std::move(train));
     t.insert("optimizer", s.optimizer_values.table());
     t.insert("schedule", s.schedule_values.table());
-    t.insert("sampler", s.sampler_values.table());
+    t.insert("sampler", with_plugin(s.sampler.values.table(), s.sampler));
     // A stage without a loss table shares the global loss instance (and its state).
     if (s.loss != 0) t.insert("loss", with_plugin(losses[s.loss].values.table(), losses[s.loss]));
     list.push_back(std::move(t));

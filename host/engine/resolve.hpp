@@ -35,9 +35,9 @@ struct StageConfig {
   TrainOptions train;
   OptimizerOptions optimizer;
   ScheduleOptions schedule;
-  SamplerOptions sampler;
+  PluginSection sampler;  ///< [stage.sampler] over [sampler] (see resolve_components.hpp)
   size_t loss = 0;  ///< index into ResolvedConfig::losses; stages without a loss table share 0
-  ResolvedSection train_values, optimizer_values, schedule_values, sampler_values;
+  ResolvedSection train_values, optimizer_values, schedule_values;
 };
 
 /// Everything an experiment file says, checked, with defaults filled in. Move-only.
@@ -45,19 +45,20 @@ struct ResolvedConfig {
   std::filesystem::path file;
   ExperimentOptions experiment;
   TrainOptions train;
-  HeadOptions head;
   EvalOptions eval;
   MetaOptions meta;
   ReportOptions report;
   DistributedOptions distributed;
   PluginsOptions plugins;  ///< paths made absolute
-  PluginSection dataset, backbone;
+  PluginSection dataset, backbone, head;
+  PluginSection sampler;  ///< the global [sampler]; each stage has its own (StageConfig)
   std::vector<PluginSection> losses;  ///< [0] is the global [loss]; then one per stage table
   std::vector<StageConfig> stages;    ///< one implicit stage "main" without [[stage]]
   bool implicit_stage = true;
   std::vector<ResolvedSection> host_sections;  ///< global host sections, for table()
 
-  /// Every plugin the configuration uses, once each: dataset, backbone, then the losses.
+  /// Every plugin the configuration uses, once each: dataset, backbone, head, the losses,
+  /// then the stages' samplers.
   std::vector<const LoadedPlugin*> loaded_plugins() const;
   /// Caps every stage at `epochs` epochs (quick checks of an experiment file).
   void limit_epochs(int64_t epochs);

@@ -3,7 +3,6 @@
 
 #include "config/experiment.hpp"
 #include "data/batch_loader.hpp"
-#include "data/sampler.hpp"
 #include "dist/grad_sync.hpp"
 #include "engine/accel.hpp"
 #include "engine/epoch_meter.hpp"
@@ -12,6 +11,7 @@
 #include "engine/optim.hpp"
 #include "engine/train_step.hpp"
 #include "eval/predictions.hpp"
+#include "report/records.hpp"
 
 #include <ATen/ATen.h>
 
@@ -20,7 +20,6 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
-#include <cmath>
 #include <fstream>
 #include <optional>
 
@@ -43,6 +42,16 @@ std::string frozen_list(const std::vector<std::string>& parts) {
 
 bool needs(const LossPlugin& loss, uint32_t flag) {
   return (loss.needs() & flag) != 0;
+}
+
+// A validation pass's per-class statistics, as losses and samplers receive them.
+ClassStats val_stats(const EvalResult& val, const Clock& clock) {
+  ClassStats stats;
+  stats.split = Split::kVal;
+  stats.accuracy = val.recall;
+  stats.support = val.support;
+  stats.clock = clock;
+  return stats;
 }
 
 }  // namespace
@@ -77,7 +86,7 @@ struct Trainer::Impl {
         dist(d),
         rank(d != nullptr ? d->rank() : 0),
         world(d != nullptr ? d->world_size() : 1),
-        model(e.backbone(), e.dataset().info().num_classes, e.head()),
+        model(e.backbone(), e.head()),
         dataset(e.dataset()),
         device(e.device()),
         seed(static_cast<uint64_t>(e.experiment().seed)),
@@ -95,7 +104,7 @@ struct Trainer::Impl {
     }
     if (fresh)
       for (const auto& part : plan.stage.reinit)
-        if (part == "head") model.head()->reset_parameters();
+        if (part == "head") model.head().reset_parameters();
     auto candidate = std::make_unique<Optimizer>(plan.optimizer, model.named_parameters(),
                                                  plan.loss->parameters());
     const bool carry = optimizer && !plan.stage.reset_optimizer &&
@@ -152,18 +161,10 @@ struct Trainer::Impl {
 
   // Stops the run on a non-finite loss; `first`..`last` are the 0-based steps it covers.
   void check_loss(double value, const StagePlan& plan, int64_t first, int64_t last) const {
-    if (std::isfinite(value)) return;
-    const std::string steps_text =
-        first >= last ? "step " + std::to_string(last + 1)
-                      : "steps " + std::to_string(first + 1) + "-" + std::to_string(last + 1);
-    throw std::runtime_error("loss '" + plan.loss->name() + "' is " + std::to_string(value) +
-                             " at stage '" + plan.stage.name + "' epoch " +
-                             std::to_string(pos.epoch + 1) + ", " + steps_text +
-                             "; stopped, the last good checkpoint is kept. Lower the learning "
-                             "rate or check the data and loss options");
+    check_finite_loss(value, plan.loss->name(), plan.stage.name, pos.epoch, first, last);
   }
 
-  void train_epoch(const StagePlan& plan, const Sampler& sampler) {
+  void train_epoch(const StagePlan& plan) {
     LossPlugin& loss = *plan.loss;
     const auto& train = plan.train;
     StepContext context;
@@ -179,7 +180,10 @@ struct Trainer::Impl {
     clock.total_epochs = plan.stage.epochs;
     clock.stage = static_cast<int32_t>(pos.stage);
     const uint64_t epoch_seed = mix_seed(seed, static_cast<uint64_t>(pos.completed));
-    auto order = sampler.order(epoch_seed, pos.epoch);
+    // The sampler's global stream (every rank draws the same one).
+    SamplerEpoch epoch{clock, epoch_seed, {}};
+    if (summary.last_val.num_samples > 0) epoch.val_stats = val_stats(summary.last_val, {});
+    auto order = plan.sampler->indices(epoch);
     if (train.max_steps_per_epoch > 0)
       order.resize(std::min<size_t>(
           order.size(), static_cast<size_t>(train.max_steps_per_epoch * train.batch_size)));
@@ -268,16 +272,9 @@ struct Trainer::Impl {
     loss_sum = meter.loss_sum();
     seen = meter.seen();
     const double secs = seconds_since(t0);
-    nlohmann::json record = {{"epoch", pos.completed + 1}, {"stage", plan.stage.name},
-                             {"split", "train"},           {"loss", meter.mean()},
-                             {"lr", context.lr},           {"samples", seen}};
     // Losses that reweight classes report their current weights (CB, CDB, Difficulty-Net).
-    const at::Tensor weights = loss.class_weights();
-    if (weights.defined() && weights.numel() > 0) {
-      const at::Tensor w = weights.detach().to(at::kCPU, at::kDouble).contiguous();
-      record["class_weights"] =
-          std::vector<double>(w.data_ptr<double>(), w.data_ptr<double>() + w.numel());
-    }
+    const nlohmann::json record = train_record(pos.completed + 1, plan.stage.name, meter.mean(),
+                                               context.lr, seen, loss.class_weights());
     dir.append_metrics(record);
     dir.append_class_vectors(pos.completed + 1, plan.stage.name, loss.class_vectors());
     dir.append_timing(pos.completed + 1, "train", secs, meter.images());
@@ -299,14 +296,11 @@ struct Trainer::Impl {
       summary.last_val = evals.evaluate(Split::kVal, loss, plan.stage.name, epoch);
       line += fmt::format(", val top-1 {:.2f}%", 100 * summary.last_val.top1);
       if (needs(loss, TAILOR_LOSS_NEEDS_VAL_STATS)) {
-        ClassStats stats;
-        stats.split = Split::kVal;
-        stats.accuracy = summary.last_val.recall;
-        stats.support = summary.last_val.support;
-        stats.clock.epoch = pos.epoch;
-        stats.clock.total_epochs = plan.stage.epochs;
-        stats.clock.stage = static_cast<int32_t>(pos.stage);
-        loss.on_validation(stats);
+        Clock clock;
+        clock.epoch = pos.epoch;
+        clock.total_epochs = plan.stage.epochs;
+        clock.stage = static_cast<int32_t>(pos.stage);
+        loss.on_validation(val_stats(summary.last_val, clock));
       }
       if (summary.best_epoch < 0 || summary.last_val.top1 > summary.best_val_top1) {
         summary.best_val_top1 = summary.last_val.top1;
@@ -378,14 +372,11 @@ struct Trainer::Impl {
         pos.step = 0;
       }
       spdlog::info("stage '{}': {} epochs, sampler {}, loss '{}', optimizer {} lr {}{}",
-                   plan.stage.name, plan.stage.epochs,
-                   SamplerOptions::kTypes.name(plan.sampler.type), plan.loss->name(),
+                   plan.stage.name, plan.stage.epochs, plan.sampler->name(), plan.loss->name(),
                    OptimizerOptions::kTypes.name(plan.optimizer.type), plan.optimizer.lr,
                    frozen_list(plan.stage.freeze));
-      const Sampler sampler(plan.sampler, exp.train_labels(), dataset.info().num_classes,
-                            plan.stage.epochs);
       while (pos.epoch < plan.stage.epochs) {
-        train_epoch(plan, sampler);
+        train_epoch(plan);
         end_epoch(plan);
       }
     }

@@ -17,7 +17,7 @@ TrainingState TrainingState::capture(const Position& position, double loss_sum, 
   s.loss_sum = loss_sum;
   s.seen = seen;
   s.results = results;
-  s.tau = model.head()->options().tau;
+  if (!model.head().eval_knob().empty()) s.head_knob = model.head().eval_knob_value();
   s.model = model.state();
   s.loss = loss.state();
   s.rng.emplace_back("cpu", at::detail::getDefaultCPUGenerator().get_state());
@@ -34,7 +34,7 @@ void TrainingState::restore(Model& model, const LossPlugin& loss, Optimizer& opt
       at::Generator generator = at::detail::getDefaultCPUGenerator();
       generator.set_state(t);
     }
-  model.head()->set_tau(tau);
+  if (head_knob && !model.head().eval_knob().empty()) model.head().set_eval_knob(*head_knob);
 }
 
 Checkpoint TrainingState::to_checkpoint(const std::string& name) const {
@@ -51,8 +51,8 @@ Checkpoint TrainingState::to_checkpoint(const std::string& name) const {
             {"loss_sum", loss_sum},
             {"seen", seen},
             {"best_epoch", results.best_epoch},
-            {"best_val_top1", results.best_val_top1},
-            {"tau", tau}};
+            {"best_val_top1", results.best_val_top1}};
+  if (head_knob) c.meta["head_knob"] = *head_knob;
   if (results.last_test.num_samples > 0) c.meta["last_test"] = to_json(results.last_test);
   if (results.last_val.num_samples > 0) c.meta["last_val"] = to_json(results.last_val);
   if (results.best_epoch > 0 && results.best_test.num_samples > 0)
@@ -78,7 +78,11 @@ TrainingState TrainingState::from_checkpoint(const Checkpoint& c, const std::str
     if (m.contains("last_test")) s.results.last_test = eval_from_json(m.at("last_test"));
     if (m.contains("last_val")) s.results.last_val = eval_from_json(m.at("last_val"));
     if (m.contains("best_test")) s.results.best_test = eval_from_json(m.at("best_test"));
-    s.tau = m.value("tau", 1.0);
+    // Checkpoints before heads were plugins kept tau_norm's tau as "tau" (1.0 for any head).
+    if (m.contains("head_knob"))
+      s.head_knob = m.at("head_knob").get<double>();
+    else if (m.contains("tau"))
+      s.head_knob = m.at("tau").get<double>();
   } catch (const nlohmann::json::exception& e) {
     throw Error("checkpoint " + file.string() + " has an incomplete header (" + e.what() +
                 "); resume from another checkpoint or start a new run");

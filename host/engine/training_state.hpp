@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 namespace tailor::host {
@@ -35,7 +36,9 @@ struct TrainingState {
   double loss_sum = 0;  ///< sample-weighted training loss of the running epoch so far
   int64_t seen = 0;     ///< samples of the running epoch so far
   Results results;
-  double tau = 1.0;       ///< the tau_norm head's chosen tau
+  /// The head's evaluation knob (tau_norm's tau) as [eval] tau_sweep left it; unset for a
+  /// head without one. Checkpoints keep it under "head_knob" (before: "tau").
+  std::optional<double> head_knob;
   NamedTensors model;     ///< parameters and buffers, "backbone.*" and "head.*"
   NamedTensors loss;      ///< the active loss plugin's state()
   NamedTensors rng;       ///< generator states by device ("cpu")
@@ -45,7 +48,7 @@ struct TrainingState {
   static TrainingState capture(const Position& position, double loss_sum, int64_t seen,
                                const Results& results, Model& model, const LossPlugin& loss,
                                Optimizer& optimizer);
-  /// Puts the tensors back: model, loss state, optimizer state, CPU generator, the tau.
+  /// Puts the tensors back: model, loss state, optimizer state, CPU generator, the head's knob.
   void restore(Model& model, const LossPlugin& loss, Optimizer& optimizer) const;
 
   /// The checkpoint of this state for experiment `name`.

@@ -1,6 +1,8 @@
 // host/report/records.cpp - JSON forms of evaluation results.
 #include "report/records.hpp"
 
+#include <ATen/ATen.h>
+
 #include <cmath>
 #include <limits>
 
@@ -105,6 +107,18 @@ EvalResult eval_from_json(const nlohmann::json& j) {
   r.correct = j.at("correct").get<std::vector<int64_t>>();
   r.predicted = j.at("predicted").get<std::vector<int64_t>>();
   return r;
+}
+
+nlohmann::json train_record(int64_t epoch, const std::string& stage, double loss, double lr,
+                            int64_t samples, const at::Tensor& class_weights) {
+  nlohmann::json record = {{"epoch", epoch}, {"stage", stage}, {"split", "train"},
+                           {"loss", loss},   {"lr", lr},       {"samples", samples}};
+  if (class_weights.defined() && class_weights.numel() > 0) {
+    const at::Tensor w = class_weights.detach().to(at::kCPU, at::kDouble).contiguous();
+    record["class_weights"] =
+        std::vector<double>(w.data_ptr<double>(), w.data_ptr<double>() + w.numel());
+  }
+  return record;
 }
 
 }  // namespace tailor::host

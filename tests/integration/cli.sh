@@ -32,6 +32,21 @@ if "$tailor" run "$exp" "${root[@]}" --out "$tmp/run" > "$tmp/run.log" 2>&1; the
   # The resolved config runs as an experiment of its own.
   "$tailor" validate "$tmp/run/config.resolved.toml" > /dev/null 2>&1 && ok "resolved config validates" ||
     bad "resolved config does not validate"
+  # So does one written before samplers and heads were plugins: [sampler] and [head] said
+  # type = "...", with every old host key whatever the type.
+  python3 - "$tmp/run/config.resolved.toml" "$tmp/legacy.toml" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+old_sampler = 'k = 4\nq = 0.5\ntype = "\\1"'
+text = re.sub(r'plugin = "(instance|class_balanced)"', old_sampler, text)
+text = text.replace('[head]\nbias = true\nbias_init = "default"\nplugin = "linear"',
+                    '[head]\nbias = true\nbias_init = "default"\nscale = 1.0\ntau = 1.0\ntype = "linear"')
+assert 'type = "linear"' in text and 'type = "class_balanced"' in text, text
+open(sys.argv[2], "w").write(text)
+PY
+  "$tailor" validate "$tmp/legacy.toml" > "$tmp/legacy.log" 2>&1 &&
+    grep -q 'plugin = "class_balanced"' "$tmp/legacy.log" && ok "a pre-plugin resolved config validates" ||
+    { bad "a pre-plugin resolved config does not validate"; tail -3 "$tmp/legacy.log" >&2; }
 else
   cat "$tmp/run.log"
   bad "tiny run failed"
@@ -103,7 +118,12 @@ expect_error unknown_section "did you mean [loss]" validate "$exp" "${root[@]}" 
 expect_error out_of_range "label_smoothing must be [0, 1), got 1.5" validate "$exp" "${root[@]}" --set loss.label_smoothing=1.5
 expect_error missing_plugin "no loss plugin named 'nope'" validate "$exp" "${root[@]}" --set loss.plugin=nope
 expect_error wrong_kind "is a dataset plugin, but the experiment uses it as a loss" validate "$exp" "${root[@]}" --set loss.plugin=idx_lt
-expect_error bad_sampler "one of: instance, class_balanced" validate "$exp" "${root[@]}" --set sampler.type=magic
+expect_error bad_sampler "no sampler plugin named 'magic'" validate "$exp" "${root[@]}" --set sampler.type=magic
+expect_error sampler_plugin_and_type "sets both plugin and type" validate "$exp" "${root[@]}" --set sampler.plugin=sqrt --set sampler.type=sqrt
+expect_error sampler_wrong_kind "is a loss plugin, but the experiment uses it as a sampler" validate "$exp" "${root[@]}" --set sampler.plugin=ce
+expect_error sampler_bad_option "[sampler] q must be [0, 1], got 2" validate "$exp" "${root[@]}" --set sampler.plugin=sqrt --set sampler.q=2.0
+expect_error head_strict_keys "unknown key 'bias' in [head]" validate "$exp" "${root[@]}" --set head.plugin=cosine --set head.bias=false
+expect_error head_not_normed "expects cosine logits, but head 'linear'" run "$exp" "${root[@]}" --set loss.plugin=ldam --out "$tmp/ldam"
 expect_error bad_schedule "one of: constant, step, multistep, cosine" validate "$exp" "${root[@]}" --set schedule.type=magic
 expect_error freeze_missing_part "freezes 'backbon', which matches no parameter" run "$exp" "${root[@]}" --set 'stage[1].freeze=["backbon"]' --out "$tmp/freeze"
 expect_error reinit_backbone "only the head can be re-initialised" validate "$exp" "${root[@]}" --set 'stage[1].reinit=["backbone"]'

@@ -1,8 +1,7 @@
-// Unit tests of the engine's parts: samplers, schedules, heads, metrics, optimiser groups.
+// Unit tests of the engine's parts: batch shards, schedules, metrics, optimiser groups.
+// (Samplers and heads are plugins; their tests are in plugins/samplers and plugins/heads.)
 #include "data/batch_loader.hpp"
-#include "data/sampler.hpp"
 #include "dist/env.hpp"
-#include "engine/head.hpp"
 #include "engine/optim.hpp"
 #include "eval/metrics.hpp"
 #include "report/records.hpp"
@@ -17,87 +16,6 @@
 
 using namespace tailor;
 using namespace tailor::host;
-
-namespace {
-
-// 3 classes with 60 / 30 / 10 samples.
-std::vector<int64_t> lt_labels() {
-  std::vector<int64_t> labels;
-  for (int64_t c = 0; c < 3; ++c)
-    for (int64_t i = 0; i < (c == 0 ? 60 : c == 1 ? 30 : 10); ++i) labels.push_back(c);
-  return labels;
-}
-
-std::vector<double> drawn_class_share(const Sampler& s, const std::vector<int64_t>& labels,
-                                      int epochs, int64_t epoch) {
-  std::vector<double> count(3, 0);
-  double total = 0;
-  for (int r = 0; r < epochs; ++r)
-    for (int64_t i : s.order(static_cast<uint64_t>(r), epoch)) {
-      count[labels[i]] += 1;
-      total += 1;
-    }
-  for (auto& c : count) c /= total;
-  return count;
-}
-
-SamplerOptions sampler(const std::string& type) {
-  SamplerOptions o;
-  o.type = SamplerOptions::kTypes.value(type);
-  return o;
-}
-
-}  // namespace
-
-TEST_CASE("instance sampler visits every sample once per epoch", "[sampler]") {
-  const auto labels = lt_labels();
-  Sampler s(sampler("instance"), labels, 3, 10);
-  auto order = s.order(7, 0);
-  REQUIRE(order.size() == labels.size());
-  std::sort(order.begin(), order.end());
-  for (size_t i = 0; i < order.size(); ++i) CHECK(order[i] == static_cast<int64_t>(i));
-  CHECK(s.order(7, 0) == s.order(7, 0));  // a pure function of (seed, epoch)
-  CHECK(s.order(7, 0) != s.order(7, 1));
-}
-
-TEST_CASE("class-driven samplers draw classes with the documented probabilities", "[sampler]") {
-  const auto labels = lt_labels();
-  SECTION("class_balanced: uniform over classes") {
-    Sampler s(sampler("class_balanced"), labels, 3, 10);
-    const auto share = drawn_class_share(s, labels, 200, 0);
-    for (double p : share) CHECK(p == Approx(1.0 / 3).margin(0.02));
-  }
-  SECTION("sqrt: n_c^0.5 / sum") {
-    Sampler s(sampler("sqrt"), labels, 3, 10);
-    const double z = std::sqrt(60.0) + std::sqrt(30.0) + std::sqrt(10.0);
-    const auto share = drawn_class_share(s, labels, 200, 0);
-    CHECK(share[0] == Approx(std::sqrt(60.0) / z).margin(0.02));
-    CHECK(share[2] == Approx(std::sqrt(10.0) / z).margin(0.02));
-  }
-  SECTION("progressive: instance at the start, balanced at the end") {
-    Sampler s(sampler("progressive"), labels, 3, 10);
-    const auto p0 = s.class_probabilities(0), p5 = s.class_probabilities(5);
-    CHECK(p0[0] == Approx(0.6));
-    CHECK(p5[0] == Approx(0.5 * 0.6 + 0.5 / 3));
-    CHECK(drawn_class_share(s, labels, 200, 5)[2] == Approx(0.5 * 0.1 + 0.5 / 3).margin(0.02));
-  }
-  SECTION("class_aware: runs of k samples of one class, classes cycled") {
-    SamplerOptions o = sampler("class_aware");
-    o.k = 4;
-    Sampler s(o, labels, 3, 10);
-    const auto order = s.order(1, 0);
-    REQUIRE(order.size() == labels.size());
-    for (size_t i = 0; i + 4 <= 96; i += 4)
-      for (size_t j = 1; j < 4; ++j) CHECK(labels[order[i + j]] == labels[order[i]]);
-    const auto share = drawn_class_share(s, labels, 50, 0);
-    for (double p : share) CHECK(p == Approx(1.0 / 3).margin(0.03));
-  }
-}
-
-TEST_CASE("a class-driven sampler refuses a class without samples", "[sampler]") {
-  CHECK_THROWS_WITH(Sampler(sampler("class_balanced"), {0, 0, 2}, 3, 1),
-                    Catch::Contains("class 1 has none"));
-}
 
 TEST_CASE("a batch's shards are contiguous, in rank order, and differ by at most one",
           "[sampler][distributed]") {
@@ -117,29 +35,24 @@ TEST_CASE("a batch's shards are contiguous, in rank order, and differ by at most
   }
 }
 
-TEST_CASE("N ranks draw exactly one process's samples, for every sampler kind",
-          "[sampler][distributed]") {
-  const auto labels = lt_labels();
+TEST_CASE("N ranks together draw exactly one process's stream", "[distributed]") {
+  // Any global stream (a sampler plugin's, with repetitions): here a fixed pseudo-random one.
+  std::vector<int64_t> order(100);
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>((i * 37 + 11) % 23);
   const int64_t batch = 12;
-  for (const char* kind : {"instance", "class_balanced", "sqrt", "progressive", "class_aware"}) {
-    const Sampler s(sampler(kind), labels, 3, 4);
-    for (int64_t epoch : {0, 2}) {
-      const auto order = s.order(/*seed=*/7, epoch);
-      for (int64_t world : {1, 2, 3}) {
-        // Batch by batch, the ranks' slices put together are the one-process batch.
-        std::vector<int64_t> joined;
-        for (size_t begin = 0; begin < order.size(); begin += batch) {
-          const int64_t n = std::min<int64_t>(batch, static_cast<int64_t>(order.size() - begin));
-          for (int64_t rank = 0; rank < world; ++rank) {
-            const BatchShard shard = shard_batch(n, rank, world);
-            joined.insert(joined.end(), order.begin() + static_cast<int64_t>(begin) + shard.offset,
-                          order.begin() + static_cast<int64_t>(begin) + shard.offset + shard.count);
-          }
-        }
-        INFO(kind << " epoch " << epoch << " world " << world);
-        CHECK(joined == order);
+  for (int64_t world : {1, 2, 3}) {
+    // Batch by batch, the ranks' slices put together are the one-process batch.
+    std::vector<int64_t> joined;
+    for (size_t begin = 0; begin < order.size(); begin += batch) {
+      const int64_t n = std::min<int64_t>(batch, static_cast<int64_t>(order.size() - begin));
+      for (int64_t rank = 0; rank < world; ++rank) {
+        const BatchShard shard = shard_batch(n, rank, world);
+        joined.insert(joined.end(), order.begin() + static_cast<int64_t>(begin) + shard.offset,
+                      order.begin() + static_cast<int64_t>(begin) + shard.offset + shard.count);
       }
     }
+    INFO("world " << world);
+    CHECK(joined == order);
   }
 }
 
@@ -188,49 +101,6 @@ TEST_CASE("no_decay rules select parameters", "[optimizer]") {
   CHECK(excluded_from_decay("backbone.bn1.weight", vector, {"norm"}));
   CHECK_FALSE(excluded_from_decay("backbone.conv1.weight", matrix, {"norm"}));
   CHECK(excluded_from_decay("backbone.layer1.x", matrix, {"backbone.layer1."}));
-}
-
-TEST_CASE("heads compute their logits", "[head]") {
-  HeadOptions o;
-  const at::Tensor f = at::tensor({3.0, 4.0, 0.0, 1.0}, at::kFloat).view({2, 2});
-  SECTION("prior bias init is -log(C-1)") {
-    o.bias_init = HeadOptions::BiasInit::kPrior;
-    Head h(2, 5, o);
-    CHECK(at::allclose(h->named_parameters()["bias"], at::full({5}, -std::log(4.0))));
-  }
-  SECTION("cosine: scaled cosine similarity") {
-    o.type = HeadOptions::Type::kCosine;
-    o.scale = 2.0;
-    Head h(2, 2, o);
-    torch::NoGradGuard g;
-    h->named_parameters()["weight"].copy_(at::tensor({1.0, 0.0, 0.0, 5.0}).view({2, 2}));
-    const at::Tensor l = h->forward(f);
-    CHECK(l[0][0].item<double>() == Approx(2.0 * 0.6));
-    CHECK(l[0][1].item<double>() == Approx(2.0 * 0.8));
-    CHECK(l[1][1].item<double>() == Approx(2.0));
-  }
-  SECTION("tau_norm divides weights by their norm^tau in evaluation only") {
-    o.type = HeadOptions::Type::kTauNorm;
-    o.bias = false;
-    o.tau = 1.0;
-    Head h(2, 2, o);
-    torch::NoGradGuard g;
-    h->named_parameters()["weight"].copy_(at::tensor({2.0, 0.0, 0.0, 4.0}).view({2, 2}));
-    CHECK(h->forward(f)[0][1].item<double>() == Approx(16.0));
-    h->eval();
-    CHECK(h->forward(f)[0][1].item<double>() == Approx(4.0));
-    h->set_tau(0.0);
-    CHECK(h->forward(f)[0][1].item<double>() == Approx(16.0));
-  }
-  SECTION("lws multiplies each class by a learnable scale") {
-    o.type = HeadOptions::Type::kLws;
-    o.bias = false;
-    Head h(2, 2, o);
-    torch::NoGradGuard g;
-    h->named_parameters()["weight"].copy_(at::eye(2));
-    h->named_parameters()["scales"].copy_(at::tensor({1.0, 3.0}));
-    CHECK(h->forward(f)[0][1].item<double>() == Approx(12.0));
-  }
 }
 
 TEST_CASE("metrics on an unbalanced test set", "[metrics]") {
