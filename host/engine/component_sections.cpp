@@ -74,4 +74,14 @@ PluginSection resolve_component(PluginLoader& loader, const ComponentKind& kind,
   return p;
 }
 
+toml::table component_table(const PluginSection& section) {
+  const std::vector<SchemaEntry> schema = parse_schema(section.plugin->schema_text);
+  toml::table out;
+  for (const auto& [key, value] : section.values.table())
+    if (std::any_of(schema.begin(), schema.end(), [&](const auto& e) { return e.key == key.str(); }))
+      out.insert(key, value);
+  out.insert_or_assign("plugin", section.plugin->name);
+  return out;
+}
+
 }  // namespace tailor::host

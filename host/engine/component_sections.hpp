@@ -42,4 +42,8 @@ PluginSection resolve_component(PluginLoader& loader, const ComponentKind& kind,
                                 const toml::table* global,
                                 const std::function<std::string(const std::string&)>& elsewhere);
 
+/// The section as config.resolved.toml writes it: `plugin = "..."` and the plugin's keys,
+/// without the legacy `type` and the old host keys the plugin ignored.
+toml::table component_table(const PluginSection& section);
+
 }  // namespace tailor::host

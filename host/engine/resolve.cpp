@@ -265,8 +265,8 @@ toml::table ResolvedConfig::table() const {
   out.insert_or_assign("dataset", with_plugin(dataset.values.table(), dataset));
   out.insert_or_assign("backbone", with_plugin(backbone.values.table(), backbone));
   out.insert_or_assign("loss", with_plugin(losses.front().values.table(), losses.front()));
-  out.insert_or_assign("head", with_plugin(head.values.table(), head));
-  out.insert_or_assign("sampler", with_plugin(sampler.values.table(), sampler));
+  out.insert_or_assign("head", component_table(head));
+  out.insert_or_assign("sampler", component_table(sampler));
   if (implicit_stage) return out;
   toml::array list;
   for (const auto& s : stages) {
@@ -284,7 +284,7 @@ toml::table ResolvedConfig::table() const {
     t.insert("train", std::move(train));
     t.insert("optimizer", s.optimizer_values.table());
     t.insert("schedule", s.schedule_values.table());
-    t.insert("sampler", with_plugin(s.sampler.values.table(), s.sampler));
+    t.insert("sampler", component_table(s.sampler));
     // A stage without a loss table shares the global loss instance (and its state).
     if (s.loss != 0) t.insert("loss", with_plugin(losses[s.loss].values.table(), losses[s.loss]));
     list.push_back(std::move(t));

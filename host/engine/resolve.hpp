@@ -35,7 +35,7 @@ struct StageConfig {
   TrainOptions train;
   OptimizerOptions optimizer;
   ScheduleOptions schedule;
-  PluginSection sampler;  ///< [stage.sampler] over [sampler] (see resolve_components.hpp)
+  PluginSection sampler;  ///< [stage.sampler] over [sampler] (see component_sections.hpp)
   size_t loss = 0;  ///< index into ResolvedConfig::losses; stages without a loss table share 0
   ResolvedSection train_values, optimizer_values, schedule_values;
 };

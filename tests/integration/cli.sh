@@ -37,15 +37,13 @@ if "$tailor" run "$exp" "${root[@]}" --out "$tmp/run" > "$tmp/run.log" 2>&1; the
   python3 - "$tmp/run/config.resolved.toml" "$tmp/legacy.toml" <<'PY'
 import re, sys
 text = open(sys.argv[1]).read()
-old_sampler = 'k = 4\nq = 0.5\ntype = "\\1"'
-text = re.sub(r'plugin = "(instance|class_balanced)"', old_sampler, text)
-text = text.replace('[head]\nbias = true\nbias_init = "default"\nplugin = "linear"',
-                    '[head]\nbias = true\nbias_init = "default"\nscale = 1.0\ntau = 1.0\ntype = "linear"')
-assert 'type = "linear"' in text and 'type = "class_balanced"' in text, text
+text, samplers = re.subn(r"plugin = ['\"](instance|class_balanced)['\"]", r"k = 4\nq = 0.5\ntype = '\1'", text)
+text, heads = re.subn(r"plugin = ['\"]linear['\"]", "scale = 1.0\ntau = 1.0\ntype = 'linear'", text)
+assert samplers == 3 and heads == 1, (samplers, heads)
 open(sys.argv[2], "w").write(text)
 PY
   "$tailor" validate "$tmp/legacy.toml" > "$tmp/legacy.log" 2>&1 &&
-    grep -q 'plugin = "class_balanced"' "$tmp/legacy.log" && ok "a pre-plugin resolved config validates" ||
+    grep -q "plugin = 'class_balanced'" "$tmp/legacy.log" && ok "a pre-plugin resolved config validates" ||
     { bad "a pre-plugin resolved config does not validate"; tail -3 "$tmp/legacy.log" >&2; }
 else
   cat "$tmp/run.log"
@@ -168,7 +166,7 @@ expect_error range_in_stage "momentum must be [0, 1), got 2" validate "$exp" "${
   --set 'stage[1].optimizer.momentum=2'
 expect_error cross_section_key "did you mean [optimizer] lr?" validate "$exp" "${root[@]}" --set train.lr=0.1
 expect_error plugin_did_you_mean "did you mean 'cdb'?" validate "$exp" "${root[@]}" --set loss.plugin=cbd
-grep -q "looked for cbd.so in:" "$tmp/err-plugin_did_you_mean.log" && ok "unknown plugin lists the searched directories" ||
+grep -q "looked for loss_cbd.so and cbd.so in:" "$tmp/err-plugin_did_you_mean.log" && ok "unknown plugin lists the searched directories" ||
   bad "unknown plugin: searched directories missing"
 
 # Provenance: summary.json and log.txt name every plugin's file and its SHA-256.
@@ -177,9 +175,9 @@ if [[ -s "$tmp/run/summary.json" ]]; then
 import hashlib, json, sys
 plugins = json.load(open(sys.argv[1]))["plugins"]
 names = sorted(p["name"] for p in plugins)
-assert names == ["ce", "idx_lt", "small_cnn"], names
+assert names == ["ce", "class_balanced", "idx_lt", "instance", "linear", "small_cnn"], names
 for p in plugins:
-    assert p["version"] and p["kind"] in ("dataset", "backbone", "loss"), p
+    assert p["version"] and p["kind"] in ("dataset", "backbone", "head", "loss", "sampler"), p
     assert hashlib.sha256(open(p["path"], "rb").read()).hexdigest() == p["sha256"], p
 PY
   ce_sha=$(python3 -c 'import json,sys; print([p["sha256"] for p in json.load(open(sys.argv[1]))["plugins"] if p["name"] == "ce"][0])' "$tmp/run/summary.json")
