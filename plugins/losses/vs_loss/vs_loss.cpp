@@ -71,16 +71,13 @@ at::Tensor VsLoss::forward(const LossInput& in) {
   TAILOR_CHECK(z.dim() == 2 && z.size(1) == num_classes_, "vs_loss: logits must be [N, ",
                num_classes_, "], got ", z.sizes());
   const at::Tensor adjusted = z / inverse_scales_.to(z.options()) + offsets_.to(z.options());
-  at::Tensor per_sample =
-      -at::log_softmax(adjusted, 1).gather(1, in.targets.unsqueeze(1)).squeeze(1);
-  at::Tensor w_y;
-  if (weights_.defined()) {
-    w_y = weights_.to(z.options()).index_select(0, in.targets);
-    per_sample = w_y * per_sample;
-  }
-  if (options_.reduction == "sum") return per_sample.sum();
-  if (options_.reduction == "batch_mean" || !w_y.defined()) return per_sample.mean();
-  return per_sample.sum() / w_y.sum();  // class-balanced weights are positive
+  const at::Tensor w = weights_.defined() ? weights_.to(z.options()) : at::Tensor();
+  // PyTorch's cross-entropy with `weight`, as the official code calls it: the default mean
+  // divides by the sum of the targets' weights.
+  if (options_.reduction == "mean") return at::cross_entropy_loss(adjusted, in.targets, w);
+  const at::Tensor per_sample =
+      at::cross_entropy_loss(adjusted, in.targets, w, at::Reduction::None);
+  return options_.reduction == "sum" ? per_sample.sum() : per_sample.mean();
 }
 
 }  // namespace tailor::plugins
