@@ -36,9 +36,9 @@ class Files(torch.utils.data.Dataset):
 
 
 def loader_rate(dataset, workers, batch, seconds):
+    parallel = dict(persistent_workers=True, prefetch_factor=4) if workers > 0 else {}
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch, num_workers=workers,
-                                         persistent_workers=workers > 0,
-                                         prefetch_factor=4 if workers > 0 else None)
+                                         **parallel)
     it = iter(loader)
     for _ in range(2 * max(1, workers)):
         next(it)
