@@ -506,6 +506,50 @@ def label_aware_smoothing():
     return cases
 
 
+@generator
+def vs_loss():
+    """VS loss (Kini et al., NeurIPS 2021), written in the paper's form: CE(Delta * z + iota)
+    with the multiplicative Delta_c = (n_c / n_max)^gamma and iota_c = tau log(n_c / N)
+    (orparask/VS-Loss:class_imbalance/losses.py::VSLoss divides by 1 / Delta instead: the
+    same function). DRW weights as train.py's per_cls_weights, passed as CE `weight`
+    (mean: PyTorch's weighted mean); batch_mean is the paper's per-sample average."""
+    cases = []
+    logits, targets = inputs(7)
+    n = torch.tensor(LT_COUNTS, dtype=torch.float64)
+    variants = [
+        ("default", {}),
+        ("readme_g02_t12", {"gamma": 0.2, "tau": 1.2}),
+        ("la_only_g0", {"gamma": 0.0, "tau": 1.0}),
+        ("cdt_only_t0", {"gamma": 0.5, "tau": 0.0}),
+        ("drw_mean", {"reweight": True}),
+        ("drw_b99_batch_mean", {"reweight": True, "drw_beta": 0.99, "reduction": "batch_mean"}),
+        ("drw_sum", {"gamma": 0.4, "tau": 0.5, "reweight": True, "reduction": "sum"}),
+        ("plain_sum", {"reduction": "sum"}),
+    ]
+    for name, options in variants:
+        gamma = options.get("gamma", 0.3)
+        tau = options.get("tau", 1.0)
+        reduction = options.get("reduction", "mean")
+        delta = (n / n.max()) ** gamma
+        iota = tau * torch.log(n / n.sum())
+        w = effective_number_weights(LT_COUNTS, options.get("drw_beta", 0.9999)) \
+            if options.get("reweight", False) else None
+
+        def fn(x):
+            per = F.cross_entropy(delta * x + iota, targets, reduction="none")
+            w_y = w[targets] if w is not None else torch.ones_like(per)
+            return reduce_weighted(w_y * per, w_y, reduction)
+
+        loss, grad = loss_and_grad(fn, logits)
+        tensors = {"logits": logits, "targets": targets, "grad": grad,
+                   "inverse_scales": 1.0 / delta, "offsets": iota}
+        if w is not None:
+            tensors["weights"] = w
+        cases.append(case(name, options, tensors, {"loss": loss},
+                          context={"class_counts": LT_COUNTS}))
+    return cases
+
+
 def main(names, generators=GENERATORS, script="tests/golden/make_goldens.py"):
     """Runs `generators` (all, or those named) and writes data/<name>.json for each."""
     os.makedirs(os.path.join(HERE, "data"), exist_ok=True)
