@@ -21,7 +21,7 @@ VsLoss::Options golden_options(const tailor::test::GoldenCase& g) {
   o.tau = g.options.value("tau", o.tau);
   o.reweight = g.options.value("reweight", o.reweight);
   o.drw_beta = g.options.value("drw_beta", o.drw_beta);
-  o.reduction = g.options.value("reduction", o.reduction);
+  o.reduction = VsLoss::Options::kReductions.value(g.options.value("reduction", std::string("mean")));
   return o;
 }
 

@@ -74,10 +74,10 @@ at::Tensor VsLoss::forward(const LossInput& in) {
   const at::Tensor w = weights_.defined() ? weights_.to(z.options()) : at::Tensor();
   // PyTorch's cross-entropy with `weight`, as the official code calls it: the default mean
   // divides by the sum of the targets' weights.
-  if (options_.reduction == "mean") return at::cross_entropy_loss(adjusted, in.targets, w);
+  if (options_.reduction == Options::Reduction::kMean) return at::cross_entropy_loss(adjusted, in.targets, w);
   const at::Tensor per_sample =
       at::cross_entropy_loss(adjusted, in.targets, w, at::Reduction::None);
-  return options_.reduction == "sum" ? per_sample.sum() : per_sample.mean();
+  return options_.reduction == Options::Reduction::kSum ? per_sample.sum() : per_sample.mean();
 }
 
 }  // namespace tailor::plugins

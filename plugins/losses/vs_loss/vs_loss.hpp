@@ -17,11 +17,16 @@ namespace tailor::plugins {
 class VsLoss final : public Loss {
  public:
   struct Options {
+    enum class Reduction { kMean, kBatchMean, kSum };
+    static constexpr auto kReductions = choice<Reduction>({{"mean", Reduction::kMean},
+                                                           {"batch_mean", Reduction::kBatchMean},
+                                                           {"sum", Reduction::kSum}});
+
     double gamma = 0.3;
     double tau = 1.0;
     bool reweight = false;
     double drw_beta = 0.9999;
-    std::string reduction = "mean";
+    Reduction reduction = Reduction::kMean;
 
     template <class V>
     void visit(V& v) {
@@ -35,7 +40,7 @@ class VsLoss final : public Loss {
       v("reduction", reduction,
         "mean: sum_i l_i / sum_i w_{y_i} (PyTorch's weighted mean, the official code); "
         "batch_mean: sum_i l_i / N (the paper's empirical risk); sum: sum_i l_i.",
-        one_of({"mean", "batch_mean", "sum"}));
+        kReductions);
     }
   };
 
