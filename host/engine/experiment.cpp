@@ -105,12 +105,7 @@ std::unique_ptr<Experiment> Experiment::build(ResolvedConfig config, int cuda_in
   }
   for (const StageConfig& s : c.stages) {
     StagePlan plan;
-    plan.index = s.index;
-    plan.stage = s.stage;
-    plan.train = s.train;
-    plan.optimizer = s.optimizer;
-    plan.schedule = s.schedule;
-    plan.sampler = s.sampler;
+    static_cast<StageSettings&>(plan) = s;
     plan.loss = losses[s.loss];
     if ((plan.loss->needs() & TAILOR_LOSS_NEEDS_META_STEP) != 0 && plan.train.accumulate > 1)
       throw ConfigError("stage '" + plan.stage.name + "': loss '" + plan.loss->name() +

@@ -11,13 +11,7 @@
 namespace tailor::host {
 
 /// One stage as the trainer runs it: its resolved options and its loss instance.
-struct StagePlan {
-  int index = 0;
-  StageOptions stage;
-  TrainOptions train;
-  OptimizerOptions optimizer;
-  ScheduleOptions schedule;
-  SamplerOptions sampler;
+struct StagePlan : StageSettings {
   LossPlugin* loss = nullptr;  ///< owned by the Experiment; stages may share one
 };
 
