@@ -5,6 +5,7 @@
 #include "config/schema.hpp"
 #include "engine/experiment.hpp"
 #include "engine/options.hpp"
+#include "engine/resume.hpp"
 #include "engine/threads.hpp"
 #include "engine/trainer.hpp"
 #include "plugins/host_api.hpp"
@@ -168,12 +169,13 @@ int run(const Command& cmd) {
   const bool resume = !cmd.resume.empty();
   std::unique_ptr<Experiment> experiment;
   std::optional<RunDir> dir;
+  ResumePlan start;
   if (resume) {
-    dir = RunDir::open(cmd.resume);
-    const fs::path stored = dir->file("config.resolved.toml");
-    if (!fs::exists(stored))
+    if (!fs::exists(cmd.resume / "config.resolved.toml"))
       throw std::runtime_error(cmd.resume.string() + " is not a run directory (no " +
                                "config.resolved.toml); give the directory `tailor run` created");
+    dir = RunDir::open(cmd.resume);  // the writer lock: refused while another process writes it
+    const fs::path stored = dir->file("config.resolved.toml");
     experiment = Experiment::load(stored, {}, cmd.executable);
     if (!cmd.experiment.empty()) {
       auto given = Experiment::load(cmd.experiment, cmd.overrides, cmd.executable);
@@ -184,6 +186,11 @@ int run(const Command& cmd) {
             "compare with `tailor validate`). Resume with `tailor run --resume " +
             cmd.resume.string() + "` alone, or start a new run");
     }
+    std::ifstream in(stored, std::ios::binary);
+    const std::string stored_text{std::istreambuf_iterator<char>(in),
+                                  std::istreambuf_iterator<char>()};
+    start = plan_resume(dir->path(), {cmd.resume_from, cmd.restart, cmd.allow_config_change},
+                        stored_text);
   } else {
     experiment = Experiment::load(cmd.experiment, cmd.overrides, cmd.executable);
     if (cmd.max_epochs > 0) experiment->limit_epochs(cmd.max_epochs);
@@ -198,26 +205,32 @@ int run(const Command& cmd) {
       fs::create_directories(cmd.out / "checkpoints");
       dir = RunDir::open(cmd.out);
     }
+    start = fresh_start(experiment->resolved_toml());
   }
   RunDir& run = *dir;
   set_logger(run.file("log.txt"), cmd.verbose);
   spdlog::info("run directory {}{}", run.path().string(), resume ? " (resumed)" : "");
+  if (!start.note.empty()) spdlog::warn("{}", start.note);
   if (!resume) write_file_atomic(run.file("config.resolved.toml"), experiment->resolved_toml());
   const int threads = configure_threads(experiment->experiment().threads);
   log_dataset(*experiment);
-  if (!resume) experiment->dataset().write_artifacts(run.path().string());
+  // Also on resume: rewrites an artefact whose first write failed (a full disk).
+  experiment->dataset().write_artifacts(run.path().string());
 
   Trainer trainer(*experiment, run);
   RunSummary s;
   try {
-    s = trainer.run(resume);
+    s = trainer.run(start);
   } catch (const Interrupted& e) {
     spdlog::warn("{}", e.what());
-    return 130;
+    return 128 + e.signal();
   }
+  nlohmann::json summary = summary_json(*experiment, s, threads);
+  for (const auto& change : start.config_changes)
+    summary["config_changes"].push_back(to_json(change));
   write_file_atomic(run.file("per_class.csv"), per_class_csv(*experiment, s));
   write_file_atomic(run.file("confusion_test_last.csv"), confusion_csv(s.last_test.confusion));
-  write_file_atomic(run.file("summary.json"), summary_json(*experiment, s, threads).dump(2) + "\n");
+  write_file_atomic(run.file("summary.json"), summary.dump(2) + "\n");
   if (s.has_test)
     spdlog::info("done: test top-1 {:.2f}% after the last epoch, mean class recall {:.2f}%, "
                  "many/medium/few {:.1f}/{:.1f}/{:.1f}%",
@@ -375,6 +388,10 @@ int execute(const Command& cmd) {
       case Command::Kind::kPluginsInspect: return plugins_inspect(cmd);
       case Command::Kind::kConfigReference: return config_reference();
     }
+  } catch (const c10::Error& e) {
+    // LibTorch's messages carry a C++ stack trace; the user needs the first line only.
+    spdlog::error("{}", e.what_without_backtrace());
+    return 1;
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
     return 1;

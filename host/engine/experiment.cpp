@@ -2,6 +2,7 @@
 #include "engine/experiment.hpp"
 
 #include "config/experiment.hpp"
+#include "engine/preflight.hpp"
 
 #include <torch/cuda.h>
 #include <torch/utils.h>
@@ -271,6 +272,7 @@ std::unique_ptr<Experiment> Experiment::load(const fs::path& file,
   e->resolved_.push_back(std::move(section));  // [plugins], with absolute paths below
   e->resolved_.push_back(std::move(dataset_section));
   e->resolved_.push_back(std::move(backbone_section));
+  preflight(*e);
   return e;
 }
 

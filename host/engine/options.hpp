@@ -48,6 +48,7 @@ struct TrainOptions {
   bool channels_last = true;
   bool cuda_graph = false;
   std::string augment_on = "loader";
+  double divergence_factor = 0.0;
 
   template <class V>
   void visit(V& v) {
@@ -83,6 +84,10 @@ struct TrainOptions {
       "un-augmented batches and the dataset's batched augmentation runs on the training device "
       "(the GPU), bit-identical to loader; in-memory datasets (cifar_lt, idx_lt) offer it.",
       one_of({"loader", "device"}));
+    v("divergence_factor", divergence_factor,
+      "Stop the run when an epoch's mean training loss exceeds this many times the first "
+      "epoch's of its stage (a loss that explodes without becoming NaN); 0 = off.",
+      at_least(0));
   }
 };
 

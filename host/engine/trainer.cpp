@@ -6,6 +6,7 @@
 #include "data/sampler.hpp"
 #include "engine/accel.hpp"
 #include "engine/checkpoint.hpp"
+#include "engine/divergence.hpp"
 #include "engine/optim.hpp"
 #include "report/records.hpp"
 
@@ -325,6 +326,8 @@ struct Trainer::Impl {
     c.loss = plan.loss->state();
     c.rng.emplace_back("cpu", at::detail::getDefaultCPUGenerator().get_state());
     c.optimizer = optimizer_state(*optimizer);
+    c.config_sha256 = config_sha256_;
+    c.config_changes = config_changes_;
     c.meta = {{"experiment", exp.experiment().name},
               {"stage", stage},
               {"epoch", epoch},
@@ -334,7 +337,8 @@ struct Trainer::Impl {
               {"seen", seen},
               {"best_epoch", summary.best_epoch},
               {"best_val_top1", summary.best_val_top1},
-              {"tau", model.head()->options().tau}};
+              {"tau", model.head()->options().tau},
+              {"divergence", divergence_.state()}};
     if (summary.has_test && summary.last_test.num_samples > 0) c.meta["last_test"] = to_json(summary.last_test);
     if (summary.has_val && summary.last_val.num_samples > 0) c.meta["last_val"] = to_json(summary.last_val);
     if (summary.best_epoch > 0 && summary.best_test.num_samples > 0)
@@ -352,6 +356,7 @@ struct Trainer::Impl {
         generator.set_state(t);
       }
     model.head()->set_tau(c.meta.value("tau", model.head()->options().tau));
+    divergence_.restore(c.meta.value("divergence", nlohmann::json()));
   }
 
   void save(const StagePlan& plan, bool is_best) {
@@ -511,10 +516,11 @@ struct Trainer::Impl {
       if (g_signal.load() != 0) {
         if (device.is_cuda()) loss_sum = loss_sum_device.item<double>();
         save(plan, /*is_best=*/false);
-        throw Interrupted("interrupted by signal " + std::to_string(g_signal.load()) + " at " +
-                          plan.stage.name + " epoch " + std::to_string(epoch + 1) + ", step " +
-                          std::to_string(step + 1) + "; checkpoint written. Resume with: tailor run --resume " +
-                          dir.path().string());
+        throw Interrupted(
+            "interrupted by signal " + std::to_string(g_signal.load()) + " at " + plan.stage.name +
+                " epoch " + std::to_string(epoch + 1) + ", step " + std::to_string(step + 1) +
+                "; checkpoint written. Resume with: tailor run --resume " + dir.path().string(),
+            g_signal.load());
       }
       clock.step = step;
       clock.global_step = epoch * clock.steps_per_epoch + step;
@@ -589,6 +595,8 @@ struct Trainer::Impl {
                              {"loss", seen > 0 ? loss_sum / seen : 0.0},
                              {"lr", lr},
                              {"samples", seen}};
+    divergence_.check(train.divergence_factor, stage, plan.stage.name, epoch,
+                      seen > 0 ? loss_sum / seen : 0.0, loss.name());
     // Losses that reweight classes report their current weights (CB, CDB, Difficulty-Net).
     const at::Tensor weights = loss.class_weights();
     if (weights.defined() && weights.numel() > 0) {
@@ -703,7 +711,9 @@ struct Trainer::Impl {
     save(plan, is_best);
   }
 
-  RunSummary run(bool resume) {
+  RunSummary run(const ResumePlan& start) {
+    config_sha256_ = start.config_sha256;
+    config_changes_ = start.config_changes;
     SignalGuard signals;
     const auto t0 = SteadyClock::now();
     summary.has_val = dataset.size(Split::kVal) > 0;
@@ -713,14 +723,12 @@ struct Trainer::Impl {
     if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
     if (exp.train().augment_on == "device") check_device_augment();
     if (exp.train().channels_last) to_channels_last(model.backbone().module());
-    std::optional<Checkpoint> checkpoint;
-    const fs::path latest = dir.file("checkpoints") / "latest.pt";
-    if (resume && fs::exists(latest)) {
-      checkpoint = load_checkpoint(latest);
+    std::optional<Checkpoint> checkpoint = start.checkpoint;
+    if (checkpoint) {
       const auto& m = checkpoint->meta;
-      TAILOR_CHECK(m.value("experiment", "") == exp.experiment().name, "checkpoint ", latest.string(),
-                   " belongs to experiment '", m.value("experiment", ""), "', not '",
-                   exp.experiment().name, "'");
+      TAILOR_CHECK(m.value("experiment", "") == exp.experiment().name, "checkpoint ",
+                   start.file.string(), " belongs to experiment '", m.value("experiment", ""),
+                   "', not '", exp.experiment().name, "'");
       stage = m.at("stage").get<int64_t>();
       epoch = m.at("epoch").get<int64_t>();
       step = m.at("step").get<int64_t>();
@@ -735,7 +743,7 @@ struct Trainer::Impl {
       spdlog::info("resuming at stage {} epoch {} step {} ({} epochs done)", stage, epoch + 1,
                    step + 1, completed);
     }
-    if (resume) truncate_metrics(dir.file("metrics.jsonl"), completed);
+    if (start.resume) truncate_metrics(dir.file("metrics.jsonl"), completed);
 
     const auto& stages = exp.stages();
     for (; stage < static_cast<int64_t>(stages.size()); ++stage) {
@@ -766,6 +774,9 @@ struct Trainer::Impl {
   }
 
   std::string epoch_line_;
+  DivergenceGuard divergence_;
+  std::string config_sha256_;  // stamped on every checkpoint
+  std::vector<ConfigChange> config_changes_;
 };
 
 Trainer::Trainer(Experiment& experiment, RunDir& run) {
@@ -773,6 +784,8 @@ Trainer::Trainer(Experiment& experiment, RunDir& run) {
   impl_ = std::make_unique<Impl>(experiment, run);
 }
 Trainer::~Trainer() = default;
-RunSummary Trainer::run(bool resume) { return impl_->run(resume); }
+RunSummary Trainer::run(const ResumePlan& start) {
+  return impl_->run(start);
+}
 
 }  // namespace tailor::host

@@ -4,6 +4,7 @@
 
 #include "engine/experiment.hpp"
 #include "engine/model.hpp"
+#include "engine/resume.hpp"
 #include "eval/metrics.hpp"
 #include "report/run_dir.hpp"
 
@@ -25,7 +26,12 @@ struct RunSummary {
 /// Thrown when SIGINT/SIGTERM stopped training; a checkpoint was written first.
 class Interrupted : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  Interrupted(const std::string& what, int signal) : std::runtime_error(what), signal_(signal) {}
+  /// The signal that stopped training (the process exits with 128 + signal).
+  int signal() const { return signal_; }
+
+ private:
+  int signal_;
 };
 
 /// Runs an experiment into a run directory. The loop is composed of the experiment's parts
@@ -35,9 +41,9 @@ class Trainer {
  public:
   Trainer(Experiment& experiment, RunDir& run);
   ~Trainer();
-  /// Trains every stage. With `resume`, continues from checkpoints/latest.pt when present
-  /// (metrics of epochs after that checkpoint are dropped and recomputed).
-  RunSummary run(bool resume);
+  /// Trains every stage, from `start`'s checkpoint when it has one (metrics of epochs after
+  /// that checkpoint are dropped and recomputed when `start.resume`).
+  RunSummary run(const ResumePlan& start);
 
  private:
   struct Impl;

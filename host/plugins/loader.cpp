@@ -9,6 +9,9 @@
 #include <boost/dll/shared_library.hpp>
 #include <spdlog/spdlog.h>
 
+#include <sys/stat.h>
+
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <regex>
@@ -40,6 +43,27 @@ std::string who(const fs::path& path, const char* name = nullptr) {
   std::string s = "plugin ";
   if (name != nullptr) s += std::string("'") + name + "' ";
   return s + "(" + path.string() + ")";
+}
+
+// Refuses a plugin that any user of the machine could replace, as ssh refuses a key file
+// others can write: the file itself, or the directory holding it (which lets anyone swap the
+// file), writable by all. TAILOR_ALLOW_WRITABLE_PLUGINS=1 overrides.
+void check_permissions(const fs::path& path) {
+  const char* allow = std::getenv("TAILOR_ALLOW_WRITABLE_PLUGINS");
+  if (allow != nullptr && std::strcmp(allow, "1") == 0) return;
+  for (const fs::path& p : {path, path.parent_path()}) {
+    struct stat st {};
+    if (::stat(p.c_str(), &st) != 0 || (st.st_mode & S_IWOTH) == 0) continue;
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    const bool dir = S_ISDIR(st.st_mode);
+    throw PluginError(who(path) +
+                      " refused: " + (dir ? "its directory " + p.string() : "the file") +
+                      " is writable by every user (mode " + mode +
+                      "), so anyone on this machine could change the code tailor runs; fix with "
+                      "`chmod o-w " +
+                      p.string() + "`, or set TAILOR_ALLOW_WRITABLE_PLUGINS=1 to load it anyway");
+  }
 }
 
 }  // namespace
@@ -188,6 +212,7 @@ const LoadedPlugin& PluginLoader::load_file(const fs::path& given) {
                       "); check the path or the plugin search directories");
   if (auto it = loaded_.find(path); it != loaded_.end()) return *it->second;
 
+  check_permissions(path);
   check_before_load(path, nullptr);
   // Held forever: unloading a library whose tensors, autograd nodes or deleters may still be
   // alive crashes, and dlclose at exit races static destructors in libtorch.
