@@ -14,6 +14,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <mutex>
 #include <regex>
 #include <sstream>
 
@@ -37,6 +39,33 @@ std::string describe_fingerprint(const TailorBuildFingerprint& f) {
     << ", " << (f.has_cuda ? "cuda" : "cpu") << ", build '"
     << (f.torch_build_id != nullptr ? f.torch_build_id : "?") << "'";
   return s.str();
+}
+
+// Everything a loaded library needs for the rest of the process: the libraries (never
+// closed) and the plugins' records (their descriptors point into the libraries). Reachable
+// from here until exit, on purpose; PluginLoader objects come and go.
+class Resident {
+ public:
+  boost::dll::shared_library* keep(boost::dll::shared_library* library) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    libraries_.push_back(library);
+    return library;
+  }
+  LoadedPlugin* keep(LoadedPlugin* plugin) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    plugins_.push_back(plugin);
+    return plugin;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<boost::dll::shared_library*> libraries_;
+  std::vector<LoadedPlugin*> plugins_;
+};
+
+Resident& resident() {
+  static Resident* const r = new Resident();  // never destroyed: see load_file
+  return *r;
 }
 
 std::string who(const fs::path& path, const char* name = nullptr) {
@@ -216,20 +245,20 @@ const LoadedPlugin& PluginLoader::load_file(const fs::path& given) {
   check_before_load(path, nullptr);
   // Held forever: unloading a library whose tensors, autograd nodes or deleters may still be
   // alive crashes, and dlclose at exit races static destructors in libtorch.
-  auto* library = new boost::dll::shared_library();
+  auto library = std::make_unique<boost::dll::shared_library>();
   try {
     library->load(path, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
   } catch (const std::exception& e) {
-    delete library;
     throw PluginError(who(path) + " failed to load: " + e.what() +
                       "; check that its dependencies are installed (ldd " + path.string() + ")");
   }
+  resident().keep(library.release());
   auto entry = library->get<const TailorPluginDescriptor*(const TailorHostInfo*)>(
       TAILOR_ENTRY_SYMBOL);
   const TailorPluginDescriptor* descriptor = entry(host_info());
   check_descriptor(path, descriptor);
 
-  auto* plugin = new LoadedPlugin();
+  auto* plugin = resident().keep(new LoadedPlugin());
   plugin->path = path;
   plugin->descriptor = descriptor;
   plugin->name = descriptor->name;
