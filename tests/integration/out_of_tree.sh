@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# sdk_out_of_tree: an out-of-tree loss plugin (sdk/template) is built by a separate CMake
-# project against the installed SDK, without rebuilding the host, and the already-built
-# host trains with it. A LibTorch other than the SDK's is refused at configure time.
+# sdk_out_of_tree: an out-of-tree loss plugin (sdk/template) and its unit test are built by a
+# separate CMake project against the installed SDK and its test kit, without rebuilding the
+# host; the test passes, and the already-built host trains with the plugin, both from a
+# generated experiment and from the template's own example.toml. A LibTorch other than the
+# SDK's is refused at configure time, and so is a missing test kit.
 #
 # usage: out_of_tree.sh <build dir> <source dir> <tailor executable> [<c++ compiler> [<launcher>]]
 set -euo pipefail
@@ -68,10 +70,16 @@ for f in TailorSDKConfig.cmake TailorSDKConfigVersion.cmake TailorSDKTargets.cma
          TailorPlugin.cmake TailorFingerprint.cmake tailor_plugin.map; do
   [[ -f "$pkg/$f" ]] || fail "installed SDK lacks $f (looked in $pkg)"
 done
-for h in abi.h plugin.hpp components.hpp options.hpp; do
+for h in abi.h plugin.hpp components.hpp options.hpp testing.hpp testing/options.hpp \
+         testing/loss_context.hpp testing/gradient_check.hpp testing/readme_table.hpp; do
   [[ -f "$prefix/include/tailor/$h" ]] || fail "installed SDK lacks include/tailor/$h"
 done
-pass "SDK installed to $prefix"
+for f in TailorTestingTargets.cmake TailorTesting.cmake; do
+  [[ -f "$pkg/$f" ]] || fail "installed SDK lacks the test kit's $f (looked in $pkg)"
+done
+[[ -n "$(find "$prefix" -name libtailor_testing.a -print -quit)" ]] ||
+  fail "installed SDK lacks the test kit's library libtailor_testing.a"
+pass "SDK and test kit installed to $prefix"
 
 # ---------------------------------------------------------------------------------------
 begin "b. record host"
@@ -94,7 +102,7 @@ t0=$(date +%s)
 quiet "configuring the template against the installed SDK failed" \
   cmake -S "$work/template" -B "$work/template/build" \
   "-DCMAKE_PREFIX_PATH=$prefix" ${cmake_args[@]+"${cmake_args[@]}"}
-quiet "building the template failed" cmake --build "$work/template/build"
+quiet "building the template failed" cmake --build "$work/template/build" --parallel 2
 so="$work/template/build/focal_example.so"
 [[ -f "$so" ]] || fail "the template build produced no $so"
 exports=$(nm -D --defined-only "$so" | awk 'NF >= 3 {print $3}' | sort)
@@ -103,8 +111,28 @@ if [[ "$exports" != "$expected" ]]; then
   fail "focal_example.so must export exactly tailor_plugin_v1 and $host_marker; it exports:
 $exports"
 fi
-pass "focal_example.so built in $(($(date +%s) - t0)) s;" \
-  "exports only tailor_plugin_v1 and $host_marker"
+[[ -x "$work/template/build/test_focal_example" ]] ||
+  fail "the template build produced no test_focal_example (tailor_add_plugin_test)"
+pass "focal_example.so and test_focal_example built in $(($(date +%s) - t0)) s;" \
+  "the .so exports only tailor_plugin_v1 and $host_marker"
+
+# ---------------------------------------------------------------------------------------
+begin "c2. template's test passes, and its README check is live"
+quiet "the template's test failed" \
+  ctest --test-dir "$work/template/build" --output-on-failure --no-tests=error
+grep -qE 'test_focal_example \.+ +Passed' "$log" || fail "ctest did not run test_focal_example"
+# The README check reads the template's README.md: a drifted default must fail it by name.
+readme="$work/template/README.md"
+cp "$readme" "$work/README.orig"
+sed -i 's/^| `gamma` | float | `2.0`   |/| `gamma` | float | `3.0`   |/' "$readme"
+cmp -s "$readme" "$work/README.orig" && fail "could not edit the gamma row of $readme"
+if "$work/template/build/test_focal_example" >"$log" 2>&1; then
+  fail "test_focal_example passed with a README whose gamma default is 3.0"
+fi
+grep -q "default is '3.0', the schema says '2.0'" "$log" ||
+  fail "the README check did not name the drifted default"
+cp "$work/README.orig" "$readme"
+pass "ctest: test_focal_example passed; a drifted README default fails it by name"
 
 # ---------------------------------------------------------------------------------------
 begin "d. host loads and trains with it"
@@ -216,6 +244,20 @@ pass "tailor run trained 1 epoch in $(($(date +%s) - t0)) s;" \
   "run dir has summary.json, metrics.jsonl, config.resolved.toml"
 
 # ---------------------------------------------------------------------------------------
+begin "d2. the template's example.toml, as a user runs it"
+# From the template folder, with nothing but the file: its [plugins] paths = ["build"] finds
+# the plugin, its dataset is the Debian package dataset-fashion-mnist.
+t0=$(date +%s)
+(cd "$work/template" && "$tailor" run example.toml) >"$log" 2>&1 ||
+  fail "'tailor run example.toml' in the template folder failed"
+example_run=$(find "$work/template/runs" -name metrics.jsonl -printf '%h\n' -quit 2>/dev/null)
+[[ -n "$example_run" ]] || fail "'tailor run example.toml' wrote no metrics.jsonl under runs/"
+[[ -s "$example_run/summary.json" ]] || fail "the example run directory lacks summary.json"
+grep -q '"split": *"train"' "$example_run/metrics.jsonl" ||
+  fail "the example run's metrics.jsonl has no train line"
+pass "tailor run example.toml trained 1 epoch in $(($(date +%s) - t0)) s"
+
+# ---------------------------------------------------------------------------------------
 begin "e. host not rebuilt"
 host_sum_after=$(sha256sum "$tailor" | cut -d' ' -f1)
 [[ "$host_sum_after" == "$host_sum_before" ]] || fail "the host binary changed during the test"
@@ -254,5 +296,20 @@ grep -q 'LibTorch mismatch' "$log" || fail "configure failed, but without 'LibTo
 grep -q '9.9:libtorch_fake.so.9.9:cpu' "$log" ||
   fail "the mismatch message does not name the LibTorch found"
 pass "configure with a fake LibTorch 9.9 failed with 'LibTorch mismatch'"
+
+# ---------------------------------------------------------------------------------------
+begin "g. a missing test kit is named at configure time"
+mv "$pkg/TailorTestingTargets.cmake" "$work/TailorTestingTargets.cmake"
+if cmake -S "$work/template" -B "$work/template/build-nokit" "-DCMAKE_PREFIX_PATH=$prefix" \
+     ${cmake_args[@]+"${cmake_args[@]}"} >"$log" 2>&1; then
+  fail "configuring the template's test without the installed test kit succeeded"
+fi
+grep -q "component 'testing' (the plugin test kit) is not available" "$log" ||
+  fail "configure failed, but without naming the missing test kit"
+quiet "configuring the plugin alone (-DBUILD_TESTING=OFF) without the test kit failed" \
+  cmake -S "$work/template" -B "$work/template/build-nokit" "-DCMAKE_PREFIX_PATH=$prefix" \
+  -DBUILD_TESTING=OFF ${cmake_args[@]+"${cmake_args[@]}"}
+mv "$work/TailorTestingTargets.cmake" "$pkg/TailorTestingTargets.cmake"
+pass "without the kit: the test's configure names it; -DBUILD_TESTING=OFF configures"
 
 echo "PASS sdk_out_of_tree"

@@ -3,7 +3,7 @@
 
 #include "common/weights.hpp"
 
-#include "../../../tests/support/readme_table.hpp"
+#include <tailor/testing/readme_table.hpp>
 
 #include <torch/serialize.h>
 #include <torch/torch.h>
@@ -309,6 +309,6 @@ TEST_CASE("resnet rejects bad options", "[resnet]") {
 }
 
 TEST_CASE("resnet README parameter table matches the options schema", "[resnet]") {
-  tailor::test::check_readme_matches_schema(PLUGIN_README,
-                                            tailor::schema_of<ResNetBackbone::Options>());
+  tailor::testing::check_readme_matches_schema(PLUGIN_README,
+                                               tailor::schema_of<ResNetBackbone::Options>());
 }

@@ -2,7 +2,8 @@
 #include "resnet32_cifar.hpp"
 
 #include "../../../tests/support/float64_step.hpp"
-#include "../../../tests/support/readme_table.hpp"
+
+#include <tailor/testing/readme_table.hpp>
 
 #include <torch/torch.h>
 #include <catch2/catch.hpp>
@@ -283,6 +284,6 @@ TEST_CASE("resnet32_cifar rejects bad options", "[resnet32_cifar]") {
 }
 
 TEST_CASE("resnet32_cifar README parameter table matches the options schema", "[resnet32_cifar]") {
-  tailor::test::check_readme_matches_schema(PLUGIN_README,
-                                            tailor::schema_of<ResNet32Cifar::Options>());
+  tailor::testing::check_readme_matches_schema(PLUGIN_README,
+                                               tailor::schema_of<ResNet32Cifar::Options>());
 }

@@ -1,7 +1,7 @@
 // Unit tests of the resnext3d backbone: sizes, names, shapes, shortcuts, weights loading.
 #include "resnext3d.hpp"
 
-#include "../../../tests/support/readme_table.hpp"
+#include <tailor/testing/readme_table.hpp>
 
 #include <ATen/ops/equal.h>
 #include <ATen/ops/randn.h>
@@ -190,6 +190,6 @@ TEST_CASE("resnext3d rejects bad options and image inputs", "[resnext3d]") {
 }
 
 TEST_CASE("resnext3d README parameter table matches the options schema", "[resnext3d]") {
-  tailor::test::check_readme_matches_schema(PLUGIN_README,
-                                            tailor::schema_of<ResNeXt3dBackbone::Options>());
+  tailor::testing::check_readme_matches_schema(PLUGIN_README,
+                                               tailor::schema_of<ResNeXt3dBackbone::Options>());
 }

@@ -2,7 +2,8 @@
 #include "small_cnn.hpp"
 
 #include "../../../tests/support/float64_step.hpp"
-#include "../../../tests/support/readme_table.hpp"
+
+#include <tailor/testing/readme_table.hpp>
 
 #include <torch/torch.h>
 #include <catch2/catch.hpp>
@@ -198,5 +199,6 @@ TEST_CASE("small_cnn fused BatchNorm+ReLU trains like float64 BatchNorm", "[smal
 }
 
 TEST_CASE("small_cnn README parameter table matches the options schema", "[small_cnn]") {
-  tailor::test::check_readme_matches_schema(PLUGIN_README, tailor::schema_of<SmallCnn::Options>());
+  tailor::testing::check_readme_matches_schema(PLUGIN_README,
+                                               tailor::schema_of<SmallCnn::Options>());
 }

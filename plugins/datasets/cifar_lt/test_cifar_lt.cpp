@@ -4,7 +4,8 @@
 
 #include "../../../tests/support/batch_request.hpp"
 #include "../../../tests/support/gpu.hpp"
-#include "../../../tests/support/readme_table.hpp"
+
+#include <tailor/testing/readme_table.hpp>
 
 #include <unistd.h>
 #include <catch2/catch.hpp>
@@ -636,5 +637,6 @@ TEST_CASE("cifar_lt rejects bad files with a clear message", "[cifar_lt]") {
 }
 
 TEST_CASE("cifar_lt README parameter table matches the options schema", "[cifar_lt]") {
-  tailor::test::check_readme_matches_schema(PLUGIN_README, tailor::schema_of<CifarLt::Options>());
+  tailor::testing::check_readme_matches_schema(PLUGIN_README,
+                                               tailor::schema_of<CifarLt::Options>());
 }

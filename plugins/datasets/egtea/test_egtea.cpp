@@ -3,8 +3,9 @@
 #include "clip.hpp"
 #include "egtea.hpp"
 
-#include "../../../tests/support/readme_table.hpp"
 #include "common/testing.hpp"
+
+#include <tailor/testing/readme_table.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -479,5 +480,5 @@ TEST_CASE("egtea checks CDB's train verb profile", "[egtea]") {
 }
 
 TEST_CASE("egtea README parameter table matches the options schema", "[egtea]") {
-  tailor::test::check_readme_matches_schema(PLUGIN_README, tailor::schema_of<Egtea::Options>());
+  tailor::testing::check_readme_matches_schema(PLUGIN_README, tailor::schema_of<Egtea::Options>());
 }

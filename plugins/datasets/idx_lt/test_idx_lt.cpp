@@ -3,7 +3,8 @@
 
 #include "../../../tests/support/batch_request.hpp"
 #include "../../../tests/support/gpu.hpp"
-#include "../../../tests/support/readme_table.hpp"
+
+#include <tailor/testing/readme_table.hpp>
 
 #include <unistd.h>
 #include <zlib.h>
@@ -530,5 +531,5 @@ TEST_CASE("idx_lt on Debian's Fashion-MNIST", "[idx_lt][real]") {
 }
 
 TEST_CASE("idx_lt README parameter table matches the options schema", "[idx_lt]") {
-  tailor::test::check_readme_matches_schema(PLUGIN_README, tailor::schema_of<IdxLt::Options>());
+  tailor::testing::check_readme_matches_schema(PLUGIN_README, tailor::schema_of<IdxLt::Options>());
 }

@@ -2,9 +2,10 @@
 // and Places-LT path layouts.
 #include "image_list.hpp"
 
-#include "../../../tests/support/readme_table.hpp"
 #include "common/digest.hpp"
 #include "common/testing.hpp"
+
+#include <tailor/testing/readme_table.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -355,5 +356,6 @@ TEST_CASE("image_list writes class and source manifests", "[image_list]") {
 }
 
 TEST_CASE("image_list README parameter table matches the options schema", "[image_list]") {
-  tailor::test::check_readme_matches_schema(PLUGIN_README, tailor::schema_of<ImageList::Options>());
+  tailor::testing::check_readme_matches_schema(PLUGIN_README,
+                                               tailor::schema_of<ImageList::Options>());
 }

@@ -1,8 +1,9 @@
 // Tests of the imagenet_lt preset on a tiny fixture in the ImageNet-LT list layout.
 #include "imagenet_lt.hpp"
 
-#include "../../../tests/support/readme_table.hpp"
 #include "common/testing.hpp"
+
+#include <tailor/testing/readme_table.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -115,6 +116,6 @@ TEST_CASE("imagenet_lt loads a modified list with the checks off", "[imagenet_lt
 }
 
 TEST_CASE("imagenet_lt README parameter table matches the options schema", "[imagenet_lt]") {
-  tailor::test::check_readme_matches_schema(PLUGIN_README,
-                                            tailor::schema_of<ImagenetLt::Options>());
+  tailor::testing::check_readme_matches_schema(PLUGIN_README,
+                                               tailor::schema_of<ImagenetLt::Options>());
 }

@@ -2,8 +2,9 @@
 // layout.
 #include "inaturalist.hpp"
 
-#include "../../../tests/support/readme_table.hpp"
 #include "common/testing.hpp"
+
+#include <tailor/testing/readme_table.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -253,6 +254,6 @@ TEST_CASE("inaturalist names the JSON entry of a damaged image", "[inaturalist]"
 }
 
 TEST_CASE("inaturalist README parameter table matches the options schema", "[inaturalist]") {
-  tailor::test::check_readme_matches_schema(PLUGIN_README,
-                                            tailor::schema_of<Inaturalist::Options>());
+  tailor::testing::check_readme_matches_schema(PLUGIN_README,
+                                               tailor::schema_of<Inaturalist::Options>());
 }

@@ -1,8 +1,9 @@
 // Tests of the places_lt preset on a tiny fixture in the Places-LT list layouts.
 #include "places_lt.hpp"
 
-#include "../../../tests/support/readme_table.hpp"
 #include "common/testing.hpp"
+
+#include <tailor/testing/readme_table.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -111,5 +112,6 @@ TEST_CASE("places_lt loads both path styles with the checks off", "[places_lt]")
 }
 
 TEST_CASE("places_lt README parameter table matches the options schema", "[places_lt]") {
-  tailor::test::check_readme_matches_schema(PLUGIN_README, tailor::schema_of<PlacesLt::Options>());
+  tailor::testing::check_readme_matches_schema(PLUGIN_README,
+                                               tailor::schema_of<PlacesLt::Options>());
 }

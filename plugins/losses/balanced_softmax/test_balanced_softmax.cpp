@@ -2,22 +2,14 @@
 #include "balanced_softmax.hpp"
 
 #include "../../../tests/support/golden.hpp"
-#include "../../../tests/support/readme_table.hpp"
+
+#include <tailor/testing.hpp>
 
 #include <catch2/catch.hpp>
 
 using tailor::plugins::BalancedSoftmax;
-
-namespace {
-
-tailor::LossContext context(std::vector<int64_t> counts) {
-  tailor::LossContext c;
-  c.num_classes = static_cast<int64_t>(counts.size());
-  c.class_counts = std::move(counts);
-  return c;
-}
-
-}  // namespace
+using tailor::testing::loss_context;
+using tailor::testing::options;
 
 TEST_CASE("balanced_softmax matches the PyTorch reference", "[balanced_softmax][golden]") {
   for (const auto& g : tailor::test::load_golden("balanced_softmax")) {
@@ -26,7 +18,7 @@ TEST_CASE("balanced_softmax matches the PyTorch reference", "[balanced_softmax][
       o.reduction = g.options.value("reduction", o.reduction);
       at::Tensor logits = g.tensor("logits").set_requires_grad(true);
       BalancedSoftmax loss(
-          o, context(g.raw.at("context").at("class_counts").get<std::vector<int64_t>>()));
+          o, loss_context(g.raw.at("context").at("class_counts").get<std::vector<int64_t>>()));
       tailor::LossInput in;
       in.logits = logits;
       in.targets = g.tensor("targets");
@@ -40,7 +32,7 @@ TEST_CASE("balanced_softmax matches the PyTorch reference", "[balanced_softmax][
 }
 
 TEST_CASE("balanced_softmax with equal counts is cross-entropy", "[balanced_softmax]") {
-  BalancedSoftmax loss(BalancedSoftmax::Options{}, context({7, 7, 7}));
+  BalancedSoftmax loss(BalancedSoftmax::Options{}, loss_context({7, 7, 7}));
   const at::Tensor z = at::randn({5, 3});
   const at::Tensor y = at::tensor(std::vector<int64_t>{0, 1, 2, 2, 1});
   CHECK(loss.forward({z, y}).item<double>() ==
@@ -50,7 +42,7 @@ TEST_CASE("balanced_softmax with equal counts is cross-entropy", "[balanced_soft
 }
 
 TEST_CASE("balanced_softmax shifts logits by log n", "[balanced_softmax]") {
-  BalancedSoftmax loss(BalancedSoftmax::Options{}, context({1, 10, 100}));
+  BalancedSoftmax loss(BalancedSoftmax::Options{}, loss_context({1, 10, 100}));
   const at::Tensor z = at::zeros({1, 3});
   // -log(n_0 / sum n) = -log(1 / 111).
   CHECK(loss.forward({z, at::zeros({1}, at::kLong)}).item<double>() ==
@@ -58,21 +50,15 @@ TEST_CASE("balanced_softmax shifts logits by log n", "[balanced_softmax]") {
 }
 
 TEST_CASE("balanced_softmax rejects bad input with clear messages", "[balanced_softmax]") {
-  CHECK_THROWS_WITH(BalancedSoftmax(BalancedSoftmax::Options{}, context({3, 0})),
+  CHECK_THROWS_WITH(BalancedSoftmax(BalancedSoftmax::Options{}, loss_context({3, 0})),
                     Catch::Contains("class 1 has 0 training samples; log n would be -inf"));
-  TailorValue v{};
-  v.struct_size = sizeof v;
-  v.type = TAILOR_VALUE_STRING;
-  v.key = "reduction";
-  v.origin = "exp.toml:2:1";
-  v.string_value = "batch_mean";
-  const TailorConfig config{sizeof(TailorConfig), "loss", 1, &v};
-  CHECK_THROWS_WITH(tailor::read_options<BalancedSoftmax::Options>(config),
-                    "exp.toml:2:1: [loss] reduction must be one of: mean, sum, got \"batch_mean\"");
+  CHECK_THROWS_WITH(
+      options<BalancedSoftmax::Options>("reduction = \"batch_mean\""),
+      "exp.toml:1:13: [loss] reduction must be one of: mean, sum, got \"batch_mean\"");
 }
 
 TEST_CASE("balanced_softmax README parameter table matches the options schema",
           "[balanced_softmax]") {
-  tailor::test::check_readme_matches_schema(PLUGIN_README,
-                                            tailor::schema_of<BalancedSoftmax::Options>());
+  tailor::testing::check_readme_matches_schema(PLUGIN_README,
+                                               tailor::schema_of<BalancedSoftmax::Options>());
 }

@@ -2,7 +2,8 @@
 #include "cdb.hpp"
 
 #include "../../../tests/support/golden.hpp"
-#include "../../../tests/support/readme_table.hpp"
+
+#include <tailor/testing.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -10,15 +11,10 @@
 #include <limits>
 
 using tailor::plugins::CdbLoss;
+using tailor::testing::loss_context;
+using tailor::testing::options;
 
 namespace {
-
-tailor::LossContext context(int64_t classes) {
-  tailor::LossContext c;
-  c.num_classes = classes;
-  c.class_counts.assign(static_cast<size_t>(classes), 10);
-  return c;
-}
 
 tailor::ClassStats val_stats(std::vector<double> accuracy) {
   tailor::ClassStats s;
@@ -31,30 +27,6 @@ tailor::ClassStats val_stats(std::vector<double> accuracy) {
 std::vector<double> to_vector(const at::Tensor& t) {
   const at::Tensor d = t.to(at::kDouble).contiguous();
   return std::vector<double>(d.data_ptr<double>(), d.data_ptr<double>() + d.numel());
-}
-
-// Reads options the way the plugin's create() does, from one key set in an experiment file.
-CdbLoss::Options read_one(TailorValue value) {
-  value.struct_size = sizeof(TailorValue);
-  value.origin = "exp.toml:9:7";
-  const TailorConfig config{sizeof(TailorConfig), "loss", 1, &value};
-  return tailor::read_options<CdbLoss::Options>(config);
-}
-
-TailorValue float_value(const char* key, double v) {
-  TailorValue value{};
-  value.type = TAILOR_VALUE_FLOAT;
-  value.key = key;
-  value.float_value = v;
-  return value;
-}
-
-TailorValue string_value(const char* key, const char* v) {
-  TailorValue value{};
-  value.type = TAILOR_VALUE_STRING;
-  value.key = key;
-  value.string_value = v;
-  return value;
 }
 
 }  // namespace
@@ -71,7 +43,7 @@ TEST_CASE("cdb matches the reference of the official code", "[cdb][golden]") {
       o.detach_modulator = g.options.value("detach_modulator", o.detach_modulator);
       o.reduction = g.options.value("reduction", o.reduction);
       at::Tensor logits = g.tensor("logits").set_requires_grad(true);
-      CdbLoss loss(o, context(logits.size(1)));
+      CdbLoss loss(o, loss_context(std::vector<int64_t>(logits.size(1), 10)));
       const auto& ctx = g.raw.at("context");
       if (ctx.contains("accuracy"))
         loss.on_validation(val_stats(ctx.at("accuracy").get<std::vector<double>>()));
@@ -95,7 +67,7 @@ TEST_CASE("cdb weights and tau for known accuracies", "[cdb]") {
   CdbLoss::Options o;
 
   SECTION("before any measurement: uniform") {
-    CdbLoss loss(o, context(3));
+    CdbLoss loss(o, loss_context({10, 10, 10}));
     CHECK_FALSE(loss.measured());
     CHECK(to_vector(loss.class_weights()) == std::vector<double>{1.0, 1.0, 1.0});
     CHECK(loss.tau() == Approx(0.5378828427399902));  // 2 sigmoid(-1): r = 0 at A = 0
@@ -104,7 +76,7 @@ TEST_CASE("cdb weights and tau for known accuracies", "[cdb]") {
     // d^1 = (0.5, 0.25, 0), sum 0.75, times 3: (2, 1, 0).
     o.tau_mode = "fixed";
     o.tau = 1.0;
-    CdbLoss loss(o, context(3));
+    CdbLoss loss(o, loss_context({10, 10, 10}));
     loss.on_validation(val_stats(acc));
     CHECK(loss.tau() == 1.0);
     const auto w = to_vector(loss.class_weights());
@@ -117,7 +89,7 @@ TEST_CASE("cdb weights and tau for known accuracies", "[cdb]") {
     o.tau_mode = "fixed";
     o.tau = 1.0;
     o.min_difficulty = 0.25;
-    CdbLoss loss(o, context(3));
+    CdbLoss loss(o, loss_context({10, 10, 10}));
     loss.on_validation(val_stats(acc));
     const auto w = to_vector(loss.class_weights());
     CHECK(w[0] == Approx(1.5));
@@ -125,7 +97,7 @@ TEST_CASE("cdb weights and tau for known accuracies", "[cdb]") {
     CHECK(w[2] == Approx(0.75));
   }
   SECTION("dynamic tau = 2 sigmoid(r - 1)") {
-    CdbLoss loss(o, context(3));
+    CdbLoss loss(o, loss_context({10, 10, 10}));
     loss.on_validation(val_stats(acc));
     CHECK(loss.measured());
     CHECK(loss.tau() == Approx(1.4465576206307948));
@@ -136,7 +108,7 @@ TEST_CASE("cdb weights and tau for known accuracies", "[cdb]") {
   }
   SECTION("dynamic_v1 tau = sigmoid(r)") {
     o.tau_mode = "dynamic_v1";
-    CdbLoss loss(o, context(3));
+    CdbLoss loss(o, loss_context({10, 10, 10}));
     loss.on_validation(val_stats(acc));
     CHECK(loss.tau() == Approx(0.8766178081047593));
     const auto w = to_vector(loss.class_weights());
@@ -145,21 +117,21 @@ TEST_CASE("cdb weights and tau for known accuracies", "[cdb]") {
     CHECK(w[2] == 0.0);
   }
   SECTION("all classes at 100%: uniform, not 0/0") {
-    CdbLoss loss(o, context(3));
+    CdbLoss loss(o, loss_context({10, 10, 10}));
     loss.on_validation(val_stats({1.0, 1.0, 1.0}));
     CHECK(loss.tau() == Approx(0.9950495453913548));  // r = 1 / 1.01
     CHECK(to_vector(loss.class_weights()) == std::vector<double>{1.0, 1.0, 1.0});
   }
   SECTION("all classes at 100% with a floor: uniform") {
     o.min_difficulty = 1e-3;
-    CdbLoss loss(o, context(3));
+    CdbLoss loss(o, loss_context({10, 10, 10}));
     loss.on_validation(val_stats({1.0, 1.0, 1.0}));
     for (double w : to_vector(loss.class_weights())) CHECK(w == Approx(1.0));
   }
   SECTION("a class without validation samples counts as unmeasured (difficulty 1)") {
     o.tau_mode = "fixed";
     o.tau = 1.0;
-    CdbLoss loss(o, context(3));
+    CdbLoss loss(o, loss_context({10, 10, 10}));
     loss.on_validation(val_stats({0.5, std::numeric_limits<double>::quiet_NaN(), 1.0}));
     // d = (0.5, 1, 0), sum 1.5: (1, 2, 0).
     const auto w = to_vector(loss.class_weights());
@@ -168,7 +140,7 @@ TEST_CASE("cdb weights and tau for known accuracies", "[cdb]") {
     CHECK(w[2] == 0.0);
   }
   SECTION("test-split statistics are ignored") {
-    CdbLoss loss(o, context(3));
+    CdbLoss loss(o, loss_context({10, 10, 10}));
     auto stats = val_stats(acc);
     stats.split = tailor::Split::kTest;
     loss.on_validation(stats);
@@ -178,7 +150,7 @@ TEST_CASE("cdb weights and tau for known accuracies", "[cdb]") {
   SECTION("a batch of solved classes with reduction mean is 0, not NaN") {
     o.tau_mode = "fixed";
     o.reduction = "mean";
-    CdbLoss loss(o, context(3));
+    CdbLoss loss(o, loss_context({10, 10, 10}));
     loss.on_validation(val_stats(acc));
     at::Tensor logits = at::randn({4, 3}).set_requires_grad(true);
     tailor::LossInput in{logits, at::full({4}, 2, at::kLong)};
@@ -192,11 +164,11 @@ TEST_CASE("cdb weights and tau for known accuracies", "[cdb]") {
 TEST_CASE("cdb state survives a checkpoint round trip", "[cdb]") {
   CdbLoss::Options o;
   o.tau_mode = "dynamic_v1";
-  CdbLoss trained(o, context(4));
+  CdbLoss trained(o, loss_context({10, 10, 10, 10}));
   trained.on_validation(val_stats({0.2, 0.9, 0.55, 1.0}));
   const tailor::NamedTensors saved = trained.state();
 
-  CdbLoss resumed(o, context(4));
+  CdbLoss resumed(o, loss_context({10, 10, 10, 10}));
   CHECK_FALSE(resumed.measured());
   resumed.load_state(saved);
   CHECK(resumed.measured());
@@ -209,7 +181,7 @@ TEST_CASE("cdb state survives a checkpoint round trip", "[cdb]") {
         trained.forward({logits, targets}).item<double>());
 
   SECTION("a checkpoint for another class count is refused") {
-    CdbLoss other(o, context(3));
+    CdbLoss other(o, loss_context({10, 10, 10}));
     CHECK_THROWS_WITH(other.load_state(saved),
                       Catch::Contains("checkpoint has 4 class weights, the dataset has 3"));
   }
@@ -219,27 +191,28 @@ TEST_CASE("cdb state survives a checkpoint round trip", "[cdb]") {
 }
 
 TEST_CASE("cdb asks the host for validation statistics", "[cdb]") {
-  CdbLoss loss(CdbLoss::Options{}, context(2));
+  CdbLoss loss(CdbLoss::Options{}, loss_context({10, 10}));
   CHECK((loss.needs() & tailor::needs::kValidationStats) != 0);
 }
 
 TEST_CASE("cdb rejects bad options with clear messages", "[cdb]") {
-  CHECK_THROWS_WITH(read_one(float_value("tau", -0.5)),
-                    "exp.toml:9:7: [loss] tau must be >= 0, got -0.5");
-  CHECK_THROWS_WITH(read_one(float_value("gamma", -1.0)),
-                    "exp.toml:9:7: [loss] gamma must be >= 0, got -1");
-  CHECK_THROWS_WITH(read_one(float_value("min_difficulty", 1.5)),
-                    "exp.toml:9:7: [loss] min_difficulty must be [0, 1], got 1.5");
+  CHECK_THROWS_WITH(options<CdbLoss::Options>("tau = -0.5"),
+                    "exp.toml:1:7: [loss] tau must be >= 0, got -0.5");
+  CHECK_THROWS_WITH(options<CdbLoss::Options>("gamma = -1.0"),
+                    "exp.toml:1:9: [loss] gamma must be >= 0, got -1");
+  CHECK_THROWS_WITH(options<CdbLoss::Options>("min_difficulty = 1.5"),
+                    "exp.toml:1:18: [loss] min_difficulty must be [0, 1], got 1.5");
   CHECK_THROWS_WITH(
-      read_one(string_value("tau_mode", "1.5")),
-      "exp.toml:9:7: [loss] tau_mode must be one of: dynamic, dynamic_v1, fixed, got \"1.5\"");
-  CHECK_THROWS_WITH(read_one(string_value("base", "softmax")),
-                    "exp.toml:9:7: [loss] base must be one of: ce, focal, got \"softmax\"");
-  CdbLoss loss(CdbLoss::Options{}, context(3));
+      options<CdbLoss::Options>("tau_mode = \"1.5\""),
+      "exp.toml:1:12: [loss] tau_mode must be one of: dynamic, dynamic_v1, fixed, got \"1.5\"");
+  CHECK_THROWS_WITH(options<CdbLoss::Options>("base = \"softmax\""),
+                    "exp.toml:1:8: [loss] base must be one of: ce, focal, got \"softmax\"");
+  CdbLoss loss(CdbLoss::Options{}, loss_context({10, 10, 10}));
   CHECK_THROWS_WITH(loss.on_validation(val_stats({0.5, 0.5})),
                     Catch::Contains("got 2 per-class accuracies for 3 classes"));
 }
 
 TEST_CASE("cdb README parameter table matches the options schema", "[cdb]") {
-  tailor::test::check_readme_matches_schema(PLUGIN_README, tailor::schema_of<CdbLoss::Options>());
+  tailor::testing::check_readme_matches_schema(PLUGIN_README,
+                                               tailor::schema_of<CdbLoss::Options>());
 }

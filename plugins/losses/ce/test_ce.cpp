@@ -2,22 +2,13 @@
 #include "ce.hpp"
 
 #include "../../../tests/support/golden.hpp"
-#include "../../../tests/support/readme_table.hpp"
+
+#include <tailor/testing.hpp>
 
 #include <catch2/catch.hpp>
 
 using tailor::plugins::CrossEntropy;
-
-namespace {
-
-tailor::LossContext context(int64_t classes) {
-  tailor::LossContext c;
-  c.num_classes = classes;
-  c.class_counts.assign(static_cast<size_t>(classes), 1);
-  return c;
-}
-
-}  // namespace
+using tailor::testing::loss_context;
 
 TEST_CASE("ce matches torch.nn.functional.cross_entropy", "[ce][golden]") {
   for (const auto& g : tailor::test::load_golden("ce")) {
@@ -27,7 +18,7 @@ TEST_CASE("ce matches torch.nn.functional.cross_entropy", "[ce][golden]") {
       o.label_smoothing = g.options.value("label_smoothing", 0.0);
       o.reduction = g.options.value("reduction", std::string("mean"));
       at::Tensor logits = g.tensor("logits").set_requires_grad(true);
-      CrossEntropy loss(o, context(logits.size(1)));
+      CrossEntropy loss(o, loss_context(std::vector<int64_t>(logits.size(1), 1)));
       tailor::LossInput in;
       in.logits = logits;
       in.targets = g.tensor("targets");
@@ -43,11 +34,11 @@ TEST_CASE("ce matches torch.nn.functional.cross_entropy", "[ce][golden]") {
 TEST_CASE("ce rejects class_weights of the wrong length", "[ce]") {
   CrossEntropy::Options o;
   o.class_weights = {1.0, 2.0};
-  CHECK_THROWS_WITH(CrossEntropy(o, context(3)),
+  CHECK_THROWS_WITH(CrossEntropy(o, loss_context({1, 1, 1})),
                     Catch::Contains("class_weights has 2 entries but the dataset has 3 classes"));
 }
 
 TEST_CASE("ce README parameter table matches the options schema", "[ce]") {
-  tailor::test::check_readme_matches_schema(PLUGIN_README,
-                                            tailor::schema_of<CrossEntropy::Options>());
+  tailor::testing::check_readme_matches_schema(PLUGIN_README,
+                                               tailor::schema_of<CrossEntropy::Options>());
 }

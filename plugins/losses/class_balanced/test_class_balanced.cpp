@@ -2,38 +2,14 @@
 #include "class_balanced.hpp"
 
 #include "../../../tests/support/golden.hpp"
-#include "../../../tests/support/readme_table.hpp"
+
+#include <tailor/testing.hpp>
 
 #include <catch2/catch.hpp>
 
 using tailor::plugins::ClassBalancedLoss;
-
-namespace {
-
-tailor::LossContext context(std::vector<int64_t> counts) {
-  tailor::LossContext c;
-  c.num_classes = static_cast<int64_t>(counts.size());
-  c.class_counts = std::move(counts);
-  return c;
-}
-
-// Reads options the way the plugin's create() does, from one key set in an experiment file.
-ClassBalancedLoss::Options read_one(TailorValue value) {
-  value.struct_size = sizeof(TailorValue);
-  value.origin = "exp.toml:5:8";
-  const TailorConfig config{sizeof(TailorConfig), "loss", 1, &value};
-  return tailor::read_options<ClassBalancedLoss::Options>(config);
-}
-
-TailorValue float_value(const char* key, double v) {
-  TailorValue value{};
-  value.type = TAILOR_VALUE_FLOAT;
-  value.key = key;
-  value.float_value = v;
-  return value;
-}
-
-}  // namespace
+using tailor::testing::loss_context;
+using tailor::testing::options;
 
 TEST_CASE("class_balanced matches the reference of the official code", "[class_balanced][golden]") {
   for (const auto& g : tailor::test::load_golden("class_balanced")) {
@@ -45,7 +21,7 @@ TEST_CASE("class_balanced matches the reference of the official code", "[class_b
       o.reduction = g.options.value("reduction", o.reduction);
       at::Tensor logits = g.tensor("logits").set_requires_grad(true);
       ClassBalancedLoss loss(
-          o, context(g.raw.at("context").at("class_counts").get<std::vector<int64_t>>()));
+          o, loss_context(g.raw.at("context").at("class_counts").get<std::vector<int64_t>>()));
       CHECK(at::allclose(loss.class_weights(), g.tensor("weights"), 1e-6, 1e-7));
       tailor::LossInput in;
       in.logits = logits;
@@ -81,7 +57,7 @@ TEST_CASE("class_balanced weights for known counts", "[class_balanced]") {
   SECTION("class_weights() reports them") {
     ClassBalancedLoss::Options o;
     o.beta = 0.5;
-    ClassBalancedLoss loss(o, context({1, 2, 4}));
+    ClassBalancedLoss loss(o, loss_context({1, 2, 4}));
     const at::Tensor w = loss.class_weights();
     REQUIRE(w.numel() == 3);
     CHECK(w[1].item<double>() == Approx(10.0 / 11.0));
@@ -93,7 +69,7 @@ TEST_CASE("class_balanced focal stays finite for saturated logits", "[class_bala
   ClassBalancedLoss::Options o;
   o.base = "focal";
   o.gamma = 0.5;
-  ClassBalancedLoss loss(o, context({10, 5, 2}));
+  ClassBalancedLoss loss(o, loss_context({10, 5, 2}));
   at::Tensor logits = at::tensor(std::vector<float>{200.f, -200.f, 0.f, -150.f, 150.f, -90.f})
                           .view({2, 3})
                           .set_requires_grad(true);
@@ -106,33 +82,29 @@ TEST_CASE("class_balanced focal stays finite for saturated logits", "[class_bala
 
 TEST_CASE("class_balanced rejects bad input with clear messages", "[class_balanced]") {
   SECTION("beta = 1") {
-    CHECK_THROWS_WITH(read_one(float_value("beta", 1.0)),
-                      "exp.toml:5:8: [loss] beta must be [0, 1), got 1");
+    CHECK_THROWS_WITH(options<ClassBalancedLoss::Options>("beta = 1.0"),
+                      "exp.toml:1:8: [loss] beta must be [0, 1), got 1");
   }
   SECTION("negative beta") {
-    CHECK_THROWS_WITH(read_one(float_value("beta", -0.5)),
-                      "exp.toml:5:8: [loss] beta must be [0, 1), got -0.5");
+    CHECK_THROWS_WITH(options<ClassBalancedLoss::Options>("beta = -0.5"),
+                      "exp.toml:1:8: [loss] beta must be [0, 1), got -0.5");
   }
   SECTION("negative gamma") {
-    CHECK_THROWS_WITH(read_one(float_value("gamma", -2.0)),
-                      "exp.toml:5:8: [loss] gamma must be >= 0, got -2");
+    CHECK_THROWS_WITH(options<ClassBalancedLoss::Options>("gamma = -2.0"),
+                      "exp.toml:1:9: [loss] gamma must be >= 0, got -2");
   }
   SECTION("unknown base loss") {
-    TailorValue v{};
-    v.type = TAILOR_VALUE_STRING;
-    v.key = "base";
-    v.string_value = "hinge";
     CHECK_THROWS_WITH(
-        read_one(v),
-        "exp.toml:5:8: [loss] base must be one of: softmax, sigmoid, focal, got \"hinge\"");
+        options<ClassBalancedLoss::Options>("base = \"hinge\""),
+        "exp.toml:1:8: [loss] base must be one of: softmax, sigmoid, focal, got \"hinge\"");
   }
   SECTION("a class without training samples") {
-    CHECK_THROWS_WITH(ClassBalancedLoss(ClassBalancedLoss::Options{}, context({10, 0, 3})),
+    CHECK_THROWS_WITH(ClassBalancedLoss(ClassBalancedLoss::Options{}, loss_context({10, 0, 3})),
                       Catch::Contains("class 1 has 0 training samples"));
   }
 }
 
 TEST_CASE("class_balanced README parameter table matches the options schema", "[class_balanced]") {
-  tailor::test::check_readme_matches_schema(PLUGIN_README,
-                                            tailor::schema_of<ClassBalancedLoss::Options>());
+  tailor::testing::check_readme_matches_schema(PLUGIN_README,
+                                               tailor::schema_of<ClassBalancedLoss::Options>());
 }

@@ -3,10 +3,10 @@
 #include "difficulty_net.hpp"
 
 #include "../../../tests/support/golden.hpp"
-#include "../../../tests/support/readme_table.hpp"
 
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/optim/adam.h>
+#include <tailor/testing.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -14,18 +14,12 @@
 #include <limits>
 
 using tailor::plugins::DifficultyNetLoss;
+using tailor::testing::loss_context;
+using tailor::testing::options;
 
 namespace {
 
 const std::vector<int64_t> kLtCounts = {500, 120, 40, 10, 3};
-
-tailor::LossContext context(std::vector<int64_t> counts = kLtCounts) {
-  tailor::LossContext c;
-  c.num_classes = static_cast<int64_t>(counts.size());
-  c.class_counts = std::move(counts);
-  c.feature_dim = 4;
-  return c;
-}
 
 tailor::ClassStats val_stats(std::vector<double> accuracy,
                              tailor::Split split = tailor::Split::kVal) {
@@ -83,14 +77,6 @@ at::Tensor synthetic_meta_loss(const DifficultyNetLoss& loss,
   return total;
 }
 
-// Reads options the way the plugin's create() does, from one key set in an experiment file.
-DifficultyNetLoss::Options read_one(TailorValue value) {
-  value.struct_size = sizeof(TailorValue);
-  value.origin = "exp.toml:7:1";
-  const TailorConfig config{sizeof(TailorConfig), "loss", 1, &value};
-  return tailor::read_options<DifficultyNetLoss::Options>(config);
-}
-
 }  // namespace
 
 TEST_CASE("difficulty_net weights, driver and task loss match the methods.md 4.2 reference",
@@ -98,7 +84,7 @@ TEST_CASE("difficulty_net weights, driver and task loss match the methods.md 4.2
   for (const auto& g : tailor::test::load_golden("difficulty_net")) {
     if (g.name.rfind("lookahead", 0) == 0) continue;
     DYNAMIC_SECTION(g.name) {
-      DifficultyNetLoss loss(golden_options(g.options), context());
+      DifficultyNetLoss loss(golden_options(g.options), loss_context(kLtCounts, 4));
       load_phi(loss, g);
       loss.on_validation(val_stats(g.raw.at("context").at("accuracy").get<std::vector<double>>()));
       CHECK(at::allclose(loss.difficulties(), g.tensor("d"), 1e-5, 1e-7));
@@ -140,11 +126,11 @@ TEST_CASE("difficulty_net inside a host-style look-ahead: bilevel vs detached we
     if (g.name.rfind("lookahead", 0) != 0) continue;
     DYNAMIC_SECTION(g.name) {
       const DifficultyNetLoss::Options o = golden_options(g.options);
-      DifficultyNetLoss loss(o, context());
+      DifficultyNetLoss loss(o, loss_context(kLtCounts, 4));
       load_phi(loss, g);
       loss.on_validation(val_stats(g.raw.at("context").at("accuracy").get<std::vector<double>>()));
       // A second loss with the same phi, stepped by the driver term alone.
-      DifficultyNetLoss driver_only(o, context());
+      DifficultyNetLoss driver_only(o, loss_context(kLtCounts, 4));
       driver_only.load_state(loss.state());
 
       const at::Tensor features = g.tensor("features"), targets = g.tensor("targets");
@@ -211,7 +197,7 @@ TEST_CASE("difficulty_net starts uniform: bias-free phi on a = 0 gives d = 0.5, 
   at::manual_seed(1);
   DifficultyNetLoss::Options o;
   o.hidden = 16;
-  DifficultyNetLoss loss(o, context());
+  DifficultyNetLoss loss(o, loss_context(kLtCounts, 4));
   CHECK(loss.needs() == (tailor::needs::kValidationStats | tailor::needs::kMetaStep));
   CHECK(loss.parameters().empty());  // phi is the loss's own business, not the host optimizer's
   CHECK(at::equal(loss.accuracy(), at::zeros({5}, at::kDouble)));
@@ -225,7 +211,7 @@ TEST_CASE("difficulty_net starts uniform: bias-free phi on a = 0 gives d = 0.5, 
 }
 
 TEST_CASE("difficulty_net accuracies: val only, NaN as 0", "[difficulty_net]") {
-  DifficultyNetLoss loss(DifficultyNetLoss::Options{}, context());
+  DifficultyNetLoss loss(DifficultyNetLoss::Options{}, loss_context(kLtCounts, 4));
   loss.on_validation(val_stats({0.9, 0.8, 0.5, 0.1, 0.0}));
   loss.on_validation(val_stats({1.0, 1.0, 1.0, 1.0, 1.0}, tailor::Split::kTest));  // ignored
   CHECK(at::allclose(loss.accuracy(), at::tensor({0.9, 0.8, 0.5, 0.1, 0.0}, at::kDouble)));
@@ -248,7 +234,7 @@ TEST_CASE("difficulty_net's Adam on phi is torch::optim::Adam", "[difficulty_net
   o.weight_decay = 1e-3;
   o.betas = {0.8, 0.99};
   o.adam_eps = 1e-6;
-  DifficultyNetLoss loss(o, context());
+  DifficultyNetLoss loss(o, loss_context(kLtCounts, 4));
   std::vector<at::Tensor> reference;
   for (const auto& p : phi_tensors(loss))
     reference.push_back(p.detach().clone().set_requires_grad(true));
@@ -273,14 +259,14 @@ TEST_CASE("difficulty_net state round trip resumes exactly", "[difficulty_net]")
   o.hidden = 8;
   o.lr = 1e-3;
   at::manual_seed(4);
-  DifficultyNetLoss loss(o, context());
+  DifficultyNetLoss loss(o, loss_context(kLtCounts, 4));
   loss.on_validation(val_stats({0.9, 0.6, 0.4, 0.2, 0.1}));
   std::vector<at::Tensor> direction;
   for (const auto& p : phi_tensors(loss)) direction.push_back(at::randn_like(p));
   for (int i = 0; i < 3; ++i) loss.meta_update(synthetic_meta_loss(loss, direction), {});
 
   at::manual_seed(5);  // a different initialisation, overwritten by the state
-  DifficultyNetLoss resumed(o, context());
+  DifficultyNetLoss resumed(o, loss_context(kLtCounts, 4));
   resumed.load_state(loss.state());
   CHECK(resumed.adam_steps() == 3);
   CHECK(at::equal(resumed.accuracy(), loss.accuracy()));
@@ -293,20 +279,20 @@ TEST_CASE("difficulty_net state round trip resumes exactly", "[difficulty_net]")
   CHECK(at::equal(loss.class_weights(), resumed.class_weights()));
 
   o.hidden = 9;
-  DifficultyNetLoss other(o, context());
+  DifficultyNetLoss other(o, loss_context(kLtCounts, 4));
   CHECK_THROWS_WITH(other.load_state(loss.state()), Catch::Contains("expected [9, 5]"));
   CHECK_THROWS_WITH(other.load_state({}), Catch::Contains("lacks phi.0.weight"));
   o.hidden = 8;
   o.bias = true;
-  DifficultyNetLoss with_bias(o, context());
+  DifficultyNetLoss with_bias(o, loss_context(kLtCounts, 4));
   CHECK_THROWS_WITH(with_bias.load_state(loss.state()), Catch::Contains("lacks phi.0.bias"));
 }
 
 TEST_CASE("difficulty_net initialisation follows the experiment seed", "[difficulty_net]") {
   at::manual_seed(7);
-  DifficultyNetLoss a(DifficultyNetLoss::Options{}, context());
+  DifficultyNetLoss a(DifficultyNetLoss::Options{}, loss_context(kLtCounts, 4));
   at::manual_seed(7);
-  DifficultyNetLoss b(DifficultyNetLoss::Options{}, context());
+  DifficultyNetLoss b(DifficultyNetLoss::Options{}, loss_context(kLtCounts, 4));
   for (size_t i = 0; i < a.phi().size(); ++i)
     CHECK(at::equal(a.phi()[i].second, b.phi()[i].second));
   // Default CIFAR architecture: 5 -> 128 -> 128 -> 5, bias-free, U(+-1/sqrt(fan_in)).
@@ -319,37 +305,34 @@ TEST_CASE("difficulty_net initialisation follows the experiment seed", "[difficu
 TEST_CASE("difficulty_net rejects bad options", "[difficulty_net]") {
   DifficultyNetLoss::Options o;
   o.lambda = -0.1;
-  CHECK_THROWS_WITH(DifficultyNetLoss(o, context()), Catch::Contains("lambda must be >= 0"));
+  CHECK_THROWS_WITH(DifficultyNetLoss(o, loss_context(kLtCounts, 4)),
+                    Catch::Contains("lambda must be >= 0"));
   o = {};
   o.hidden = 0;
-  CHECK_THROWS_WITH(DifficultyNetLoss(o, context()), Catch::Contains("hidden must be >= 1"));
+  CHECK_THROWS_WITH(DifficultyNetLoss(o, loss_context(kLtCounts, 4)),
+                    Catch::Contains("hidden must be >= 1"));
   o = {};
   o.betas = {0.9};
-  CHECK_THROWS_WITH(DifficultyNetLoss(o, context()), Catch::Contains("betas needs two values"));
+  CHECK_THROWS_WITH(DifficultyNetLoss(o, loss_context(kLtCounts, 4)),
+                    Catch::Contains("betas needs two values"));
   o = {};
   o.base = "balanced_softmax";
-  CHECK_THROWS_WITH(DifficultyNetLoss(o, context({10, 0, 2})),
+  CHECK_THROWS_WITH(DifficultyNetLoss(o, loss_context({10, 0, 2}, 4)),
                     Catch::Contains("class 1 has 0 training samples"));
-  CHECK_NOTHROW(DifficultyNetLoss(DifficultyNetLoss::Options{}, context({10, 0, 2})));
+  CHECK_NOTHROW(DifficultyNetLoss(DifficultyNetLoss::Options{}, loss_context({10, 0, 2}, 4)));
 
-  TailorValue lambda{};
-  lambda.type = TAILOR_VALUE_FLOAT;
-  lambda.key = "lambda";
-  lambda.float_value = -1.0;
-  CHECK_THROWS_WITH(read_one(lambda), Catch::Contains("exp.toml:7:1: [loss] lambda must be >= 0"));
-  TailorValue hidden{};
-  hidden.type = TAILOR_VALUE_INT;
-  hidden.key = "hidden";
-  hidden.int_value = 0;
-  CHECK_THROWS_WITH(read_one(hidden), Catch::Contains("[loss] hidden must be >= 1"));
+  CHECK_THROWS_WITH(options<DifficultyNetLoss::Options>("lambda = -1.0"),
+                    Catch::Contains("exp.toml:1:10: [loss] lambda must be >= 0"));
+  CHECK_THROWS_WITH(options<DifficultyNetLoss::Options>("hidden = 0"),
+                    Catch::Contains("[loss] hidden must be >= 1"));
 
-  DifficultyNetLoss loss(DifficultyNetLoss::Options{}, context());
+  DifficultyNetLoss loss(DifficultyNetLoss::Options{}, loss_context(kLtCounts, 4));
   CHECK_THROWS_WITH(loss.forward(batch(at::zeros({2, 3}), at::zeros({2}, at::kLong))),
                     Catch::Contains("logits must be [N, 5]"));
   CHECK_THROWS_WITH(loss.meta_update(at::Tensor(), {}), Catch::Contains("scalar meta loss"));
 }
 
 TEST_CASE("difficulty_net README parameter table matches the options schema", "[difficulty_net]") {
-  tailor::test::check_readme_matches_schema(PLUGIN_README,
-                                            tailor::schema_of<DifficultyNetLoss::Options>());
+  tailor::testing::check_readme_matches_schema(PLUGIN_README,
+                                               tailor::schema_of<DifficultyNetLoss::Options>());
 }

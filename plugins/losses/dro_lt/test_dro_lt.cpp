@@ -3,25 +3,20 @@
 #include "dro_lt.hpp"
 
 #include "../../../tests/support/golden.hpp"
-#include "../../../tests/support/readme_table.hpp"
+
+#include <tailor/testing.hpp>
 
 #include <catch2/catch.hpp>
 
 #include <cmath>
 
 using tailor::plugins::DroLtLoss;
+using tailor::testing::loss_context;
+using tailor::testing::options;
 
 namespace {
 
 const std::vector<int64_t> kLtCounts = {500, 120, 40, 10, 3};
-
-tailor::LossContext context(std::vector<int64_t> counts, int64_t feature_dim) {
-  tailor::LossContext c;
-  c.num_classes = static_cast<int64_t>(counts.size());
-  c.class_counts = std::move(counts);
-  c.feature_dim = feature_dim;
-  return c;
-}
 
 DroLtLoss::Options golden_options(const nlohmann::json& j) {
   DroLtLoss::Options o;
@@ -50,14 +45,6 @@ tailor::LossInput batch(const at::Tensor& logits, const at::Tensor& targets,
   return in;
 }
 
-// Reads options the way the plugin's create() does, from one key set in an experiment file.
-DroLtLoss::Options read_one(TailorValue value) {
-  value.struct_size = sizeof(TailorValue);
-  value.origin = "exp.toml:4:1";
-  const TailorConfig config{sizeof(TailorConfig), "loss", 1, &value};
-  return tailor::read_options<DroLtLoss::Options>(config);
-}
-
 }  // namespace
 
 TEST_CASE("dro_lt matches the methods.md 5.2 reference", "[dro_lt][golden]") {
@@ -65,7 +52,7 @@ TEST_CASE("dro_lt matches the methods.md 5.2 reference", "[dro_lt][golden]") {
     DYNAMIC_SECTION(g.name) {
       const DroLtLoss::Options o = golden_options(g.options);
       const at::Tensor bank = g.tensor("bank");
-      DroLtLoss loss(o, context(kLtCounts, bank.size(1)));
+      DroLtLoss loss(o, loss_context(kLtCounts, bank.size(1)));
       loss.on_feature_bank(bank, g.tensor("bank_labels"), {});
       CHECK(at::allclose(loss.centroids(), g.tensor("centroids"), 1e-6, 1e-6));
       if (g.has("epsilon_values")) set_epsilon(loss, g.tensor("epsilon_values"));
@@ -105,7 +92,7 @@ TEST_CASE("dro_lt eps gradient is (1/T)(1 - P_c)/|present| > 0, so SGD shrinks e
     DroLtLoss::Options o;
     o.temperature = temperature;
     o.ce = "off";
-    DroLtLoss loss(o, context(kLtCounts, 6));
+    DroLtLoss loss(o, loss_context(kLtCounts, 6));
     loss.on_feature_bank(g.tensor("bank"), g.tensor("bank_labels"), {});
     const at::Tensor f = g.tensor("features"), y = g.tensor("targets");
     loss.forward(batch(g.tensor("logits"), y, f)).backward();
@@ -136,7 +123,7 @@ TEST_CASE("dro_lt eps gradient is (1/T)(1 - P_c)/|present| > 0, so SGD shrinks e
 }
 
 TEST_CASE("dro_lt centroids are the class means of the feature bank", "[dro_lt]") {
-  DroLtLoss loss(DroLtLoss::Options{}, context({10, 10, 10}, 2));
+  DroLtLoss loss(DroLtLoss::Options{}, loss_context({10, 10, 10}, 2));
   CHECK(loss.needs() == (tailor::needs::kFeatures | tailor::needs::kFeatureBank));
   const at::Tensor bank =
       at::tensor({0.f, 0.f, 2.f, 0.f, 1.f, 3.f, 1.f, 1.f, 5.f, 5.f}).view({5, 2});
@@ -162,7 +149,7 @@ TEST_CASE("dro_lt centroids are the class means of the feature bank", "[dro_lt]"
 TEST_CASE("dro_lt robustness loss: single-class batch and a sample on its centroid", "[dro_lt]") {
   DroLtLoss::Options o;
   o.ce = "off";
-  DroLtLoss loss(o, context({4, 4}, 2));
+  DroLtLoss loss(o, loss_context({4, 4}, 2));
   loss.on_feature_bank(at::tensor({0.f, 0.f, 3.f, 4.f}).view({2, 2}), at::tensor({0, 1}, at::kLong),
                        {});
   // Every sample of the batch is a positive of the one centroid: log p sums to 0 over the batch
@@ -180,7 +167,7 @@ TEST_CASE("dro_lt robustness loss: single-class batch and a sample on its centro
 
 TEST_CASE("dro_lt parameters, clamping and state round trip", "[dro_lt]") {
   DroLtLoss::Options o;
-  DroLtLoss loss(o, context(kLtCounts, 3));
+  DroLtLoss loss(o, loss_context(kLtCounts, 3));
   auto params = loss.parameters();
   REQUIRE(params.size() == 1);
   CHECK(params[0].first == "epsilon");
@@ -198,7 +185,7 @@ TEST_CASE("dro_lt parameters, clamping and state round trip", "[dro_lt]") {
 
   // A fresh loss restored from the state computes the same value, and restores eps in place:
   // the host's optimizer keeps pointing at the same tensor.
-  DroLtLoss restored(o, context(kLtCounts, 3));
+  DroLtLoss restored(o, loss_context(kLtCounts, 3));
   const at::Tensor held = restored.parameters()[0].second;
   restored.load_state(saved);
   CHECK(held.data_ptr() == restored.epsilon().data_ptr());
@@ -211,13 +198,13 @@ TEST_CASE("dro_lt parameters, clamping and state round trip", "[dro_lt]") {
 
   // clamp_epsilon projects a negative eps onto 0 before the batch.
   o.clamp_epsilon = true;
-  DroLtLoss clamped(o, context(kLtCounts, 3));
+  DroLtLoss clamped(o, loss_context(kLtCounts, 3));
   clamped.load_state(saved);
   clamped.forward(batch(z, y, f));
   CHECK(at::equal(clamped.epsilon(), at::tensor({0.5f, 0.f, 1.f, 2.f, 0.f})));
 
   // A state without centroids (saved before the first bank) clears them.
-  DroLtLoss blank(o, context(kLtCounts, 3));
+  DroLtLoss blank(o, loss_context(kLtCounts, 3));
   restored.load_state(blank.state());
   CHECK_FALSE(restored.centroids().defined());
 
@@ -234,47 +221,45 @@ TEST_CASE("dro_lt fixed and count-based margins", "[dro_lt]") {
   DroLtLoss::Options o;
   o.epsilon_mode = "count";
   o.epsilon = 2.0;
-  DroLtLoss count(o, context({400, 100, 4}, 3));
+  DroLtLoss count(o, loss_context({400, 100, 4}, 3));
   CHECK(at::allclose(count.epsilon(), at::tensor({0.2f, 0.4f, 2.f})));
   CHECK(count.parameters().empty());
   o.epsilon_mode = "fixed";
-  DroLtLoss fixed(o, context({400, 100, 4}, 3));
+  DroLtLoss fixed(o, loss_context({400, 100, 4}, 3));
   CHECK(at::allclose(fixed.epsilon(), at::full({3}, 2.f)));
 }
 
 TEST_CASE("dro_lt rejects bad options and inputs", "[dro_lt]") {
   DroLtLoss::Options o;
   o.temperature = 0.0;
-  CHECK_THROWS_WITH(DroLtLoss(o, context(kLtCounts, 4)),
+  CHECK_THROWS_WITH(DroLtLoss(o, loss_context(kLtCounts, 4)),
                     Catch::Contains("temperature must be > 0"));
   o.temperature = -1.0;
-  CHECK_THROWS_WITH(DroLtLoss(o, context(kLtCounts, 4)),
+  CHECK_THROWS_WITH(DroLtLoss(o, loss_context(kLtCounts, 4)),
                     Catch::Contains("temperature must be > 0"));
-  TailorValue t{};
-  t.type = TAILOR_VALUE_FLOAT;
-  t.key = "temperature";
-  t.float_value = 0.0;
-  CHECK_THROWS_WITH(read_one(t), Catch::Contains("exp.toml:4:1: [loss] temperature must be > 0"));
+  CHECK_THROWS_WITH(options<DroLtLoss::Options>("temperature = 0.0"),
+                    Catch::Contains("exp.toml:1:15: [loss] temperature must be > 0"));
   o = {};
   o.lambda = -1.0;
-  CHECK_THROWS_WITH(DroLtLoss(o, context(kLtCounts, 4)), Catch::Contains("lambda must be >= 0"));
+  CHECK_THROWS_WITH(DroLtLoss(o, loss_context(kLtCounts, 4)),
+                    Catch::Contains("lambda must be >= 0"));
 
   // A class without training samples: count-based eps would divide by zero, so it is refused;
   // learned eps is fine (the class never appears in a batch, its centroid is never used).
   o = {};
   o.epsilon_mode = "count";
-  CHECK_THROWS_WITH(DroLtLoss(o, context({10, 0, 3}, 4)),
+  CHECK_THROWS_WITH(DroLtLoss(o, loss_context({10, 0, 3}, 4)),
                     Catch::Contains("epsilon_mode = \"count\" needs every class"));
   o.epsilon_mode = "learned";
-  CHECK_NOTHROW(DroLtLoss(o, context({10, 0, 3}, 4)));
+  CHECK_NOTHROW(DroLtLoss(o, loss_context({10, 0, 3}, 4)));
 
   // feature_dim: none at create, and a bank or batch whose width differs from the backbone's.
-  CHECK_THROWS_WITH(DroLtLoss(o, context(kLtCounts, 0)), Catch::Contains("feature_dim = 0"));
-  tailor::LossContext short_counts = context({1, 2}, 4);
+  CHECK_THROWS_WITH(DroLtLoss(o, loss_context(kLtCounts, 0)), Catch::Contains("feature_dim = 0"));
+  tailor::LossContext short_counts = loss_context({1, 2}, 4);
   short_counts.num_classes = 5;
   CHECK_THROWS_WITH(DroLtLoss(o, short_counts),
                     Catch::Contains("got 2 class counts for 5 classes"));
-  DroLtLoss loss(o, context(kLtCounts, 4));
+  DroLtLoss loss(o, loss_context(kLtCounts, 4));
   CHECK_THROWS_WITH(loss.on_feature_bank(at::zeros({5, 3}), at::arange(5, at::kLong), {}),
                     Catch::Contains("feature bank must be [N, 4]"));
   CHECK_THROWS_WITH(loss.on_feature_bank(at::zeros({5, 4}), at::arange(5, at::kLong) + 1, {}),
@@ -289,5 +274,6 @@ TEST_CASE("dro_lt rejects bad options and inputs", "[dro_lt]") {
 }
 
 TEST_CASE("dro_lt README parameter table matches the options schema", "[dro_lt]") {
-  tailor::test::check_readme_matches_schema(PLUGIN_README, tailor::schema_of<DroLtLoss::Options>());
+  tailor::testing::check_readme_matches_schema(PLUGIN_README,
+                                               tailor::schema_of<DroLtLoss::Options>());
 }

@@ -2,30 +2,14 @@
 #include "focal.hpp"
 
 #include "../../../tests/support/golden.hpp"
-#include "../../../tests/support/readme_table.hpp"
+
+#include <tailor/testing.hpp>
 
 #include <catch2/catch.hpp>
 
 using tailor::plugins::FocalLoss;
-
-namespace {
-
-tailor::LossContext context(int64_t classes) {
-  tailor::LossContext c;
-  c.num_classes = classes;
-  c.class_counts.assign(static_cast<size_t>(classes), 1);
-  return c;
-}
-
-// Reads options the way the plugin's create() does, from one key set in an experiment file.
-FocalLoss::Options read_one(TailorValue value) {
-  value.struct_size = sizeof(TailorValue);
-  value.origin = "exp.toml:7:9";
-  const TailorConfig config{sizeof(TailorConfig), "loss", 1, &value};
-  return tailor::read_options<FocalLoss::Options>(config);
-}
-
-}  // namespace
+using tailor::testing::loss_context;
+using tailor::testing::options;
 
 TEST_CASE("focal matches the PyTorch reference", "[focal][golden]") {
   for (const auto& g : tailor::test::load_golden("focal")) {
@@ -38,7 +22,7 @@ TEST_CASE("focal matches the PyTorch reference", "[focal][golden]") {
       o.detach_modulator = g.options.value("detach_modulator", o.detach_modulator);
       o.reduction = g.options.value("reduction", o.reduction);
       at::Tensor logits = g.tensor("logits").set_requires_grad(true);
-      FocalLoss loss(o, context(logits.size(1)));
+      FocalLoss loss(o, loss_context(std::vector<int64_t>(logits.size(1), 1)));
       tailor::LossInput in;
       in.logits = logits;
       in.targets = g.tensor("targets");
@@ -56,7 +40,7 @@ TEST_CASE("focal with gamma 0 is cross-entropy", "[focal]") {
   const at::Tensor targets = at::tensor(std::vector<int64_t>{0, 1, 2, 3, 0, 1});
   FocalLoss::Options o;
   o.gamma = 0.0;
-  FocalLoss loss(o, context(4));
+  FocalLoss loss(o, loss_context({1, 1, 1, 1}));
   tailor::LossInput in{logits, targets};
   CHECK(loss.forward(in).item<double>() ==
         Approx(at::cross_entropy_loss(logits, targets).item<double>()).epsilon(1e-6));
@@ -67,7 +51,7 @@ TEST_CASE("focal stays finite for saturated logits and gamma below 1", "[focal]"
     FocalLoss::Options o;
     o.form = form;
     o.gamma = 0.5;
-    FocalLoss loss(o, context(3));
+    FocalLoss loss(o, loss_context({1, 1, 1}));
     at::Tensor logits = at::tensor(std::vector<float>{200.f, -200.f, 0.f, -150.f, 150.f, -90.f})
                             .view({2, 3})
                             .set_requires_grad(true);
@@ -82,33 +66,27 @@ TEST_CASE("focal stays finite for saturated logits and gamma below 1", "[focal]"
 
 TEST_CASE("focal rejects bad options with clear messages", "[focal]") {
   SECTION("negative gamma") {
-    TailorValue v{};
-    v.type = TAILOR_VALUE_FLOAT;
-    v.key = "gamma";
-    v.float_value = -1.0;
-    CHECK_THROWS_WITH(read_one(v), "exp.toml:7:9: [loss] gamma must be >= 0, got -1");
+    CHECK_THROWS_WITH(options<FocalLoss::Options>("gamma = -1.0"),
+                      "exp.toml:1:9: [loss] gamma must be >= 0, got -1");
   }
   SECTION("unknown form") {
-    TailorValue v{};
-    v.type = TAILOR_VALUE_STRING;
-    v.key = "form";
-    v.string_value = "softmx";
-    CHECK_THROWS_WITH(read_one(v),
-                      "exp.toml:7:9: [loss] form must be one of: softmax, sigmoid, got \"softmx\"");
+    CHECK_THROWS_WITH(options<FocalLoss::Options>("form = \"softmx\""),
+                      "exp.toml:1:8: [loss] form must be one of: softmax, sigmoid, got \"softmx\"");
   }
   SECTION("alpha with the softmax form") {
     FocalLoss::Options o;
     o.alpha = 0.25;
-    CHECK_THROWS_WITH(FocalLoss(o, context(3)), Catch::Contains("sigmoid form only"));
+    CHECK_THROWS_WITH(FocalLoss(o, loss_context({1, 1, 1})), Catch::Contains("sigmoid form only"));
   }
   SECTION("class_weights of the wrong length") {
     FocalLoss::Options o;
     o.class_weights = {1.0, 2.0};
-    CHECK_THROWS_WITH(FocalLoss(o, context(3)),
+    CHECK_THROWS_WITH(FocalLoss(o, loss_context({1, 1, 1})),
                       Catch::Contains("class_weights has 2 entries but the dataset has 3 classes"));
   }
 }
 
 TEST_CASE("focal README parameter table matches the options schema", "[focal]") {
-  tailor::test::check_readme_matches_schema(PLUGIN_README, tailor::schema_of<FocalLoss::Options>());
+  tailor::testing::check_readme_matches_schema(PLUGIN_README,
+                                               tailor::schema_of<FocalLoss::Options>());
 }

@@ -2,29 +2,22 @@
 #include "label_aware_smoothing.hpp"
 
 #include "../../../tests/support/golden.hpp"
-#include "../../../tests/support/readme_table.hpp"
+
+#include <tailor/testing.hpp>
 
 #include <catch2/catch.hpp>
 
 #include <cmath>
 
 using tailor::plugins::LabelAwareSmoothing;
+using tailor::testing::loss_context;
 
 namespace {
 
-tailor::LossContext context(std::vector<int64_t> counts) {
-  tailor::LossContext c;
-  c.num_classes = static_cast<int64_t>(counts.size());
-  c.class_counts = std::move(counts);
-  return c;
-}
-
-// Reads options the way the plugin's create() does, from one key set in an experiment file.
-LabelAwareSmoothing::Options read_one(TailorValue value) {
-  value.struct_size = sizeof(TailorValue);
-  value.origin = "stage2.toml:11:3";
-  const TailorConfig config{sizeof(TailorConfig), "stage[1].loss", 1, &value};
-  return tailor::read_options<LabelAwareSmoothing::Options>(config);
+// Options as the host reads them from the loss table of an experiment's second stage.
+LabelAwareSmoothing::Options stage_options(const char* toml) {
+  return tailor::testing::options<LabelAwareSmoothing::Options>(toml, "stage[1].loss",
+                                                                "stage2.toml");
 }
 
 }  // namespace
@@ -41,7 +34,7 @@ TEST_CASE("label_aware_smoothing matches the reference of the official code",
       o.reduction = g.options.value("reduction", o.reduction);
       at::Tensor logits = g.tensor("logits").set_requires_grad(true);
       LabelAwareSmoothing loss(
-          o, context(g.raw.at("context").at("class_counts").get<std::vector<int64_t>>()));
+          o, loss_context(g.raw.at("context").at("class_counts").get<std::vector<int64_t>>()));
       CHECK(at::allclose(loss.smoothing(), g.tensor("smoothing"), 1e-6, 1e-7));
       tailor::LossInput in;
       in.logits = logits;
@@ -91,7 +84,7 @@ TEST_CASE("label_aware_smoothing corner cases", "[label_aware_smoothing]") {
   SECTION("zero smoothing is cross-entropy") {
     o.eps_head = 0.0;
     o.eps_tail = 0.0;
-    LabelAwareSmoothing loss(o, context({100, 10, 1}));
+    LabelAwareSmoothing loss(o, loss_context({100, 10, 1}));
     const at::Tensor z = at::randn({6, 3});
     const at::Tensor y = at::tensor(std::vector<int64_t>{0, 1, 2, 0, 1, 2});
     CHECK(loss.forward({z, y}).item<double>() ==
@@ -100,7 +93,7 @@ TEST_CASE("label_aware_smoothing corner cases", "[label_aware_smoothing]") {
   SECTION("one smoothing for all classes is ordinary label smoothing") {
     o.eps_head = 0.2;
     o.eps_tail = 0.2;
-    LabelAwareSmoothing loss(o, context({100, 10, 1}));
+    LabelAwareSmoothing loss(o, loss_context({100, 10, 1}));
     const at::Tensor z = at::randn({6, 3});
     const at::Tensor y = at::tensor(std::vector<int64_t>{0, 1, 2, 0, 1, 2});
     const double expected =
@@ -111,23 +104,15 @@ TEST_CASE("label_aware_smoothing corner cases", "[label_aware_smoothing]") {
 
 TEST_CASE("label_aware_smoothing rejects bad options with clear messages",
           "[label_aware_smoothing]") {
-  TailorValue head{};
-  head.type = TAILOR_VALUE_FLOAT;
-  head.key = "eps_head";
-  head.float_value = 1.2;
-  CHECK_THROWS_WITH(read_one(head),
-                    "stage2.toml:11:3: [stage[1].loss] eps_head must be [0, 1], got 1.2");
-  TailorValue shape{};
-  shape.type = TAILOR_VALUE_STRING;
-  shape.key = "shape";
-  shape.string_value = "sine";
-  CHECK_THROWS_WITH(read_one(shape),
-                    "stage2.toml:11:3: [stage[1].loss] shape must be one of: concave, linear, "
+  CHECK_THROWS_WITH(stage_options("eps_head = 1.2"),
+                    "stage2.toml:1:12: [stage[1].loss] eps_head must be [0, 1], got 1.2");
+  CHECK_THROWS_WITH(stage_options("shape = \"sine\""),
+                    "stage2.toml:1:9: [stage[1].loss] shape must be one of: concave, linear, "
                     "convex, exp, got \"sine\"");
 }
 
 TEST_CASE("label_aware_smoothing README parameter table matches the options schema",
           "[label_aware_smoothing]") {
-  tailor::test::check_readme_matches_schema(PLUGIN_README,
-                                            tailor::schema_of<LabelAwareSmoothing::Options>());
+  tailor::testing::check_readme_matches_schema(PLUGIN_README,
+                                               tailor::schema_of<LabelAwareSmoothing::Options>());
 }

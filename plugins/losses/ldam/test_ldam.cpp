@@ -2,37 +2,21 @@
 #include "ldam.hpp"
 
 #include "../../../tests/support/golden.hpp"
-#include "../../../tests/support/readme_table.hpp"
+
+#include <tailor/testing.hpp>
 
 #include <catch2/catch.hpp>
 
 #include <cmath>
 
 using tailor::plugins::LdamLoss;
+using tailor::testing::loss_context;
 
 namespace {
 
-tailor::LossContext context(std::vector<int64_t> counts) {
-  tailor::LossContext c;
-  c.num_classes = static_cast<int64_t>(counts.size());
-  c.class_counts = std::move(counts);
-  return c;
-}
-
-// Reads options the way the plugin's create() does, from one key set in an experiment file.
-LdamLoss::Options read_one(TailorValue value) {
-  value.struct_size = sizeof(TailorValue);
-  value.origin = "exp.toml:3:5";
-  const TailorConfig config{sizeof(TailorConfig), "stage[1].loss", 1, &value};
-  return tailor::read_options<LdamLoss::Options>(config);
-}
-
-TailorValue float_value(const char* key, double v) {
-  TailorValue value{};
-  value.type = TAILOR_VALUE_FLOAT;
-  value.key = key;
-  value.float_value = v;
-  return value;
+// Options as the host reads them from the loss table of an experiment's second stage.
+LdamLoss::Options stage_options(const char* toml) {
+  return tailor::testing::options<LdamLoss::Options>(toml, "stage[1].loss");
 }
 
 }  // namespace
@@ -47,7 +31,8 @@ TEST_CASE("ldam matches the reference of the official code", "[ldam][golden]") {
       o.drw_beta = g.options.value("drw_beta", o.drw_beta);
       o.reduction = g.options.value("reduction", o.reduction);
       at::Tensor logits = g.tensor("logits").set_requires_grad(true);
-      LdamLoss loss(o, context(g.raw.at("context").at("class_counts").get<std::vector<int64_t>>()));
+      LdamLoss loss(
+          o, loss_context(g.raw.at("context").at("class_counts").get<std::vector<int64_t>>()));
       CHECK(at::allclose(loss.margins(), g.tensor("margins"), 1e-6, 1e-7));
       CHECK(loss.class_weights().defined() == g.has("weights"));
       if (g.has("weights"))
@@ -80,7 +65,7 @@ TEST_CASE("ldam margins for known counts", "[ldam]") {
 TEST_CASE("ldam subtracts the margin from the target logit only, then scales", "[ldam]") {
   LdamLoss::Options o;
   o.s = 2.0;
-  LdamLoss loss(o, context({1, 16}));  // margins 0.5 and 0.25
+  LdamLoss loss(o, loss_context({1, 16}));  // margins 0.5 and 0.25
   const at::Tensor z = at::tensor(std::vector<float>{0.3f, -0.1f, 0.2f, 0.6f}).view({2, 2});
   const at::Tensor y = at::tensor(std::vector<int64_t>{0, 1});
   // Expected logits s * (z - m_y e_y): [0.6 - 1.0, -0.2] and [0.4, 1.2 - 0.5].
@@ -92,31 +77,32 @@ TEST_CASE("ldam subtracts the margin from the target logit only, then scales", "
 
 TEST_CASE("ldam with reweight uses class-balanced DRW weights", "[ldam]") {
   LdamLoss::Options o;
-  CHECK_FALSE(LdamLoss(o, context({10, 2})).class_weights().defined());
+  CHECK_FALSE(LdamLoss(o, loss_context({10, 2})).class_weights().defined());
   o.reweight = true;
   o.drw_beta = 0.9;
   // counts 1 and 2: 1/E = 1 and 10/19, normalised to sum 2: 38/29 and 20/29.
-  const at::Tensor w = LdamLoss(o, context({1, 2})).class_weights();
+  const at::Tensor w = LdamLoss(o, loss_context({1, 2})).class_weights();
   CHECK(w[0].item<double>() == Approx(38.0 / 29.0));
   CHECK(w[1].item<double>() == Approx(20.0 / 29.0));
 }
 
 TEST_CASE("ldam asks the host for a cosine head", "[ldam]") {
-  LdamLoss loss(LdamLoss::Options{}, context({5, 3}));
+  LdamLoss loss(LdamLoss::Options{}, loss_context({5, 3}));
   CHECK((loss.needs() & tailor::needs::kNormedHead) != 0);
 }
 
 TEST_CASE("ldam rejects bad input with clear messages", "[ldam]") {
-  CHECK_THROWS_WITH(read_one(float_value("drw_beta", 1.0)),
-                    "exp.toml:3:5: [stage[1].loss] drw_beta must be [0, 1), got 1");
-  CHECK_THROWS_WITH(read_one(float_value("max_m", 0.0)),
-                    "exp.toml:3:5: [stage[1].loss] max_m must be > 0, got 0");
-  CHECK_THROWS_WITH(read_one(float_value("s", -30.0)),
-                    "exp.toml:3:5: [stage[1].loss] s must be > 0, got -30");
-  CHECK_THROWS_WITH(LdamLoss(LdamLoss::Options{}, context({100, 0, 4})),
+  CHECK_THROWS_WITH(stage_options("drw_beta = 1.0"),
+                    "exp.toml:1:12: [stage[1].loss] drw_beta must be [0, 1), got 1");
+  CHECK_THROWS_WITH(stage_options("max_m = 0.0"),
+                    "exp.toml:1:9: [stage[1].loss] max_m must be > 0, got 0");
+  CHECK_THROWS_WITH(stage_options("s = -30.0"),
+                    "exp.toml:1:5: [stage[1].loss] s must be > 0, got -30");
+  CHECK_THROWS_WITH(LdamLoss(LdamLoss::Options{}, loss_context({100, 0, 4})),
                     Catch::Contains("class 1 has 0 training samples"));
 }
 
 TEST_CASE("ldam README parameter table matches the options schema", "[ldam]") {
-  tailor::test::check_readme_matches_schema(PLUGIN_README, tailor::schema_of<LdamLoss::Options>());
+  tailor::testing::check_readme_matches_schema(PLUGIN_README,
+                                               tailor::schema_of<LdamLoss::Options>());
 }

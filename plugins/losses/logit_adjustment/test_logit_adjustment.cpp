@@ -2,32 +2,16 @@
 #include "logit_adjustment.hpp"
 
 #include "../../../tests/support/golden.hpp"
-#include "../../../tests/support/readme_table.hpp"
+
+#include <tailor/testing.hpp>
 
 #include <catch2/catch.hpp>
 
 #include <cmath>
 
 using tailor::plugins::LogitAdjustment;
-
-namespace {
-
-tailor::LossContext context(std::vector<int64_t> counts) {
-  tailor::LossContext c;
-  c.num_classes = static_cast<int64_t>(counts.size());
-  c.class_counts = std::move(counts);
-  return c;
-}
-
-// Reads options the way the plugin's create() does, from one key set in an experiment file.
-LogitAdjustment::Options read_one(TailorValue value) {
-  value.struct_size = sizeof(TailorValue);
-  value.origin = "exp.toml:6:6";
-  const TailorConfig config{sizeof(TailorConfig), "loss", 1, &value};
-  return tailor::read_options<LogitAdjustment::Options>(config);
-}
-
-}  // namespace
+using tailor::testing::loss_context;
+using tailor::testing::options;
 
 TEST_CASE("logit_adjustment matches the reference of the official code",
           "[logit_adjustment][golden]") {
@@ -39,7 +23,7 @@ TEST_CASE("logit_adjustment matches the reference of the official code",
       o.reduction = g.options.value("reduction", o.reduction);
       at::Tensor logits = g.tensor("logits").set_requires_grad(true);
       LogitAdjustment loss(
-          o, context(g.raw.at("context").at("class_counts").get<std::vector<int64_t>>()));
+          o, loss_context(g.raw.at("context").at("class_counts").get<std::vector<int64_t>>()));
       tailor::LossInput in;
       in.logits = logits;
       in.targets = g.tensor("targets");
@@ -59,25 +43,25 @@ TEST_CASE("logit_adjustment post-hoc identity and shift", "[logit_adjustment]") 
   LogitAdjustment::Options o;
 
   SECTION("loss mode predicts with the raw logits") {
-    LogitAdjustment loss(o, context({90, 9, 1}));
+    LogitAdjustment loss(o, loss_context({90, 9, 1}));
     CHECK(at::equal(loss.adjust_logits(z), z));
   }
   SECTION("post-hoc with tau 0 is the identity") {
     o.mode = "posthoc";
     o.tau = 0.0;
-    LogitAdjustment loss(o, context({90, 9, 1}));
+    LogitAdjustment loss(o, loss_context({90, 9, 1}));
     CHECK(at::allclose(loss.adjust_logits(z), z, 0.0, 1e-6));
   }
   SECTION("post-hoc trains with plain cross-entropy") {
     o.mode = "posthoc";
-    LogitAdjustment loss(o, context({90, 9, 1}));
+    LogitAdjustment loss(o, loss_context({90, 9, 1}));
     CHECK(loss.forward({z, y}).item<double>() ==
           Approx(at::cross_entropy_loss(z, y).item<double>()).epsilon(1e-6));
   }
   SECTION("post-hoc subtracts tau log pi") {
     // pi = (0.9, 0.09, 0.01), tau = 1: z - log pi.
     o.mode = "posthoc";
-    LogitAdjustment loss(o, context({90, 9, 1}));
+    LogitAdjustment loss(o, loss_context({90, 9, 1}));
     // (z - log pi) - z in float carries the rounding of z - log pi: up to 2^-21 for |.| < 8.
     const at::Tensor shift = loss.adjust_logits(z) - z;
     for (int64_t i = 0; i < z.size(0); ++i) {
@@ -92,7 +76,7 @@ TEST_CASE("logit_adjustment post-hoc identity and shift", "[logit_adjustment]") 
   SECTION("post-hoc with uniform counts shifts every logit equally") {
     o.mode = "posthoc";
     o.tau = 1.5;
-    LogitAdjustment loss(o, context({5, 5, 5}));
+    LogitAdjustment loss(o, loss_context({5, 5, 5}));
     const at::Tensor shift = loss.adjust_logits(z) - z;
     CHECK(at::allclose(shift, at::full_like(shift, -1.5 * std::log(1.0 / 3.0)), 1e-5, 1e-6));
     CHECK(at::equal(loss.adjust_logits(z).argmax(1), z.argmax(1)));
@@ -101,29 +85,22 @@ TEST_CASE("logit_adjustment post-hoc identity and shift", "[logit_adjustment]") 
 
 TEST_CASE("logit_adjustment handles empty classes through prior_epsilon", "[logit_adjustment]") {
   LogitAdjustment::Options o;
-  LogitAdjustment loss(o, context({10, 0}));
+  LogitAdjustment loss(o, loss_context({10, 0}));
   CHECK(loss.offsets()[1].item<double>() == Approx(std::log(1e-12)));
   o.prior_epsilon = 0.0;
-  CHECK_THROWS_WITH(LogitAdjustment(o, context({10, 0})),
+  CHECK_THROWS_WITH(LogitAdjustment(o, loss_context({10, 0})),
                     Catch::Contains("class 1 has 0 training samples"));
 }
 
 TEST_CASE("logit_adjustment rejects bad options with clear messages", "[logit_adjustment]") {
-  TailorValue tau{};
-  tau.type = TAILOR_VALUE_FLOAT;
-  tau.key = "tau";
-  tau.float_value = -1.0;
-  CHECK_THROWS_WITH(read_one(tau), "exp.toml:6:6: [loss] tau must be >= 0, got -1");
-  TailorValue mode{};
-  mode.type = TAILOR_VALUE_STRING;
-  mode.key = "mode";
-  mode.string_value = "post-hoc";
-  CHECK_THROWS_WITH(read_one(mode),
-                    "exp.toml:6:6: [loss] mode must be one of: loss, posthoc, got \"post-hoc\"");
+  CHECK_THROWS_WITH(options<LogitAdjustment::Options>("tau = -1.0"),
+                    "exp.toml:1:7: [loss] tau must be >= 0, got -1");
+  CHECK_THROWS_WITH(options<LogitAdjustment::Options>("mode = \"post-hoc\""),
+                    "exp.toml:1:8: [loss] mode must be one of: loss, posthoc, got \"post-hoc\"");
 }
 
 TEST_CASE("logit_adjustment README parameter table matches the options schema",
           "[logit_adjustment]") {
-  tailor::test::check_readme_matches_schema(PLUGIN_README,
-                                            tailor::schema_of<LogitAdjustment::Options>());
+  tailor::testing::check_readme_matches_schema(PLUGIN_README,
+                                               tailor::schema_of<LogitAdjustment::Options>());
 }

@@ -1,4 +1,4 @@
-// The one Catch2 main shared by every unit test executable.
+// The one Catch2 main of every test executable (Tailor::testing_main), in-tree and out of tree.
 //
 // LibTorch seeds its default generator from the OS, so a test that draws unseeded random
 // numbers would see new values on every run and could pass or fail by chance. Each run of a
