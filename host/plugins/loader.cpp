@@ -245,14 +245,14 @@ const LoadedPlugin& PluginLoader::load_file(const fs::path& given) {
   check_before_load(path, nullptr);
   // Held forever: unloading a library whose tensors, autograd nodes or deleters may still be
   // alive crashes, and dlclose at exit races static destructors in libtorch.
-  auto library = std::make_unique<boost::dll::shared_library>();
+  auto opening = std::make_unique<boost::dll::shared_library>();
   try {
-    library->load(path, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
+    opening->load(path, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
   } catch (const std::exception& e) {
     throw PluginError(who(path) + " failed to load: " + e.what() +
                       "; check that its dependencies are installed (ldd " + path.string() + ")");
   }
-  resident().keep(library.release());
+  boost::dll::shared_library* library = resident().keep(opening.release());
   auto entry = library->get<const TailorPluginDescriptor*(const TailorHostInfo*)>(
       TAILOR_ENTRY_SYMBOL);
   const TailorPluginDescriptor* descriptor = entry(host_info());
