@@ -94,14 +94,25 @@ if wait_for "$run/metrics.jsonl" '"split":"train"'; then
 else
   bad "the sweep's run did not start: $(tail -2 "$tmp/sweep1.log")"
 fi
-# Another process holds the run for 3 s: the rerun waits for it, then finishes the run.
-flock "$run/.tailor-lock" sleep 3 &
+# Another process holds the run until the rerun says it waits (no fixed delay, which a loaded
+# machine outlasts): the rerun waits for it, then finishes the run.
+flock "$run/.tailor-lock" bash -c 'touch "$1/held"; while [[ ! -e "$1/release" ]]; do sleep 0.1; done' \
+  _ "$tmp" &
 holder=$!
 children+=("$holder")
-sleep 0.5
-if "$tailor" sweep "$exp" "${root[@]}" "${set6[@]}" --out "$tmp/sweep" > "$tmp/sweep2.log" 2>&1; then
-  grep -q "tiny/seed3 is being written by another process; waiting" "$tmp/sweep2.log" &&
-    ok "the rerun waits for a run another process holds" || bad "no wait: $(head -3 "$tmp/sweep2.log")"
+wait_for_file() { for _ in $(seq 1 600); do [[ -e "$1" ]] && return 0; sleep 0.1; done; return 1; }
+wait_for_file "$tmp/held" || bad "the holder did not take the lock"
+"$tailor" sweep "$exp" "${root[@]}" "${set6[@]}" --out "$tmp/sweep" > "$tmp/sweep2.log" 2>&1 &
+rerun=$!
+children+=("$rerun")
+if wait_for "$tmp/sweep2.log" "tiny/seed3 is being written by another process; waiting"; then
+  ok "the rerun waits for a run another process holds"
+  [[ -e "$run/summary.json" ]] && bad "the rerun did not wait: the run finished while held"
+else
+  bad "no wait: $(head -3 "$tmp/sweep2.log")"
+fi
+touch "$tmp/release"
+if wait "$rerun"; then
   metrics_sane "$run/metrics.jsonl" && ok "the sweep's metrics.jsonl has no duplicated epochs" ||
     bad "the sweep's metrics.jsonl is damaged"
   cmp -s "$tmp/reference/metrics.jsonl" "$run/metrics.jsonl" &&
