@@ -142,12 +142,14 @@ at::Tensor read_idx(const Source& src, uint32_t magic, const char* kind) {
   }
 
   // Read in bounded chunks before allocating the tensor: a damaged header may declare far
-  // more than the file holds, which must be reported as truncation, not allocated.
+  // more than the file holds, which must be reported as truncation, not allocated. Chunks
+  // start at 1 MiB and double up to 64 MiB, so a short file costs little memory and time.
   std::vector<uint8_t> bytes;
-  constexpr uint64_t kChunk = uint64_t{64} << 20;
+  constexpr uint64_t kFirstChunk = uint64_t{1} << 20, kMaxChunk = uint64_t{64} << 20;
   while (bytes.size() < count) {
     const size_t at = bytes.size();
-    const auto want = static_cast<size_t>(std::min<uint64_t>(kChunk, count - at));
+    const uint64_t chunk = std::clamp<uint64_t>(at, kFirstChunk, kMaxChunk);
+    const auto want = static_cast<size_t>(std::min<uint64_t>(chunk, count - at));
     bytes.resize(at + want);
     const size_t n = read_some(file.get(), bytes.data() + at, want, src);
     bytes.resize(at + n);
