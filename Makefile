@@ -67,7 +67,7 @@ bench: deps
 # (LibTorch itself is not instrumented, so they would add minutes and find nothing of ours).
 # -O1 and line tables only (-g1): compiling LibTorch's headers dominates this build.
 SANITIZE_DIR ?= build-sanitize
-SANITIZE_TESTS = config_test checkpoint_test abi_test test_idx_lt test_cifar_lt \
+SANITIZE_TESTS ?= config_test checkpoint_test abi_test test_idx_lt test_cifar_lt \
   test_image_common test_image_list test_inaturalist
 SANITIZE_ENV = ASAN_OPTIONS=abort_on_error=1:strict_string_checks=1 \
   LSAN_OPTIONS=suppressions=$(CURDIR)/tests/support/lsan.supp \

@@ -8,7 +8,7 @@ PACKAGES="g++ make cmake ccache git pkg-config libtorch-dev libboost-dev \
 libtomlplusplus-dev libspdlog-dev libfmt-dev catch2 libcli11-dev \
 nlohmann-json3-dev zlib1g-dev dataset-fashion-mnist python3 binutils file \
 libjpeg62-turbo-dev libssl-dev libsimdjson-dev libavformat-dev libavcodec-dev \
-libswscale-dev libavutil-dev ffmpeg"
+libswscale-dev libavutil-dev ffmpeg clang libclang-rt-dev"
 # Extra packages from the command line: `make bench` adds the Python side of the benchmarks.
 PACKAGES="$PACKAGES $*"
 
