@@ -2,6 +2,7 @@
 #include "engine/experiment.hpp"
 
 #include "config/experiment.hpp"
+#include "engine/preflight.hpp"
 
 #include <torch/cuda.h>
 #include <torch/utils.h>
@@ -113,6 +114,7 @@ std::unique_ptr<Experiment> Experiment::build(ResolvedConfig config, int cuda_in
                         "split; set [train] accumulate = 1 for it");
     e->stages_.push_back(plan);
   }
+  preflight(*e);
   return e;
 }
 

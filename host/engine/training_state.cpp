@@ -43,6 +43,8 @@ Checkpoint TrainingState::to_checkpoint(const std::string& name) const {
   c.loss = loss;
   c.rng = rng;
   c.optimizer = optimizer;
+  c.config_sha256 = config_sha256;
+  c.config_changes = config_changes;
   c.meta = {{"experiment", name},
             {"stage", position.stage},
             {"epoch", position.epoch},
@@ -52,7 +54,8 @@ Checkpoint TrainingState::to_checkpoint(const std::string& name) const {
             {"seen", seen},
             {"best_epoch", results.best_epoch},
             {"best_val_top1", results.best_val_top1},
-            {"tau", tau}};
+            {"tau", tau},
+            {"divergence", divergence}};
   if (results.last_test.num_samples > 0) c.meta["last_test"] = to_json(results.last_test);
   if (results.last_val.num_samples > 0) c.meta["last_val"] = to_json(results.last_val);
   if (results.best_epoch > 0 && results.best_test.num_samples > 0)
@@ -79,6 +82,7 @@ TrainingState TrainingState::from_checkpoint(const Checkpoint& c, const std::str
     if (m.contains("last_val")) s.results.last_val = eval_from_json(m.at("last_val"));
     if (m.contains("best_test")) s.results.best_test = eval_from_json(m.at("best_test"));
     s.tau = m.value("tau", 1.0);
+    s.divergence = m.value("divergence", nlohmann::json());
   } catch (const nlohmann::json::exception& e) {
     throw Error("checkpoint " + file.string() + " has an incomplete header (" + e.what() +
                 "); resume from another checkpoint or start a new run");
@@ -87,6 +91,8 @@ TrainingState TrainingState::from_checkpoint(const Checkpoint& c, const std::str
   s.loss = c.loss;
   s.rng = c.rng;
   s.optimizer = c.optimizer;
+  s.config_sha256 = c.config_sha256;
+  s.config_changes = c.config_changes;
   return s;
 }
 
