@@ -151,14 +151,16 @@ def phi_init(c, h, bias, seed):
     """nn.Linear-style U(-1/sqrt(fan_in), 1/sqrt(fan_in)) weights, as named by the C++ loss."""
     g = torch.Generator().manual_seed(seed)
     widths = [c, h, h, c]
+    # Rounded to float32 values: phi is a float32 parameter of the loss.
+    f32 = lambda t: t.float().double()
     phi = {}
     for layer in range(3):
         bound = 1.0 / math.sqrt(widths[layer])
-        phi[f"phi.{layer}.weight"] = (torch.rand(widths[layer + 1], widths[layer], generator=g,
-                                                 dtype=DT) * 2 - 1) * bound
+        phi[f"phi.{layer}.weight"] = f32((torch.rand(widths[layer + 1], widths[layer],
+                                                     generator=g, dtype=DT) * 2 - 1) * bound)
         if bias:
-            phi[f"phi.{layer}.bias"] = (torch.rand(widths[layer + 1], generator=g, dtype=DT)
-                                        * 2 - 1) * bound
+            phi[f"phi.{layer}.bias"] = f32((torch.rand(widths[layer + 1], generator=g, dtype=DT)
+                                            * 2 - 1) * bound)
     return phi
 
 
