@@ -197,6 +197,51 @@ def focal():
         loss, grad = loss_and_grad(fn, logits)
         cases.append(case(name, options, {"logits": logits, "targets": targets, "grad": grad},
                           {"loss": loss}))
+    # LDAM-DRW's FocalLoss(weight=w, gamma) (kaidic/LDAM-DRW:losses.py), as its code reads:
+    # the per-sample CE is computed with PyTorch's class weight, so it is w_y CE_i, and that
+    # weighted value is both the "-log p" of the focal term and the p = exp(-w_y CE_i) of its
+    # modulator; the result is a plain mean over the batch.
+    def ldam_drw_focal(x, gamma, w, detach, reduction):
+        wce = F.cross_entropy(x, targets, weight=w, reduction="none")
+        p = torch.exp(-wce)
+        if detach:
+            p = p.detach()
+        per = (1.0 - p) ** gamma * wce
+        if reduction == "batch_mean":
+            return per.mean()
+        w_y = w[targets] if w is not None else torch.ones_like(per)
+        return reduce_weighted(per, w_y, reduction)
+
+    drw = effective_number_weights(LT_COUNTS, 0.9999)  # the DRW stage's weights
+    official = {"form": "softmax", "weight_mode": "official_ldam_drw"}
+    ldam_variants = [
+        ("softmax_g1_official_ldam_drw", {**official, "gamma": 1.0, "class_weights": drw.tolist()}),
+        ("softmax_g2_official_ldam_drw", {**official, "class_weights": w}),
+        ("softmax_g05_official_ldam_drw_sum",
+         {**official, "gamma": 0.5, "class_weights": drw.tolist(), "reduction": "sum"}),
+        ("softmax_g2_official_ldam_drw_mean", {**official, "class_weights": w, "reduction": "mean"}),
+        ("softmax_g1_official_ldam_drw_detach",
+         {**official, "gamma": 1.0, "class_weights": w, "detach_modulator": True}),
+        ("softmax_g1_official_ldam_drw_unweighted", {**official, "gamma": 1.0}),
+    ]
+    for name, options in ldam_variants:
+        gamma = options.get("gamma", 2.0)
+        cw = torch.tensor(options["class_weights"], dtype=torch.float64) \
+            if "class_weights" in options else None
+        detach = options.get("detach_modulator", False)
+        reduction = options.get("reduction", "batch_mean")
+        loss, grad = loss_and_grad(lambda x: ldam_drw_focal(x, gamma, cw, detach, reduction),
+                                   logits)
+        cases.append(case(name, options, {"logits": logits, "targets": targets, "grad": grad},
+                          {"loss": loss}))
+    # Without class weights the official form is the plain softmax focal loss.
+    a = ldam_drw_focal(logits, 1.0, None, False, "batch_mean")
+    b = softmax_focal(logits, 1.0, None, False, "batch_mean")
+    assert torch.allclose(a, b, rtol=1e-14), (a, b)
+    # With them it is not: the weights move into the modulator.
+    a = ldam_drw_focal(logits, 2.0, weights, False, "batch_mean")
+    b = softmax_focal(logits, 2.0, weights, False, "batch_mean")
+    assert not torch.allclose(a, b, rtol=1e-3), (a, b)
     # The CB code's exp-form modulator equals (1 - p_t)^g: cross-check the two references.
     for gamma in (0.5, 2.0):
         a = sigmoid_focal(logits, gamma, None, None, False, "batch_mean")
