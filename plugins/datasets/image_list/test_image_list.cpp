@@ -268,7 +268,7 @@ TEST_CASE("image_list finds a missing test image when it is built", "[image_list
                         Catch::Contains(image.string()) &&
                         Catch::Contains((fx.dir / "lists/test.txt").string() + " line 3"));
   ImageList::Options o = fx.options();
-  o.image.on_corrupt = "black";
+  o.image.on_corrupt = tailor::plugins::ImageOptions::OnCorrupt::kBlack;
   CHECK(ImageList(o).size(Split::kTest) == 6);  // replaced by black images when a batch needs it
 }
 
