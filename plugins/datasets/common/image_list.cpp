@@ -351,7 +351,7 @@ void ImageList::check_files(const SplitData& split, const char* which) const {
       all.size() > 3 ? "; ..." : "",
       ". Restore them, or set [dataset] root to the directory the list's paths are relative "
       "to; on_corrupt = \"black\" trains with black images in their place");
-  TAILOR_CHECK(image_options_.on_corrupt != "error", message);
+  TAILOR_CHECK(image_options_.on_corrupt != ImageOptions::OnCorrupt::kError, message);
   log_warn(message);
 }
 
