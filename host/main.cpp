@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <csignal>
 #include <iostream>
 
 int main(int argc, char** argv) {
@@ -19,6 +20,15 @@ int main(int argc, char** argv) {
   run->add_option("--resume", cmd.resume,
                   "Continue this run directory from its latest checkpoint (with EXPERIMENT: "
                   "check it is the same experiment)");
+  run->add_option("--resume-from", cmd.resume_from,
+                  "With --resume: continue from checkpoints/best.pt (best), epoch_<N>.pt "
+                  "(epoch_<N>) or a checkpoint file instead of latest.pt");
+  run->add_flag("--restart", cmd.restart,
+                "With --resume: train again from epoch 1 in the run directory (when latest.pt "
+                "is lost)");
+  run->add_flag("--allow-config-change", cmd.allow_config_change,
+                "With --resume: continue although config.resolved.toml was edited since the "
+                "checkpoint (recorded in summary.json)");
   run->add_option("--set", cmd.overrides, "Override a key: --set loss.gamma=2");
   run->add_option("--out", cmd.out, "Exact run directory to create (default: runs/<name>/<time>)");
   run->add_option("--max-epochs", cmd.max_epochs,
@@ -95,6 +105,15 @@ int main(int argc, char** argv) {
     std::cerr << "tailor run: give an experiment file, or --resume RUN_DIR\n";
     return 2;
   }
+  if (*run && cmd.resume.empty() &&
+      (!cmd.resume_from.empty() || cmd.restart || cmd.allow_config_change)) {
+    std::cerr << "tailor run: --resume-from, --restart and --allow-config-change continue a run; "
+                 "give --resume RUN_DIR too\n";
+    return 2;
+  }
+  // A file-size limit (ulimit -f) then fails the write with EFBIG, which is reported and
+  // leaves the last good checkpoint, instead of killing the process.
+  std::signal(SIGXFSZ, SIG_IGN);
   if (*run) cmd.kind = Command::Kind::kRun;
   if (*validate) cmd.kind = Command::Kind::kValidate;
   if (*sweep) cmd.kind = Command::Kind::kSweep;

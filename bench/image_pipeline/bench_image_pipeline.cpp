@@ -2,22 +2,35 @@
 // dataset plugins, and load times of ImageNet-LT-sized lists and iNat-sized JSON.
 //
 //   bench_image_pipeline generate <dir> [count] [width] [height]
+//   bench_image_pipeline imagenet_lt <dir> [count] [sizes] [threads]
 //   bench_image_pipeline pipeline <dir> [seconds] [--dump <file>] [--no-scaling]
+//   bench_image_pipeline stages <dir> [seconds]
+//   bench_image_pipeline scaling <dir> [seconds] [--threads 1,2] [--batch 32] [--no-scaling]
 //   bench_image_pipeline lists <dir>
 //   bench_image_pipeline json <dir>
 //
 // `generate` writes <dir>/images/NNNNN.jpg (ImageNet-like: 500 x 375, quality 90, 4:2:0) and
-// <dir>/files.txt. `pipeline` prints images/s on one thread for the training transform
-// (RandomResizedCrop + flip + ColorJitter + normalise) and the evaluation transform, and
-// with --dump writes the evaluation outputs of the first 16 images (float32) for bench_pil.py
-// to compare; --no-scaling turns DCT-domain downscaling (training only) off. `lists` and
-// `json` write synthetic files of the real sizes and time loading.
+// <dir>/files.txt. `imagenet_lt` writes the same kind of JPEGs as an ImageNet-LT tree,
+// <dir>/train/<wnid>/<wnid>_<i>.JPEG, sizes cycling through `sizes` (default
+// 500x375,800x600), classes drawn from an exponential long-tail profile over 1,000 classes,
+// and the list <dir>/ImageNet_LT_train.txt in the official line format (plus files.txt).
+// `pipeline` prints images/s on one thread for the training transform (RandomResizedCrop +
+// flip + ColorJitter + normalise) and the evaluation transform, and with --dump writes the
+// evaluation outputs of the first 16 images (float32) for bench_pil.py to compare;
+// --no-scaling turns DCT-domain downscaling (training only) off. `stages` times the parts of
+// the training transform on one thread (decode alone, full and at 1/2 scale; crop + resize +
+// flip without jitter; with jitter), with and without decode scaling. `scaling` prints the
+// images/s of the image_list plugin's batch() called from 1, 2, ... threads at once, as
+// tailor's loader threads call it. `lists` and `json` write synthetic files of the real sizes
+// and time loading.
 #include "common/image_list.hpp"
 #include "common/jpeg.hpp"
 #include "common/pipeline.hpp"
 #include "common/samples.hpp"
 #include "inaturalist/inaturalist.hpp"
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -27,6 +40,7 @@
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace fs = std::filesystem;
@@ -106,6 +120,79 @@ int generate(const fs::path& dir, int count, int w, int h) {
   return 0;
 }
 
+std::string wnid(int label) {
+  return "n0" + std::to_string(1440764 + label * 97);  // sorted as the labels: n01440764 = 0
+}
+
+// "500x375,800x600" -> {{500, 375}, {800, 600}}.
+std::vector<std::pair<int, int>> parse_sizes(const std::string& text) {
+  std::vector<std::pair<int, int>> sizes;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) {
+    const size_t x = item.find('x');
+    if (x == std::string::npos) {
+      std::fprintf(stderr, "sizes: '%s' is not WIDTHxHEIGHT\n", item.c_str());
+      std::exit(2);
+    }
+    sizes.emplace_back(std::stoi(item.substr(0, x)), std::stoi(item.substr(x + 1)));
+  }
+  return sizes;
+}
+
+// An ImageNet-LT-shaped train split of `count` photo-like JPEGs: the official path layout and
+// list format, sizes cycling through `sizes_text`, and labels over 1,000 classes following an
+// exponential profile from the head class to the tail with ImageNet-LT's ratio (1,280 / 5),
+// head classes first. Generated on `threads` threads; the files depend only on their index.
+int imagenet_lt(const fs::path& dir_arg, int count, const std::string& sizes_text, int threads) {
+  const fs::path dir = fs::absolute(dir_arg);
+  const std::vector<std::pair<int, int>> sizes = parse_sizes(sizes_text);
+  const int classes = 1000;
+  const double rho = 1280.0 / 5.0;
+  std::vector<double> cumulative(classes);
+  double total = 0.0;
+  for (int c = 0; c < classes; ++c) {
+    total += std::pow(rho, -static_cast<double>(c) / (classes - 1));
+    cumulative[static_cast<size_t>(c)] = total;
+  }
+  std::vector<int> labels(static_cast<size_t>(count));
+  std::vector<std::string> paths(static_cast<size_t>(count));
+  for (int i = 0; i < count; ++i) {
+    const double q = (i + 0.5) / count * total;
+    const int label = static_cast<int>(std::lower_bound(cumulative.begin(), cumulative.end(), q) -
+                                       cumulative.begin());
+    labels[static_cast<size_t>(i)] = std::min(label, classes - 1);
+    const std::string w = wnid(labels[static_cast<size_t>(i)]);
+    paths[static_cast<size_t>(i)] = "train/" + w + "/" + w + "_" + std::to_string(i) + ".JPEG";
+    fs::create_directories(dir / "train" / w);
+  }
+  std::atomic<int> next{0};
+  std::atomic<size_t> bytes{0};
+  auto work = [&] {
+    for (int i; (i = next++) < count;) {
+      const auto [w, h] = sizes[static_cast<size_t>(i) % sizes.size()];
+      const std::vector<uint8_t> jpeg = encode_jpeg(photo_like(w, h, static_cast<uint64_t>(i)), 90);
+      std::ofstream(dir / paths[static_cast<size_t>(i)], std::ios::binary)
+          .write(reinterpret_cast<const char*>(jpeg.data()),
+                 static_cast<std::streamsize>(jpeg.size()));
+      bytes += jpeg.size();
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int t = 0; t < std::max(1, threads); ++t) pool.emplace_back(work);
+  for (std::thread& t : pool) t.join();
+  std::ofstream list(dir / "ImageNet_LT_train.txt");
+  std::ofstream files(dir / "files.txt");
+  for (int i = 0; i < count; ++i) {
+    list << paths[static_cast<size_t>(i)] << " " << labels[static_cast<size_t>(i)] << "\n";
+    files << (dir / paths[static_cast<size_t>(i)]).string() << "\n";
+  }
+  const int distinct = static_cast<int>(std::unique(labels.begin(), labels.end()) -
+                                        labels.begin());  // labels are sorted
+  std::printf("generated %d ImageNet-LT-shaped JPEGs (%s) in %s, %d classes, mean %.1f KB\n", count,
+              sizes_text.c_str(), (dir / "train").c_str(), distinct, bytes.load() / 1024.0 / count);
+  return 0;
+}
+
 std::vector<std::string> file_list(const fs::path& dir) {
   std::vector<std::string> files;
   std::ifstream in(dir / "files.txt");
@@ -163,6 +250,128 @@ int pipeline(const fs::path& dir, double min_seconds, const std::string& dump, b
       out.write(reinterpret_cast<const char*>(values.data()),
                 static_cast<std::streamsize>(values.size() * sizeof(float)));
     }
+  }
+  return 0;
+}
+
+// Images per second of `fn(i)` over the images i = 0, 1, ... (cycling), on this thread, over
+// at least `min_seconds` and at least one pass.
+template <class Fn>
+double rate(size_t images, double min_seconds, Fn&& fn) {
+  size_t done = 0;
+  const Clock::time_point start = Clock::now();
+  while (done < images || seconds_since(start) < min_seconds) fn(done++ % images);
+  return done / seconds_since(start);
+}
+
+// The training transform in parts, on one thread, on JPEGs already in memory (no file reads):
+// what a loader thread spends on decoding, on the crop + resize + flip, and on the jitter.
+int stages(const fs::path& dir, double min_seconds) {
+  const std::vector<std::string> files = file_list(dir);
+  if (files.empty()) {
+    std::fprintf(stderr, "no files.txt in %s; run `generate` first\n", dir.c_str());
+    return 1;
+  }
+  std::vector<std::string> jpegs;
+  for (const std::string& f : files) jpegs.push_back(slurp(f));
+  auto data = [&](size_t i) { return reinterpret_cast<const uint8_t*>(jpegs[i].data()); };
+  JpegDecoder decoder;
+  Image image;
+  auto decode = [&](size_t i, int eighths) {
+    Rect decoded;
+    if (!decoder.open(data(i), jpegs[i].size()) ||
+        !decoder.decode(eighths,
+                        Rect{0, 0, scaled_size(decoder.width(), eighths),
+                             scaled_size(decoder.height(), eighths)},
+                        &image, &decoded)) {
+      std::fprintf(stderr, "decode failed: %s\n", decoder.error().c_str());
+      std::exit(1);
+    }
+  };
+  auto transform = [&](double jitter, bool scaling) {
+    TransformOptions o;
+    o.color_jitter = jitter;
+    o.decode_scaling = scaling;
+    const ImagePipeline pipe(o);
+    std::vector<float> out(pipe.sample_floats());
+    std::string error;
+    return [&jpegs, data, pipe, out, error](size_t i) mutable {
+      SampleRng rng(1234, i);
+      if (!pipe.process(data(i), jpegs[i].size(), true, rng, out.data(), &error)) {
+        std::fprintf(stderr, "decode failed: %s\n", error.c_str());
+        std::exit(1);
+      }
+    };
+  };
+  rate(std::min<size_t>(jpegs.size(), 20), 0.0, transform(0.4, true));  // warm-up
+  const double full = rate(jpegs.size(), min_seconds, [&](size_t i) { decode(i, 8); });
+  const double half = rate(jpegs.size(), min_seconds, [&](size_t i) { decode(i, 4); });
+  std::printf("stage decode whole image, full scale %.1f img/s\n", full);
+  std::printf("stage decode whole image, 1/2 scale %.1f img/s\n", half);
+  for (const bool scaling : {true, false}) {
+    const char* label = scaling ? "decode_scaling on" : "decode_scaling off";
+    const double crop = rate(jpegs.size(), min_seconds, transform(0.0, scaling));
+    const double train = rate(jpegs.size(), min_seconds, transform(0.4, scaling));
+    std::printf("stage train without jitter (%s) %.1f img/s\n", label, crop);
+    std::printf("stage train with jitter (%s) %.1f img/s\n", label, train);
+  }
+  return 0;
+}
+
+// Images per second of the image_list plugin's batch() (training transform) called from
+// `threads` threads at once, each taking the next batch of `batch` samples, as tailor's
+// loader threads do (without the pinned-memory copy a CUDA run adds).
+double loader_rate(const tailor::plugins::ImageList& d, int threads, int batch, double seconds) {
+  const int64_t n = d.size(tailor::Split::kTrain);
+  std::atomic<int64_t> next{0};
+  std::atomic<bool> stop{false};
+  std::vector<int64_t> done(static_cast<size_t>(threads), 0);
+  auto work = [&](int t) {
+    std::vector<int64_t> indices(static_cast<size_t>(batch));
+    while (!stop.load()) {
+      const int64_t k = next++;
+      for (int j = 0; j < batch; ++j) indices[static_cast<size_t>(j)] = (k * batch + j) % n;
+      tailor::BatchRequest request;
+      request.split = tailor::Split::kTrain;
+      request.augment = true;
+      request.indices = indices.data();
+      request.count = indices.size();
+      request.seed = static_cast<uint64_t>(k);
+      d.batch(request);
+      done[static_cast<size_t>(t)] += batch;
+    }
+  };
+  const Clock::time_point start = Clock::now();
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) pool.emplace_back(work, t);
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  stop = true;
+  for (std::thread& t : pool) t.join();
+  int64_t images = 0;
+  for (int64_t v : done) images += v;
+  return images / seconds_since(start);
+}
+
+int scaling(const fs::path& dir, double seconds, const std::string& threads_text, int batch,
+            bool decode_scaling) {
+  const std::vector<std::string> files = file_list(dir);
+  if (files.empty()) {
+    std::fprintf(stderr, "no files.txt in %s; run `generate` first\n", dir.c_str());
+    return 1;
+  }
+  {
+    std::ofstream list(dir / "scaling_list.txt");
+    for (const std::string& f : files) list << f << " 0\n";
+  }
+  tailor::plugins::ImageList::Options o;
+  o.train_list = (fs::absolute(dir) / "scaling_list.txt").string();
+  o.image.decode_scaling = decode_scaling;
+  const tailor::plugins::ImageList d(o, "bench");
+  std::stringstream in(threads_text);
+  for (std::string item; std::getline(in, item, ',');) {
+    const int threads = std::stoi(item);
+    loader_rate(d, threads, batch, std::min(1.0, seconds));  // warm-up: per-thread decoders
+    std::printf("loader %d threads %.1f img/s\n", threads, loader_rate(d, threads, batch, seconds));
   }
   return 0;
 }
@@ -299,11 +508,40 @@ int main(int argc, char** argv) {
     }
     return pipeline(args[1], seconds, dump, scaling);
   }
+  if (args.size() >= 2 && args[0] == "imagenet_lt")
+    return imagenet_lt(args[1], args.size() > 2 ? std::stoi(args[2]) : 2000,
+                       args.size() > 3 ? args[3] : "500x375,800x600",
+                       args.size() > 4 ? std::stoi(args[4])
+                                       : static_cast<int>(std::thread::hardware_concurrency()));
+  if (args.size() >= 2 && args[0] == "stages")
+    return stages(args[1], args.size() > 2 ? std::stod(args[2]) : 5.0);
+  if (args.size() >= 2 && args[0] == "scaling") {
+    double seconds = 5.0;
+    std::string threads = "1,2";
+    int batch = 32;
+    bool decode_scaling = true;
+    for (size_t i = 2; i < args.size(); ++i) {
+      if (args[i] == "--threads" && i + 1 < args.size()) {
+        threads = args[++i];
+      } else if (args[i] == "--batch" && i + 1 < args.size()) {
+        batch = std::stoi(args[++i]);
+      } else if (args[i] == "--no-scaling") {
+        decode_scaling = false;
+      } else {
+        seconds = std::stod(args[i]);
+      }
+    }
+    return scaling(args[1], seconds, threads, batch, decode_scaling);
+  }
   if (args.size() >= 2 && args[0] == "lists") return lists(args[1]);
   if (args.size() >= 2 && args[0] == "json") return json(args[1]);
   std::fprintf(stderr,
                "usage: bench_image_pipeline generate <dir> [count] [width] [height]\n"
+               "       bench_image_pipeline imagenet_lt <dir> [count] [sizes] [threads]\n"
                "       bench_image_pipeline pipeline <dir> [seconds] [--dump file] [--no-scaling]\n"
+               "       bench_image_pipeline stages <dir> [seconds]\n"
+               "       bench_image_pipeline scaling <dir> [seconds] [--threads 1,2] [--batch 32]"
+               " [--no-scaling]\n"
                "       bench_image_pipeline lists <dir>\n"
                "       bench_image_pipeline json <dir>\n");
   return 2;

@@ -21,6 +21,7 @@
 #include <tailor/version.hpp>
 
 #include <ATen/Parallel.h>
+#include <c10/util/Exception.h>
 #include <torch/version.h>
 
 #include <nlohmann/json.hpp>
@@ -208,6 +209,10 @@ int execute(const Command& cmd) {
       case Command::Kind::kPluginsInspect: return plugins_inspect(cmd);
       case Command::Kind::kConfigReference: return config_reference();
     }
+  } catch (const c10::Error& e) {
+    // LibTorch's messages carry a C++ stack trace; the user needs the first line only.
+    spdlog::error("{}", e.what_without_backtrace());
+    return 1;
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
     return 1;

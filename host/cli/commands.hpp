@@ -26,6 +26,9 @@ struct Command {
   std::vector<std::string> overrides;     ///< --set key.path=value
   std::filesystem::path out;              ///< run --out: exact run directory
   std::filesystem::path resume;           ///< run --resume: run directory to continue
+  std::string resume_from;                ///< run --resume-from: latest|best|epoch_<N>|PATH
+  bool restart = false;                   ///< run --restart: train again from epoch 1
+  bool allow_config_change = false;       ///< run --allow-config-change
   std::string plugin;                     ///< plugins describe NAME
   std::filesystem::path plugin_file;      ///< plugins inspect PATH
   std::vector<std::filesystem::path> plugin_dirs;  ///< --plugin-dir for plugins *

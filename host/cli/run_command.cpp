@@ -8,6 +8,7 @@
 #include "dist/spawn.hpp"
 #include "engine/experiment.hpp"
 #include "engine/optim.hpp"
+#include "engine/resume.hpp"
 #include "engine/threads.hpp"
 #include "engine/trainer.hpp"
 #include "plugins/host_api.hpp"
@@ -30,7 +31,9 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 #include <sstream>
 
 #ifndef TAILOR_GIT_REVISION
@@ -224,30 +227,33 @@ std::string plugin_list(const ResolvedConfig& config) {
   return s;
 }
 
-// Rank 0 creates (or, resuming, opens) the run directory; every rank gets its path.
+// Rank 0 creates (or, resuming, opens) the run directory and holds its writer lock; the
+// other ranks attach to it.
 RunDir open_run_dir(const Command& cmd, const Experiment& experiment, Collective* dist) {
-  const bool resume = !cmd.resume.empty();
-  std::string path;
-  if (dist == nullptr || dist->rank() == 0) {
-    if (resume) {
-      path = RunDir::open(cmd.resume).path().string();
-    } else if (cmd.out.empty()) {
-      path = RunDir::create(experiment.experiment().output_dir, experiment.experiment().name)
-                 .path()
-                 .string();
-    } else {
-      if (fs::exists(cmd.out) && !fs::is_empty(cmd.out))
-        throw std::runtime_error("--out " + cmd.out.string() +
-                                 " exists and is not empty; choose a new directory or resume it "
-                                 "with --resume");
-      fs::create_directories(cmd.out / "checkpoints");
-      path = fs::canonical(cmd.out).string();
-    }
-  }
-  if (dist != nullptr) path = dist->from_rank0("run_dir", path);
-  RunDir dir = RunDir::open(path);
-  dir.set_writer(dist == nullptr || dist->rank() == 0);
+  if (dist != nullptr && dist->rank() != 0)
+    return RunDir::attach(dist->from_rank0("run_dir", ""));
+  auto make = [&] {
+    if (!cmd.resume.empty()) return RunDir::open(cmd.resume);
+    if (cmd.out.empty())
+      return RunDir::create(experiment.experiment().output_dir, experiment.experiment().name);
+    if (fs::exists(cmd.out) && !fs::is_empty(cmd.out))
+      throw std::runtime_error("--out " + cmd.out.string() +
+                               " exists and is not empty; choose a new directory or resume it "
+                               "with --resume");
+    fs::create_directories(cmd.out / "checkpoints");
+    return RunDir::open(cmd.out);
+  };
+  RunDir dir = make();
+  if (dist != nullptr) dist->from_rank0("run_dir", dir.path().string());
   return dir;
+}
+
+// Where the run starts: a fresh run, or the verified checkpoint a resume continues from.
+ResumePlan plan_start(const Command& cmd, const RunDir& run, const ResolvedConfig& config) {
+  if (cmd.resume.empty()) return fresh_start(config.toml());
+  std::ifstream in(run.file("config.resolved.toml"), std::ios::binary);
+  const std::string stored{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  return plan_resume(run.path(), {cmd.resume_from, cmd.restart, cmd.allow_config_change}, stored);
 }
 
 }  // namespace
@@ -322,18 +328,21 @@ int run_command(const Command& cmd) {
     spdlog::info("rank {} of {} ({}; local rank {} of {}), {} over {}:{}", env.rank, env.world_size,
                  env.launcher, env.local_rank, env.local_world_size, dist->backend(),
                  env.master_addr, env.master_port);
+  const ResumePlan start = plan_start(cmd, run, experiment->config());
+  if (!start.note.empty()) spdlog::warn("{}", start.note);
   if (!resume && writer)
     write_file_atomic(run.file("config.resolved.toml"), experiment->config().toml());
   const int threads = configure_threads(experiment->experiment().threads, env);
   log_dataset(*experiment);
-  if (!resume && writer) experiment->dataset().write_artifacts(run.path().string());
+  // Also on resume: rewrites an artefact whose first write failed (a full disk).
+  if (writer) experiment->dataset().write_artifacts(run.path().string());
 
   if (writer) attach_report_listeners(run, experiment->report());
   RunSummary s;
   try {
     RunControl control;
     Trainer trainer(*experiment, run, &control, dist.get());
-    s = trainer.run(resume);
+    s = trainer.run(start);
   } catch (const Interrupted& e) {
     spdlog::warn("{}", e.what());
     return 128 + e.signal;
@@ -344,9 +353,11 @@ int run_command(const Command& cmd) {
   if (writer) {
     write_file_atomic(run.file("per_class.csv"), per_class_csv(*experiment, s));
     write_file_atomic(run.file("confusion_test_last.csv"), confusion_csv(s.last_test.confusion));
-    write_file_atomic(
-        run.file("summary.json"),
-        summary_json(*experiment, s, threads, env, dist ? dist->backend() : "none").dump(2) + "\n");
+    nlohmann::json summary =
+        summary_json(*experiment, s, threads, env, dist ? dist->backend() : "none");
+    for (const auto& change : start.config_changes)
+      summary["config_changes"].push_back(to_json(change));
+    write_file_atomic(run.file("summary.json"), summary.dump(2) + "\n");
     finish_report(run, experiment->report());
   }
   if (s.has_test)

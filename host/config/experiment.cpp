@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cstdio>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <system_error>
 #include <utility>
@@ -231,14 +232,25 @@ std::string toml_quote(std::string_view s) {
 }
 
 // The override value as a node whose source path is the override itself, so origin_of()
-// reports "--set key=value". Text that is not one TOML value becomes a string.
+// reports "--set key=value". Text that is not one TOML value becomes a string, except text
+// that reads as a number: a typo'd or out-of-range number must not turn into a string.
 toml::table parse_override_value(const std::string& value_text, const std::string& origin) {
   try {
     toml::table doc = toml::parse("v = " + value_text, std::string_view(origin));
     if (doc.size() == 1 && doc.contains("v")) return doc;
-  } catch (const toml::parse_error&) {
+  } catch (const toml::parse_error& e) {
+    static const std::regex kNumber(R"([+-]?[0-9][0-9_]*(\.[0-9_]*)?([eE][+-]?[0-9_]+)?)");
+    if (std::regex_match(value_text, kNumber))
+      throw ConfigError("override '" + origin + "': " + value_text +
+                        " is not a valid TOML number (" + std::string(e.description()) +
+                        "); integers must fit in 64 bits (at most 9223372036854775807)");
   }
-  return toml::parse("v = " + toml_quote(value_text), std::string_view(origin));
+  try {
+    return toml::parse("v = " + toml_quote(value_text), std::string_view(origin));
+  } catch (const toml::parse_error& e) {  // not even a string: e.g. invalid UTF-8
+    throw ConfigError("override '" + origin + "': the value is not valid TOML text (" +
+                      std::string(e.description()) + "); write it in UTF-8");
+  }
 }
 
 std::string dotted(const std::vector<Segment>& path, size_t count) {

@@ -60,6 +60,7 @@ struct TrainOptions {
   AugmentOn augment_on = AugmentOn::kLoader;
   int64_t accumulate = 1;
   bool sync_batchnorm = false;
+  double divergence_factor = 0.0;
 
   template <class V>
   void visit(V& v) {
@@ -104,6 +105,10 @@ struct TrainOptions {
       "With more than one rank: BatchNorm uses the batch statistics of the whole global batch "
       "(all-reduced across ranks, forward and backward), as one process would; needs a "
       "backbone that supports it. Without it each rank normalises with its own share.");
+    v("divergence_factor", divergence_factor,
+      "Stop the run when an epoch's mean training loss exceeds this many times the first "
+      "epoch's of its stage (a loss that explodes without becoming NaN); 0 = off.",
+      at_least(0));
   }
 };
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cctype>
+#include <cmath>
 #include <deque>
 #include <optional>
 #include <utility>
@@ -399,10 +400,14 @@ ResolvedSection resolve_section(std::string name, const std::vector<const toml::
     const auto [bad, index] = type_mismatch(*node, entry.type);
     if (bad != nullptr) {
       const bool element = index >= 0;
+      std::string range;
+      if (bad->is_floating_point() && entry.type.rfind("int", 0) == 0 &&
+          !(std::fabs(bad->as_floating_point()->get()) < 9.2e18))
+        range = ", which is also out of range for an int (at most 9223372036854775807)";
       throw ConfigError(prefix(origin_of(*bad)) + section + " " + entry.key +
                         (element ? "[" + std::to_string(index) + "]" : "") + ": expected " +
                         (element ? element_type(entry.type) : entry.type) + ", got " +
-                        describe(*bad) + "; " + fix_hint(entry));
+                        describe(*bad) + range + "; " + fix_hint(entry));
     }
     check_constraint(entry, *node, section);
     impl->add(entry, *node, origin_of(*node));

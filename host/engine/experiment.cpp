@@ -2,6 +2,7 @@
 #include "engine/experiment.hpp"
 
 #include "config/experiment.hpp"
+#include "engine/preflight.hpp"
 
 #include <torch/cuda.h>
 #include <torch/utils.h>
@@ -127,11 +128,7 @@ std::unique_ptr<Experiment> Experiment::build(ResolvedConfig config, int cuda_in
   e->create_head();
   for (const StageConfig& s : c.stages) {
     StagePlan plan;
-    plan.index = s.index;
-    plan.stage = s.stage;
-    plan.train = s.train;
-    plan.optimizer = s.optimizer;
-    plan.schedule = s.schedule;
+    static_cast<StageSettings&>(plan) = s;
     plan.loss = losses[s.loss];
     SamplerContext sampler;
     sampler.num_classes = info.num_classes;
@@ -151,6 +148,7 @@ std::unique_ptr<Experiment> Experiment::build(ResolvedConfig config, int cuda_in
                         "split; set [train] accumulate = 1 for it");
     e->stages_.push_back(plan);
   }
+  preflight(*e);
   return e;
 }
 

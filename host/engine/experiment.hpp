@@ -11,12 +11,7 @@
 namespace tailor::host {
 
 /// One stage as the trainer runs it: its resolved options, its loss and its sampler.
-struct StagePlan {
-  int index = 0;
-  StageOptions stage;
-  TrainOptions train;
-  OptimizerOptions optimizer;
-  ScheduleOptions schedule;
+struct StagePlan : StageSettings {
   LossPlugin* loss = nullptr;        ///< owned by the Experiment; stages may share one
   SamplerPlugin* sampler = nullptr;  ///< owned by the Experiment; one per stage
 };

@@ -28,13 +28,17 @@ struct PluginSection {
   ResolvedSection values;
 };
 
-/// One stage with every option resolved (its tables over the global ones).
-struct StageConfig {
+/// The host options of one stage (its tables over the global ones).
+struct StageSettings {
   int index = 0;
   StageOptions stage;
   TrainOptions train;
   OptimizerOptions optimizer;
   ScheduleOptions schedule;
+};
+
+/// One stage with every option resolved.
+struct StageConfig : StageSettings {
   PluginSection sampler;  ///< [stage.sampler] over [sampler] (see component_sections.hpp)
   size_t loss = 0;  ///< index into ResolvedConfig::losses; stages without a loss table share 0
   ResolvedSection train_values, optimizer_values, schedule_values;

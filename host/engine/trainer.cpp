@@ -5,6 +5,7 @@
 #include "data/batch_loader.hpp"
 #include "dist/grad_sync.hpp"
 #include "engine/accel.hpp"
+#include "engine/divergence.hpp"
 #include "engine/epoch_meter.hpp"
 #include "engine/eval_loop.hpp"
 #include "engine/meta_lookahead.hpp"
@@ -78,6 +79,9 @@ struct Trainer::Impl {
   std::unique_ptr<Optimizer> optimizer;
   bool backbone_frozen = false;
   std::string epoch_line;
+  DivergenceGuard divergence;
+  std::string config_sha256;                 // stamped on every checkpoint
+  std::vector<ConfigChange> config_changes;  // likewise
 
   Impl(Experiment& e, RunDir& r, RunObserver* o, Collective* d)
       : exp(e),
@@ -136,9 +140,12 @@ struct Trainer::Impl {
   // and loss state), so a run resumes with any number of ranks.
   void save(const StagePlan& plan, bool is_best) {
     if (!dir.writer()) return;
-    const Checkpoint c =
-        TrainingState::capture(pos, loss_sum, seen, summary, model, *plan.loss, *optimizer)
-            .to_checkpoint(exp.experiment().name);
+    TrainingState state =
+        TrainingState::capture(pos, loss_sum, seen, summary, model, *plan.loss, *optimizer);
+    state.config_sha256 = config_sha256;
+    state.config_changes = config_changes;
+    state.divergence = divergence.state();
+    const Checkpoint c = state.to_checkpoint(exp.experiment().name);
     const fs::path checkpoints = dir.file("checkpoints");
     save_checkpoint(checkpoints / "latest.pt", c);
     if (is_best) save_checkpoint(checkpoints / "best.pt", c);
@@ -272,6 +279,8 @@ struct Trainer::Impl {
     loss_sum = meter.loss_sum();
     seen = meter.seen();
     const double secs = seconds_since(t0);
+    divergence.check(plan.train.divergence_factor, pos.stage, plan.stage.name, pos.epoch,
+                     meter.mean(), loss.name());
     // Losses that reweight classes report their current weights (CB, CDB, Difficulty-Net).
     const nlohmann::json record = train_record(pos.completed + 1, plan.stage.name, meter.mean(),
                                                context.lr, seen, loss.class_weights());
@@ -327,12 +336,13 @@ struct Trainer::Impl {
     save(plan, is_best);
   }
 
-  std::optional<TrainingState> load_latest() {
-    const fs::path latest = dir.file("checkpoints") / "latest.pt";
-    if (!fs::exists(latest)) return std::nullopt;
+  // Continues from `start`'s checkpoint: the position, the running loss and the results so far
+  // now; the tensors when the stage is set up.
+  TrainingState adopt(const ResumePlan& start) {
     TrainingState s =
-        TrainingState::from_checkpoint(load_checkpoint(latest), exp.experiment().name, latest);
+        TrainingState::from_checkpoint(*start.checkpoint, exp.experiment().name, start.file);
     pos = s.position;
+    divergence.restore(s.divergence);
     // The saved running loss is global: one rank carries it, the others start from zero.
     loss_sum = rank == 0 ? s.loss_sum : 0.0;
     seen = rank == 0 ? s.seen : 0;
@@ -342,7 +352,9 @@ struct Trainer::Impl {
     return s;
   }
 
-  RunSummary run(bool resume) {
+  RunSummary run(const ResumePlan& start) {
+    config_sha256 = start.config_sha256;
+    config_changes = start.config_changes;
     const auto t0 = SteadyClock::now();
     summary.has_val = dataset.size(Split::kVal) > 0;
     summary.has_test = dataset.size(Split::kTest) > 0;
@@ -355,8 +367,8 @@ struct Trainer::Impl {
     }
     if (exp.train().channels_last) to_channels_last(model.backbone().module());
     std::optional<TrainingState> resumed;
-    if (resume) {
-      resumed = load_latest();
+    if (start.checkpoint) resumed = adopt(start);
+    if (start.resume) {
       dir.truncate_metrics(pos.completed);
       if (dir.writer()) truncate_epochs(dir.file("class_vectors.jsonl"), pos.completed);
     }
@@ -389,8 +401,8 @@ struct Trainer::Impl {
 Trainer::Trainer(Experiment& experiment, RunDir& run, RunObserver* observer, Collective* dist)
     : impl_(std::make_unique<Impl>(experiment, run, observer, dist)) {}
 Trainer::~Trainer() = default;
-RunSummary Trainer::run(bool resume) {
-  return impl_->run(resume);
+RunSummary Trainer::run(const ResumePlan& start) {
+  return impl_->run(start);
 }
 
 }  // namespace tailor::host

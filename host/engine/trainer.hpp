@@ -6,6 +6,7 @@
 #include "engine/experiment.hpp"
 #include "engine/run_observer.hpp"
 #include "engine/training_state.hpp"
+#include "engine/resume.hpp"
 #include "report/run_dir.hpp"
 
 #include <memory>
@@ -40,9 +41,9 @@ class Trainer {
   Trainer(Experiment& experiment, RunDir& run, RunObserver* observer = nullptr,
           Collective* dist = nullptr);
   ~Trainer();
-  /// Trains every stage. With `resume`, continues from checkpoints/latest.pt when present
-  /// (metrics of epochs after that checkpoint are dropped and recomputed).
-  RunSummary run(bool resume);
+  /// Trains every stage, from `start`'s checkpoint when it has one (metrics of epochs after
+  /// that checkpoint are dropped and recomputed when `start.resume`).
+  RunSummary run(const ResumePlan& start);
 
  private:
   struct Impl;

@@ -43,6 +43,8 @@ Checkpoint TrainingState::to_checkpoint(const std::string& name) const {
   c.loss = loss;
   c.rng = rng;
   c.optimizer = optimizer;
+  c.config_sha256 = config_sha256;
+  c.config_changes = config_changes;
   c.meta = {{"experiment", name},
             {"stage", position.stage},
             {"epoch", position.epoch},
@@ -51,7 +53,8 @@ Checkpoint TrainingState::to_checkpoint(const std::string& name) const {
             {"loss_sum", loss_sum},
             {"seen", seen},
             {"best_epoch", results.best_epoch},
-            {"best_val_top1", results.best_val_top1}};
+            {"best_val_top1", results.best_val_top1},
+            {"divergence", divergence}};
   if (head_knob) c.meta["head_knob"] = *head_knob;
   if (results.last_test.num_samples > 0) c.meta["last_test"] = to_json(results.last_test);
   if (results.last_val.num_samples > 0) c.meta["last_val"] = to_json(results.last_val);
@@ -83,6 +86,7 @@ TrainingState TrainingState::from_checkpoint(const Checkpoint& c, const std::str
       s.head_knob = m.at("head_knob").get<double>();
     else if (m.contains("tau"))
       s.head_knob = m.at("tau").get<double>();
+    s.divergence = m.value("divergence", nlohmann::json());
   } catch (const nlohmann::json::exception& e) {
     throw Error("checkpoint " + file.string() + " has an incomplete header (" + e.what() +
                 "); resume from another checkpoint or start a new run");
@@ -91,6 +95,8 @@ TrainingState TrainingState::from_checkpoint(const Checkpoint& c, const std::str
   s.loss = c.loss;
   s.rng = c.rng;
   s.optimizer = c.optimizer;
+  s.config_sha256 = c.config_sha256;
+  s.config_changes = c.config_changes;
   return s;
 }
 

@@ -43,6 +43,9 @@ struct TrainingState {
   NamedTensors loss;      ///< the active loss plugin's state()
   NamedTensors rng;       ///< generator states by device ("cpu")
   std::string optimizer;  ///< serialised optimizer state
+  std::string config_sha256;                 ///< the configuration trained under (config_digest)
+  std::vector<ConfigChange> config_changes;  ///< accepted configuration edits, oldest first
+  nlohmann::json divergence;                 ///< DivergenceGuard::state()
 
   /// The state of a run at `position` (CPU generator included).
   static TrainingState capture(const Position& position, double loss_sum, int64_t seen,

@@ -238,9 +238,21 @@ at::Tensor LossPlugin::forward(const LossInput& in) const {
   at::Tensor out;
   TailorError err = new_error();
   check(vt_->forward(self_, &c, payload::handle(out), &err), err, "forward");
+  const std::string who = "loss plugin '" + plugin_.name + "' (" + plugin_.path.string() + ")";
   if (!out.defined() || out.numel() != 1)
-    throw PluginError("loss plugin '" + plugin_.name + "' (" + plugin_.path.string() +
-                      "): forward must return a scalar tensor");
+    throw PluginError(who + ": forward must return a scalar tensor");
+  if (!at::isFloatingType(out.scalar_type()))
+    throw PluginError(who + ": forward returned a " +
+                      std::string(c10::toString(out.scalar_type())) +
+                      " tensor; a loss must be a floating-point value computed from the logits "
+                      "(no argmax, comparison or integer cast on the way)");
+  // Training differentiates the loss: one cut off from the logits would fail in backward()
+  // with LibTorch's message that names no plugin.
+  if (at::GradMode::is_enabled() && in.logits.requires_grad() && !out.requires_grad())
+    throw PluginError(who +
+                      ": forward returned a tensor detached from the logits, so no "
+                      "gradient reaches the model; compute the loss from the input tensors "
+                      "without .detach(), .item() or a NoGradGuard");
   return out;
 }
 

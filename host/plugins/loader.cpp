@@ -11,11 +11,14 @@
 #include <spdlog/spdlog.h>
 
 #include <openssl/evp.h>
+#include <sys/stat.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <regex>
 #include <sstream>
 
@@ -41,10 +44,58 @@ std::string describe_fingerprint(const TailorBuildFingerprint& f) {
   return s.str();
 }
 
+// Everything a loaded library needs for the rest of the process: the libraries (never
+// closed) and the plugins' records (their descriptors point into the libraries). Reachable
+// from here until exit, on purpose; PluginLoader objects come and go.
+class Resident {
+ public:
+  boost::dll::shared_library* keep(boost::dll::shared_library* library) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    libraries_.push_back(library);
+    return library;
+  }
+  LoadedPlugin* keep(LoadedPlugin* plugin) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    plugins_.push_back(plugin);
+    return plugin;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<boost::dll::shared_library*> libraries_;
+  std::vector<LoadedPlugin*> plugins_;
+};
+
+Resident& resident() {
+  static Resident* const r = new Resident();  // never destroyed: see load_file
+  return *r;
+}
+
 std::string who(const fs::path& path, const char* name = nullptr) {
   std::string s = "plugin ";
   if (name != nullptr) s += std::string("'") + name + "' ";
   return s + "(" + path.string() + ")";
+}
+
+// Refuses a plugin that any user of the machine could replace, as ssh refuses a key file
+// others can write: the file itself, or the directory holding it (which lets anyone swap the
+// file), writable by all. TAILOR_ALLOW_WRITABLE_PLUGINS=1 overrides.
+void check_permissions(const fs::path& path) {
+  const char* allow = std::getenv("TAILOR_ALLOW_WRITABLE_PLUGINS");
+  if (allow != nullptr && std::strcmp(allow, "1") == 0) return;
+  for (const fs::path& p : {path, path.parent_path()}) {
+    struct stat st {};
+    if (::stat(p.c_str(), &st) != 0 || (st.st_mode & S_IWOTH) == 0) continue;
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    const bool dir = S_ISDIR(st.st_mode);
+    throw PluginError(who(path) +
+                      " refused: " + (dir ? "its directory " + p.string() : "the file") +
+                      " is writable by every user (mode " + mode +
+                      "), so anyone on this machine could change the code tailor runs; fix with "
+                      "`chmod o-w " +
+                      p.string() + "`, or set TAILOR_ALLOW_WRITABLE_PLUGINS=1 to load it anyway");
+  }
 }
 
 }  // namespace
@@ -227,23 +278,24 @@ const LoadedPlugin& PluginLoader::load_file(const fs::path& given) {
                       "); check the path or the plugin search directories");
   if (auto it = loaded_.find(path); it != loaded_.end()) return *it->second;
 
+  check_permissions(path);
   check_before_load(path, nullptr);
   // Held forever: unloading a library whose tensors, autograd nodes or deleters may still be
   // alive crashes, and dlclose at exit races static destructors in libtorch.
-  auto* library = new boost::dll::shared_library();
+  auto opening = std::make_unique<boost::dll::shared_library>();
   try {
-    library->load(path, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
+    opening->load(path, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
   } catch (const std::exception& e) {
-    delete library;
     throw PluginError(who(path) + " failed to load: " + e.what() +
                       "; check that its dependencies are installed (ldd " + path.string() + ")");
   }
+  boost::dll::shared_library* library = resident().keep(opening.release());
   auto entry = library->get<const TailorPluginDescriptor*(const TailorHostInfo*)>(
       TAILOR_ENTRY_SYMBOL);
   const TailorPluginDescriptor* descriptor = entry(host_info());
   check_descriptor(path, descriptor);
 
-  auto* plugin = new LoadedPlugin();
+  auto* plugin = resident().keep(new LoadedPlugin());
   plugin->path = path;
   plugin->descriptor = descriptor;
   plugin->name = descriptor->name;

@@ -101,7 +101,7 @@ class PluginLoader {
   void check_descriptor(const std::filesystem::path& path, const TailorPluginDescriptor* d) const;
 
   std::vector<std::filesystem::path> dirs_;
-  std::map<std::filesystem::path, LoadedPlugin*> loaded_;  // entries are never freed
+  std::map<std::filesystem::path, LoadedPlugin*> loaded_;  // owned for the process's lifetime
 };
 
 }  // namespace tailor::host

@@ -1,54 +1,172 @@
-// host/report/run_dir.cpp - run directory layout and atomic writes.
+// host/report/run_dir.cpp - run directory layout, its writer lock, and atomic writes.
 #include "report/run_dir.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <ATen/ATen.h>
+#include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <regex>
 #include <stdexcept>
 
 namespace fs = std::filesystem;
 
 namespace tailor::host {
+namespace {
+
+std::string errno_text(int err) {
+  return std::strerror(err);
+}
+
+// Makes a rename in `dir` durable (best effort: some file systems refuse fsync on a
+// directory, which loses nothing already written).
+void sync_directory(const fs::path& dir) {
+  const int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
+// The pid recorded in an open lock file; 0 when none is there, or when it names a process
+// that no longer exists (a holder killed with SIGKILL leaves its pid behind; the lock is
+// then held by a process that has not written its own pid yet, or by another program).
+pid_t read_holder(int fd) {
+  char text[32] = {0};
+  const ssize_t n = ::pread(fd, text, sizeof text - 1, 0);
+  if (n <= 0) return 0;
+  const auto pid = static_cast<pid_t>(std::strtol(text, nullptr, 10));
+  if (pid <= 0 || (::kill(pid, 0) != 0 && errno == ESRCH)) return 0;
+  return pid;
+}
+
+// Removes what an interrupted write_file_atomic or write_artifact left in `dir`.
+void remove_temporaries(const fs::path& dir) {
+  static const std::regex kTemporary(R"(.+\.tmp(\.[0-9]+)?)");
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (!entry.is_regular_file(ec) || !std::regex_match(name, kTemporary)) continue;
+    if (fs::remove(entry.path(), ec))
+      spdlog::info("removed {}, left by an interrupted write", entry.path().string());
+  }
+}
+
+}  // namespace
 
 void write_file_atomic(const fs::path& path, const std::string& content) {
   const fs::path tmp = path.string() + ".tmp." + std::to_string(::getpid());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0)
-    throw std::runtime_error("cannot write " + path.string() + ": " + std::strerror(errno));
+  if (fd < 0) throw std::runtime_error("cannot write " + path.string() + ": " + errno_text(errno));
+  auto fail = [&](const std::string& verb, int err, bool close_fd) {
+    if (close_fd) ::close(fd);
+    ::unlink(tmp.c_str());
+    throw std::runtime_error("cannot " + verb + " " + path.string() + ": " + errno_text(err));
+  };
   size_t written = 0;
   while (written < content.size()) {
     const ssize_t n = ::write(fd, content.data() + written, content.size() - written);
     if (n < 0) {
       if (errno == EINTR) continue;
-      const std::string why = std::strerror(errno);
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      throw std::runtime_error("cannot write " + path.string() + ": " + why);
+      fail("write", errno, true);
     }
     written += static_cast<size_t>(n);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    const std::string why = std::strerror(errno);
-    ::unlink(tmp.c_str());
-    throw std::runtime_error("cannot write " + path.string() + ": " + why);
+  if (::fsync(fd) != 0) fail("write", errno, true);
+  if (::close(fd) != 0) fail("write", errno, false);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) fail("replace", errno, false);
+  sync_directory(path.parent_path());
+}
+
+// -- RunDirLock ---------------------------------------------------------------------------
+
+std::optional<RunDirLock> RunDirLock::try_acquire(const fs::path& dir, pid_t* holder) {
+  const fs::path file = dir / kFileName;
+  const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0)
+    throw std::runtime_error("cannot lock run directory " + dir.string() + ": cannot open " +
+                             file.string() + ": " + errno_text(errno));
+  while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EINTR) continue;
+    const int err = errno;
+    if (err == EWOULDBLOCK) {
+      if (holder != nullptr) *holder = read_holder(fd);
+      ::close(fd);
+      return std::nullopt;
+    }
+    ::close(fd);
+    throw std::runtime_error("cannot lock run directory " + dir.string() + ": " + errno_text(err));
   }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string why = std::strerror(errno);
-    ::unlink(tmp.c_str());
-    throw std::runtime_error("cannot replace " + path.string() + ": " + why);
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0)
+    spdlog::debug("cannot record the pid in {}: {}", file.string(), errno_text(errno));
+  return RunDirLock(fd);
+}
+
+RunDirLock RunDirLock::acquire(const fs::path& dir) {
+  pid_t holder = 0;
+  if (auto lock = try_acquire(dir, &holder)) return std::move(*lock);
+  const std::string who = holder > 0 ? "process " + std::to_string(holder) : "another process";
+  throw std::runtime_error(
+      "run directory " + dir.string() + " is in use: " + who +
+      " is writing it (two writers would interleave its metrics and checkpoints). Wait for it "
+      "to finish, or stop it" +
+      (holder > 0 ? " (kill -INT " + std::to_string(holder) + ")" : "") +
+      " and then continue with `tailor run --resume " + dir.string() + "`");
+}
+
+RunDirLock::RunDirLock(RunDirLock&& other) noexcept : fd_(other.fd_) {
+  other.fd_ = -1;
+}
+
+RunDirLock& RunDirLock::operator=(RunDirLock&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = other.fd_;
+    other.fd_ = -1;
   }
+  return *this;
+}
+
+RunDirLock::~RunDirLock() {
+  if (fd_ < 0) return;
+  [[maybe_unused]] const int cleared = ::ftruncate(fd_, 0);  // the pid is stale from here on
+  ::close(fd_);  // closing the last descriptor releases the flock
+}
+
+// -- RunDir -------------------------------------------------------------------------------
+
+void check_run_name(const std::string& name) {
+  std::string why;
+  if (name.empty())
+    why = "it is empty";
+  else if (name == "." || name == "..")
+    why = "it names a directory above the run";
+  else if (name.find('/') != std::string::npos || name.find('\\') != std::string::npos)
+    why = "it contains a path separator, so the run directory would land elsewhere";
+  else
+    for (char c : name)
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F)
+        why = "it contains a control character";
+  if (!why.empty())
+    throw std::runtime_error("[experiment] name = \"" + name +
+                             "\" cannot name a run directory: " + why +
+                             "; use a plain name such as \"cifar10_lt_ce\" and put "
+                             "directories in [experiment] output_dir");
 }
 
 RunDir RunDir::create(const fs::path& root, const std::string& name) {
+  check_run_name(name);
   const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
   std::tm tm{};
   ::localtime_r(&now, &tm);
@@ -60,8 +178,9 @@ RunDir RunDir::create(const fs::path& root, const std::string& name) {
     fs::path dir = parent / (suffix == 0 ? std::string(stamp)
                                          : std::string(stamp) + "-" + std::to_string(suffix));
     if (fs::create_directory(dir)) {
+      RunDirLock lock = RunDirLock::acquire(dir);
       fs::create_directories(dir / "checkpoints");
-      return RunDir(dir);
+      return RunDir(dir, std::move(lock));
     }
   }
 }
@@ -69,7 +188,19 @@ RunDir RunDir::create(const fs::path& root, const std::string& name) {
 RunDir RunDir::open(const fs::path& dir) {
   if (!fs::is_directory(dir))
     throw std::runtime_error("run directory " + dir.string() + " does not exist");
-  return RunDir(fs::canonical(dir));
+  const fs::path canonical = fs::canonical(dir);
+  RunDirLock lock = RunDirLock::acquire(canonical);
+  remove_temporaries(canonical);
+  remove_temporaries(canonical / "checkpoints");
+  return RunDir(canonical, std::move(lock));
+}
+
+RunDir RunDir::attach(const fs::path& dir) {
+  if (!fs::is_directory(dir))
+    throw std::runtime_error("run directory " + dir.string() + " does not exist");
+  RunDir run(fs::canonical(dir), std::nullopt);
+  run.set_writer(false);
+  return run;
 }
 
 void RunDir::append_metrics(const nlohmann::json& record) {
@@ -77,7 +208,9 @@ void RunDir::append_metrics(const nlohmann::json& record) {
   std::ofstream out(file("metrics.jsonl"), std::ios::app);
   out << record.dump() << '\n';
   out.flush();
-  if (!out) throw std::runtime_error("cannot append to " + file("metrics.jsonl").string());
+  if (!out)
+    throw std::runtime_error("cannot append to " + file("metrics.jsonl").string() + ": " +
+                             errno_text(errno));
   for (const auto& l : listeners_) l->record(record);
 }
 

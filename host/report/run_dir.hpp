@@ -1,14 +1,18 @@
-// host/report/run_dir.hpp - the run directory and crash-safe file writes.
+// host/report/run_dir.hpp - the run directory, its single-writer lock, and crash-safe file
+// writes.
 #pragma once
 
 #include <tailor/components.hpp>
 
 #include <nlohmann/json_fwd.hpp>
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,8 +20,10 @@
 namespace tailor::host {
 
 /// Writes `content` to `path` atomically: a temporary file in the same directory, flushed
-/// and fsync'ed, then renamed over `path`. Readers see the old file or the new one, never a
-/// half-written one. Throws std::runtime_error naming the path on failure.
+/// and fsync'ed, renamed over `path`, then the directory fsync'ed. Readers see the old file
+/// or the new one, never a half-written one. On failure (a full disk: ENOSPC, or EFBIG under
+/// a file-size limit) the temporary file is removed, `path` is untouched, and
+/// std::runtime_error names the path and the system's reason.
 void write_file_atomic(const std::filesystem::path& path, const std::string& content);
 
 /// A loss's per-class vectors of one epoch, as plain numbers.
@@ -38,13 +44,47 @@ class RunListener {
                              const ClassVectors& vectors) = 0;
 };
 
-/// runs/<name>/<timestamp>/ with its well-known files.
+/// The exclusive writer lock of a run directory: flock() on `<dir>/.tailor-lock`, which
+/// holds the holder's pid. The kernel releases it when the holder exits, however it exits
+/// (SIGKILL included), so a stale lock cannot exist.
+class RunDirLock {
+ public:
+  /// Takes the lock without waiting. Returns nullopt when another process holds it, with
+  /// that process's pid in `holder` (0 when it has not written it yet). Throws
+  /// std::runtime_error when the lock file cannot be created.
+  static std::optional<RunDirLock> try_acquire(const std::filesystem::path& dir, pid_t* holder);
+  /// Takes the lock or throws std::runtime_error naming the directory, the holder's pid and
+  /// the fix.
+  static RunDirLock acquire(const std::filesystem::path& dir);
+
+  RunDirLock(RunDirLock&& other) noexcept;
+  RunDirLock& operator=(RunDirLock&& other) noexcept;
+  RunDirLock(const RunDirLock&) = delete;
+  RunDirLock& operator=(const RunDirLock&) = delete;
+  ~RunDirLock();
+
+  /// The lock file's name inside a run directory.
+  static constexpr const char* kFileName = ".tailor-lock";
+
+ private:
+  explicit RunDirLock(int fd) : fd_(fd) {}
+  int fd_ = -1;
+};
+
+/// runs/<name>/<timestamp>/ with its well-known files. Every RunDir holds the directory's
+/// writer lock for its lifetime: a second process that opens the same directory to write
+/// (`tailor run --resume` of a running run, an orphaned sweep run) is refused.
 class RunDir {
  public:
-  /// Creates <root>/<name>/<YYYYmmdd-HHMMSS>[-N]/ (a fresh directory, never reused).
+  /// Creates <root>/<name>/<YYYYmmdd-HHMMSS>[-N]/ (a fresh directory, never reused) and
+  /// locks it. `name` must be one path component (no '/', not "." or "..").
   static RunDir create(const std::filesystem::path& root, const std::string& name);
-  /// Opens an existing run directory (resume).
+  /// Opens and locks an existing run directory (resume, or an empty --out directory), then
+  /// removes temporary files an interrupted write left behind (`*.tmp`, `*.tmp.<pid>`).
   static RunDir open(const std::filesystem::path& dir);
+  /// A run directory that another process holds and writes (rank 0 of a data-parallel run),
+  /// for the other ranks: no lock, nothing removed, writer() false.
+  static RunDir attach(const std::filesystem::path& dir);
 
   const std::filesystem::path& path() const { return path_; }
   /// Whether this process writes the run's files: rank 0 of a data-parallel run does, the
@@ -70,14 +110,20 @@ class RunDir {
   void listen(std::shared_ptr<RunListener> listener) { listeners_.push_back(std::move(listener)); }
 
  private:
-  explicit RunDir(std::filesystem::path path) : path_(std::move(path)) {}
+  RunDir(std::filesystem::path path, std::optional<RunDirLock> lock)
+      : path_(std::move(path)), lock_(std::move(lock)) {}
   std::filesystem::path path_;
   bool writer_ = true;
   std::vector<std::shared_ptr<RunListener>> listeners_;
+  std::optional<RunDirLock> lock_;  // nullopt: attach()ed
 };
 
 /// Reads class_vectors.jsonl (or any JSON-lines file) keeping the records with epoch <=
 /// `completed`: what a resumed run keeps before it recomputes later epochs.
 void truncate_epochs(const std::filesystem::path& file, int64_t completed);
+
+/// Throws std::runtime_error unless `name` can name a run directory below output_dir: one
+/// path component, not empty, not "." or "..", no '/' or '\\', no control characters.
+void check_run_name(const std::string& name);
 
 }  // namespace tailor::host

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -24,6 +25,7 @@
 #include <set>
 #include <stdexcept>
 #include <string_view>
+#include <thread>
 
 extern char** environ;
 
@@ -168,10 +170,15 @@ pid_t start_child(const SweepOptions& options, const SweepRun& run, const fs::pa
   envp.push_back(nullptr);
   const std::string log_path = log_file.string();
 
+  const pid_t parent = getpid();
   const pid_t pid = fork();
   if (pid < 0) throw std::runtime_error("cannot start a run: fork failed");
   if (pid == 0) {
     setpgid(0, 0);  // a terminal's Ctrl-C reaches the sweep, which forwards it once
+    // A run outlives no sweep: when the sweep dies (SIGKILL, SIGHUP), the run gets SIGTERM and
+    // stops at a checkpoint, so a rerun of the sweep never races an orphan for its directory.
+    // Had the sweep died before prctl(), getppid() no longer names it.
+    if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent) _exit(143);
     const int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd >= 0) {
       dup2(fd, STDOUT_FILENO);
@@ -201,6 +208,24 @@ void warn_changed_plugins(const fs::path& run_dir, const std::string& id, const 
                  "the affected runs (delete their directories) if that matters",
                  id, p.value("name", ""), it->first, p.value("sha256", "").substr(0, 12),
                  it->second.substr(0, 12));
+  }
+}
+
+// Waits while another process holds the lock of `run_dir` (a run of an earlier sweep still
+// stopping, or a `tailor run --resume` by hand): two writers would interleave its metrics.
+// Returns false when the sweep is told to stop meanwhile.
+bool wait_until_unlocked(const fs::path& run_dir, const std::string& id) {
+  if (!fs::is_directory(run_dir)) return true;
+  bool told = false;
+  for (;;) {
+    pid_t holder = 0;
+    if (RunDirLock::try_acquire(run_dir, &holder)) return true;  // released again at once
+    if (!told)
+      spdlog::warn("{} is being written by {}; waiting for it to finish", id,
+                   holder > 0 ? "process " + std::to_string(holder) : "another process");
+    told = true;
+    if (g_stop.load() != 0) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
 }
 
@@ -368,6 +393,12 @@ int run_sweep(const SweepOptions& options) {
     while (g_stop.load() == 0 && next < unfinished.size() &&
            running.size() < static_cast<size_t>(options.jobs)) {
       const SweepRun& r = *unfinished[next++];
+      if (!wait_until_unlocked(dir / r.id, r.id)) break;
+      if (state_of(dir / r.id) == State::kDone) {  // the other writer finished it
+        ++finished;
+        spdlog::info("[{}/{}] {} was finished meanwhile", next, unfinished.size(), r.id);
+        continue;
+      }
       const bool resuming = state_of(dir / r.id) == State::kResume;
       Child c;
       c.run = &r;
@@ -415,7 +446,7 @@ int run_sweep(const SweepOptions& options) {
   if (g_stop.load() != 0) {
     spdlog::warn("sweep interrupted: {} of {} runs to go; rerun the same command to continue",
                  unfinished.size() - finished, runs.size());
-    return 130;
+    return 128 + g_stop.load();
   }
   if (!failed.empty()) {
     spdlog::error(

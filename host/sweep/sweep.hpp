@@ -59,7 +59,10 @@ std::vector<SweepRun> plan_sweep(const std::vector<std::filesystem::path>& exper
 /// with --data-seeds the dataset plugin must have a `seed` option), writes or checks
 /// <out>/sweep.json, then runs what is not finished: a run directory with a
 /// summary.json is done, one with a resolved config is resumed, anything else starts afresh.
-/// Returns 0 when every run finished, 130 when interrupted, 1 when some run failed.
+/// A run directory another process holds (its writer lock) is waited for first. Each run is
+/// a child process that receives SIGTERM when the sweep dies. Returns 0 when every run
+/// finished, 128 + the signal when interrupted (130 for SIGINT, 143 for SIGTERM), 1 when some
+/// run failed.
 int run_sweep(const SweepOptions& options);
 
 }  // namespace tailor::host

@@ -197,6 +197,51 @@ def focal():
         loss, grad = loss_and_grad(fn, logits)
         cases.append(case(name, options, {"logits": logits, "targets": targets, "grad": grad},
                           {"loss": loss}))
+    # LDAM-DRW's FocalLoss(weight=w, gamma) (kaidic/LDAM-DRW:losses.py), as its code reads:
+    # the per-sample CE is computed with PyTorch's class weight, so it is w_y CE_i, and that
+    # weighted value is both the "-log p" of the focal term and the p = exp(-w_y CE_i) of its
+    # modulator; the result is a plain mean over the batch.
+    def ldam_drw_focal(x, gamma, w, detach, reduction):
+        wce = F.cross_entropy(x, targets, weight=w, reduction="none")
+        p = torch.exp(-wce)
+        if detach:
+            p = p.detach()
+        per = (1.0 - p) ** gamma * wce
+        if reduction == "batch_mean":
+            return per.mean()
+        w_y = w[targets] if w is not None else torch.ones_like(per)
+        return reduce_weighted(per, w_y, reduction)
+
+    drw = effective_number_weights(LT_COUNTS, 0.9999)  # the DRW stage's weights
+    official = {"form": "softmax", "weight_mode": "official_ldam_drw"}
+    ldam_variants = [
+        ("softmax_g1_official_ldam_drw", {**official, "gamma": 1.0, "class_weights": drw.tolist()}),
+        ("softmax_g2_official_ldam_drw", {**official, "class_weights": w}),
+        ("softmax_g05_official_ldam_drw_sum",
+         {**official, "gamma": 0.5, "class_weights": drw.tolist(), "reduction": "sum"}),
+        ("softmax_g2_official_ldam_drw_mean", {**official, "class_weights": w, "reduction": "mean"}),
+        ("softmax_g1_official_ldam_drw_detach",
+         {**official, "gamma": 1.0, "class_weights": w, "detach_modulator": True}),
+        ("softmax_g1_official_ldam_drw_unweighted", {**official, "gamma": 1.0}),
+    ]
+    for name, options in ldam_variants:
+        gamma = options.get("gamma", 2.0)
+        cw = torch.tensor(options["class_weights"], dtype=torch.float64) \
+            if "class_weights" in options else None
+        detach = options.get("detach_modulator", False)
+        reduction = options.get("reduction", "batch_mean")
+        loss, grad = loss_and_grad(lambda x: ldam_drw_focal(x, gamma, cw, detach, reduction),
+                                   logits)
+        cases.append(case(name, options, {"logits": logits, "targets": targets, "grad": grad},
+                          {"loss": loss}))
+    # Without class weights the official form is the plain softmax focal loss.
+    a = ldam_drw_focal(logits, 1.0, None, False, "batch_mean")
+    b = softmax_focal(logits, 1.0, None, False, "batch_mean")
+    assert torch.allclose(a, b, rtol=1e-14), (a, b)
+    # With them it is not: the weights move into the modulator.
+    a = ldam_drw_focal(logits, 2.0, weights, False, "batch_mean")
+    b = softmax_focal(logits, 2.0, weights, False, "batch_mean")
+    assert not torch.allclose(a, b, rtol=1e-3), (a, b)
     # The CB code's exp-form modulator equals (1 - p_t)^g: cross-check the two references.
     for gamma in (0.5, 2.0):
         a = sigmoid_focal(logits, gamma, None, None, False, "batch_mean")
@@ -503,6 +548,50 @@ def label_aware_smoothing():
         cases.append(case(name, options, {"logits": logits, "targets": targets, "grad": grad,
                                           "smoothing": smooth},
                           {"loss": loss}, context={"class_counts": LT_COUNTS}))
+    return cases
+
+
+@generator
+def vs_loss():
+    """VS loss (Kini et al., NeurIPS 2021), written in the paper's form: CE(Delta * z + iota)
+    with the multiplicative Delta_c = (n_c / n_max)^gamma and iota_c = tau log(n_c / N)
+    (orparask/VS-Loss:class_imbalance/losses.py::VSLoss divides by 1 / Delta instead: the
+    same function). DRW weights as train.py's per_cls_weights, passed as CE `weight`
+    (mean: PyTorch's weighted mean); batch_mean is the paper's per-sample average."""
+    cases = []
+    logits, targets = inputs(7)
+    n = torch.tensor(LT_COUNTS, dtype=torch.float64)
+    variants = [
+        ("default", {}),
+        ("readme_g02_t12", {"gamma": 0.2, "tau": 1.2}),
+        ("la_only_g0", {"gamma": 0.0, "tau": 1.0}),
+        ("cdt_only_t0", {"gamma": 0.5, "tau": 0.0}),
+        ("drw_mean", {"reweight": True}),
+        ("drw_b99_batch_mean", {"reweight": True, "drw_beta": 0.99, "reduction": "batch_mean"}),
+        ("drw_sum", {"gamma": 0.4, "tau": 0.5, "reweight": True, "reduction": "sum"}),
+        ("plain_sum", {"reduction": "sum"}),
+    ]
+    for name, options in variants:
+        gamma = options.get("gamma", 0.3)
+        tau = options.get("tau", 1.0)
+        reduction = options.get("reduction", "mean")
+        delta = (n / n.max()) ** gamma
+        iota = tau * torch.log(n / n.sum())
+        w = effective_number_weights(LT_COUNTS, options.get("drw_beta", 0.9999)) \
+            if options.get("reweight", False) else None
+
+        def fn(x):
+            per = F.cross_entropy(delta * x + iota, targets, reduction="none")
+            w_y = w[targets] if w is not None else torch.ones_like(per)
+            return reduce_weighted(w_y * per, w_y, reduction)
+
+        loss, grad = loss_and_grad(fn, logits)
+        tensors = {"logits": logits, "targets": targets, "grad": grad,
+                   "inverse_scales": 1.0 / delta, "offsets": iota}
+        if w is not None:
+            tensors["weights"] = w
+        cases.append(case(name, options, tensors, {"loss": loss},
+                          context={"class_counts": LT_COUNTS}))
     return cases
 
 

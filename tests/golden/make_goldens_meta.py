@@ -53,21 +53,32 @@ def class_means(bank, labels, c):
     return torch.stack([bank[labels == k].mean(0) for k in range(c)])
 
 
-def robust_intended(f, y, mu, eps, t):
+def robust_reduce(terms, present, u):
+    """Unweighted: mean of l_c over the present classes. Weighted (dvirsamuel/DRO-LT:
+    losses.py with class_weights, reached from main.py as robust_loss_bal): the sum of
+    u_c l_c over the present classes divided by the sum of u_c over every centroid class
+    (here all classes: the bank holds every class)."""
+    if u is None:
+        return torch.stack(terms).mean()
+    return sum(u[c] * l for c, l in zip(present, terms)) / u.sum()
+
+
+def robust_intended(f, y, mu, eps, t, u=None):
     """5.2: s_ci = -(||mu_c - f_i|| + eps_c [y_i = c]) / T, softmax over the batch samples i,
-    l_c = -mean_{i in B_c} log p_ci, averaged over the classes present in the batch."""
+    l_c = -mean_{i in B_c} log p_ci, reduced by robust_reduce."""
     n = f.shape[0]
     terms = []
-    for c in sorted(set(y.tolist())):
+    present = sorted(set(y.tolist()))
+    for c in present:
         s = torch.stack([-(torch.linalg.norm(mu[c] - f[i]) + (eps[c] if y[i] == c else 0.0)) / t
                          for i in range(n)])
         log_p = s - torch.logsumexp(s, 0)
         positives = [i for i in range(n) if y[i] == c]
         terms.append(-sum(log_p[i] for i in positives) / len(positives))
-    return torch.stack(terms).mean()
+    return robust_reduce(terms, present, u)
 
 
-def robust_official(f, y, mu, eps, t):
+def robust_official(f, y, mu, eps, t, u=None):
     """5.7.7: the official code's boolean-mask assignment, transcribed: pairwise[mask] =
     pairwise[mask] - eps[y] enumerates the positives class-sorted but eps[y] in batch order."""
     c = mu.shape[0]
@@ -79,8 +90,20 @@ def robust_official(f, y, mu, eps, t):
     pairwise[mask] = a[mask] - eps[y]
     logits = pairwise / t
     log_prob = logits - torch.log(torch.exp(logits).sum(1, keepdim=True))
-    per_class = [-log_prob[k][mask[k]].mean() for k in range(c) if mask[k].any()]
-    return torch.stack(per_class).mean()
+    present = [k for k in range(c) if mask[k].any()]
+    per_class = [-log_prob[k][mask[k]].mean() for k in present]
+    return robust_reduce(per_class, present, u)
+
+
+def robust_class_weights(mode):
+    """main.py's two weight vectors: "balanced" is sklearn's compute_class_weight('balanced'),
+    n_samples / (n_classes * bincount); "long_tailed" is cls_num_list / max(cls_num_list)."""
+    counts = torch.tensor(LT_COUNTS, dtype=DT)
+    if mode == "balanced":
+        return counts.sum() / (len(LT_COUNTS) * counts)
+    if mode == "long_tailed":
+        return counts / counts.max()
+    return None
 
 
 def dro_ce(z, y, mode):
@@ -98,7 +121,8 @@ def dro_lt():
     c = logits.shape[1]
     mu = class_means(bank, bank_labels, c)
     counts = torch.tensor(LT_COUNTS, dtype=DT)
-    unequal = torch.tensor([1.0, 0.6, 1.4, 0.3, 0.9], dtype=DT)
+    # Margins that float32 holds exactly: a learned eps is a float32 parameter.
+    unequal = torch.tensor([1.0, 0.625, 1.375, 0.3125, 0.875], dtype=DT)
     variants = [
         ("default", {}, None),
         ("unequal_eps", {}, unequal),
@@ -109,6 +133,11 @@ def dro_lt():
         ("fixed_eps", {"epsilon_mode": "fixed", "epsilon": 0.5}, None),
         ("count_eps", {"epsilon_mode": "count", "epsilon": 2.0}, None),
         ("lambda0_ce_only", {"lambda": 0.0}, None),
+        ("balanced_robust_weights", {"robust_weights": "balanced"}, unequal),
+        ("balanced_robust_weights_official_pairing",
+         {"robust_weights": "balanced", "epsilon_pairing": "official"}, unequal),
+        ("long_tailed_robust_weights_t05", {"robust_weights": "long_tailed", "temperature": 0.5,
+                                            "ce": "plain"}, None),
     ]
     cases = []
     for name, options, eps_values in variants:
@@ -127,7 +156,7 @@ def dro_lt():
         z = logits.clone().requires_grad_(True)
         e = eps.clone().requires_grad_(True)
         rob_fn = robust_official if pairing == "official" else robust_intended
-        rob = rob_fn(f, targets, mu, e, t)
+        rob = rob_fn(f, targets, mu, e, t, robust_class_weights(options.get("robust_weights")))
         ce = dro_ce(z, targets, options.get("ce", "frequency_weighted"))
         loss = ce + lam * rob
         loss.backward()
@@ -151,14 +180,16 @@ def phi_init(c, h, bias, seed):
     """nn.Linear-style U(-1/sqrt(fan_in), 1/sqrt(fan_in)) weights, as named by the C++ loss."""
     g = torch.Generator().manual_seed(seed)
     widths = [c, h, h, c]
+    # Rounded to float32 values: phi is a float32 parameter of the loss.
+    f32 = lambda t: t.float().double()
     phi = {}
     for layer in range(3):
         bound = 1.0 / math.sqrt(widths[layer])
-        phi[f"phi.{layer}.weight"] = (torch.rand(widths[layer + 1], widths[layer], generator=g,
-                                                 dtype=DT) * 2 - 1) * bound
+        phi[f"phi.{layer}.weight"] = f32((torch.rand(widths[layer + 1], widths[layer],
+                                                     generator=g, dtype=DT) * 2 - 1) * bound)
         if bias:
-            phi[f"phi.{layer}.bias"] = (torch.rand(widths[layer + 1], generator=g, dtype=DT)
-                                        * 2 - 1) * bound
+            phi[f"phi.{layer}.bias"] = f32((torch.rand(widths[layer + 1], generator=g, dtype=DT)
+                                            * 2 - 1) * bound)
     return phi
 
 

@@ -20,8 +20,8 @@ struct GoldenCase {
   nlohmann::json options;
   nlohmann::json raw;
 
-  /// A tensor of the case, as float32 (float data) or int64.
-  at::Tensor tensor(const std::string& key) const {
+  /// A tensor of the case, as `dtype` (float data; float32 unless asked) or int64.
+  at::Tensor tensor(const std::string& key, at::ScalarType dtype = at::kFloat) const {
     const auto& t = raw.at("tensors").at(key);
     const std::vector<int64_t> shape = t.at("shape").get<std::vector<int64_t>>();
     if (t.at("dtype") == "int64") {
@@ -29,11 +29,23 @@ struct GoldenCase {
       return at::tensor(data, at::kLong).view(shape).clone();
     }
     const auto data = t.at("data").get<std::vector<double>>();
-    return at::tensor(data, at::kDouble).view(shape).to(at::kFloat);
+    return at::tensor(data, at::kDouble).view(shape).to(dtype);
   }
   double scalar(const std::string& key) const { return raw.at("scalars").at(key).get<double>(); }
   bool has(const std::string& key) const { return raw.at("tensors").contains(key); }
 };
+
+/// How closely a loss computed in `dtype` must match the float64 reference: float32
+/// arithmetic to a relative 1e-5 (values) and rtol 1e-4, atol 1e-6 (gradients); float64
+/// arithmetic, with every constant of the loss held in float64, to 1e-12.
+struct Tolerance {
+  double value;
+  double rtol;
+  double atol;
+};
+inline Tolerance tolerance(at::ScalarType dtype) {
+  return dtype == at::kDouble ? Tolerance{1e-12, 1e-12, 1e-12} : Tolerance{1e-5, 1e-4, 1e-6};
+}
 
 /// Cases of tests/golden/data/<name>.json.
 inline std::vector<GoldenCase> load_golden(const std::string& name) {
@@ -44,7 +56,8 @@ inline std::vector<GoldenCase> load_golden(const std::string& name) {
   const nlohmann::json j = nlohmann::json::parse(file);
   std::vector<GoldenCase> cases;
   for (const auto& c : j.at("cases"))
-    cases.push_back({c.at("name").get<std::string>(), c.value("options", nlohmann::json::object()), c});
+    cases.push_back(
+        {c.at("name").get<std::string>(), c.value("options", nlohmann::json::object()), c});
   REQUIRE(!cases.empty());
   return cases;
 }

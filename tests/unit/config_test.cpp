@@ -220,6 +220,19 @@ TEST_CASE("malformed overrides name the override and the expected form") {
 
 // ---- bad experiment files ------------------------------------------------------------------
 
+TEST_CASE("override values that are no TOML value at all are errors naming the override") {
+  const fs::path leaf = kData / "compose" / "leaf.toml";
+  // Found by fuzz_config: invalid UTF-8 escaped as a raw toml::parse_error.
+  const std::string bad_utf8 = "train.name=\xff\xfe";
+  CHECK_THAT(config_error([&] { tailor::host::load_experiment(leaf, {bad_utf8}); }),
+             Contains("override '--set " + bad_utf8 + "': the value is not valid TOML text"));
+  // A number out of range is not quietly taken as a string.
+  CHECK_THAT(config_error([&] {
+               tailor::host::load_experiment(leaf, {"train.epochs=99999999999999999999"});
+             }),
+             Contains("99999999999999999999 is not a valid TOML number"));
+}
+
 TEST_CASE("malformed TOML reports file:line:col") {
   REQUIRE_THROWS_AS(tailor::host::load_experiment(kData / "bad" / "malformed.toml", {}),
                     ConfigError);

@@ -3,7 +3,7 @@
 
 #include <ATen/ops/empty.h>
 
-#include <tailor/plugin.hpp>  // tailor::log_info only; the plugin entry is in cifar_lt_plugin.cpp
+#include <tailor/plugin.hpp>  // tailor::log_info/log_warn only; the plugin entry is in cifar_lt_plugin.cpp
 
 #include <tailor/artifacts.hpp>
 #include <tailor/batch_augment.hpp>
@@ -110,6 +110,35 @@ RecordFile check_file(const std::string& root, const std::string& name, const La
   f.records = bytes / record_bytes;
   return f;
 }
+
+}  // namespace
+
+std::string CifarLt::check_record_counts(const std::vector<FileRecords>& train,
+                                         const FileRecords& test, int64_t num_classes) {
+  const bool c10 = num_classes == 10;
+  const int64_t official_train = c10 ? 10000 : 50000, official_test = 10000;
+  const std::string archive = c10 ? "cifar-10-binary.tar.gz" : "cifar-100-binary.tar.gz";
+  const std::string fix = "; the file is truncated: re-extract " + archive;
+  for (const FileRecords& f : train)
+    TAILOR_CHECK(f.records == train.front().records, "cifar_lt: ", f.path, " holds ", f.records,
+                 " records, ", train.front().path, " holds ", train.front().records,
+                 " (the train files of a release hold the same number, ", official_train,
+                 " in the official one)", fix);
+  const bool train_official = train.front().records == official_train;
+  TAILOR_CHECK(!train_official || test.records == official_test, "cifar_lt: ", test.path, " holds ",
+               test.records, " records, not the official ", official_test,
+               " (the train files are complete)", fix);
+  TAILOR_CHECK(train_official || test.records != official_test, "cifar_lt: ", train.front().path,
+               " holds ", train.front().records, " records, not the official ", official_train,
+               " (the test file is complete)", fix);
+  if (train_official) return "";
+  return detail::concat("cifar_lt: ", train.size() * train.front().records, " train and ",
+                        test.records, " test records, fewer than the official ",
+                        train.size() * official_train, " and ", official_test,
+                        ": a subset or a test fixture, read as it is");
+}
+
+namespace {
 
 // Reads `files` into images[offset...] and appends their class labels, validating each label.
 void read_records(const std::vector<RecordFile>& files, const Layout& layout, uint8_t* images,
@@ -262,6 +291,11 @@ CifarLt::CifarLt(const Options& options) : options_(options) {
   for (const auto& name : layout.train_files)
     train_files.push_back(check_file(options.root, name, layout, options.variant));
   const RecordFile test_file = check_file(options.root, layout.test_file, layout, options.variant);
+  std::vector<FileRecords> train_records;
+  for (const RecordFile& f : train_files) train_records.push_back({f.path.string(), f.records});
+  const std::string note = check_record_counts(
+      train_records, {test_file.path.string(), test_file.records}, layout.num_classes);
+  if (!note.empty()) log_warn(note);
 
   std::vector<int64_t> file_labels;
   train_file_images_ = load_images(train_files, layout, file_labels);

@@ -129,6 +129,20 @@ class CifarLt final : public Dataset {
   /// Whether `options` hold out a val split (val_split "auto" resolved for the protocol).
   static bool holds_out_val(const Options& options);
 
+  /// A binary file and the whole records it holds.
+  struct FileRecords {
+    std::string path;
+    int64_t records = 0;
+  };
+  /// Checks the record counts of a CIFAR release (`num_classes` 10 or 100) against each other
+  /// and the official ones (CIFAR-10: 10000 per file; CIFAR-100: train 50000, test 10000), so
+  /// that a file cut at a record boundary is not read as a smaller dataset. Throws
+  /// tailor::Error naming the file when a file is short of the others or of the official
+  /// count that its siblings have; returns a note (for the log) when the files are
+  /// consistent but smaller than the official ones (a subset or a test fixture), else "".
+  static std::string check_record_counts(const std::vector<FileRecords>& train,
+                                         const FileRecords& test, int64_t num_classes);
+
   static constexpr int64_t kSide = 32;
   static constexpr int64_t kPixels = 3 * kSide * kSide;
 

@@ -609,6 +609,12 @@ TEST_CASE("cifar_lt rejects bad files with a clear message", "[cifar_lt]") {
                                 Catch::Contains("3073-byte record") &&
                                 Catch::Contains("truncated or not the binary version"));
   }
+  SECTION("a train file cut at a record boundary") {
+    fs::resize_file(dir.path() / "data_batch_3.bin", 9 * 3073);
+    CHECK_THAT(error_of(o), Catch::Contains("data_batch_3.bin holds 9 records") &&
+                                Catch::Contains("data_batch_1.bin holds 10") &&
+                                Catch::Contains("re-extract cifar-10-binary.tar.gz"));
+  }
   SECTION("records of the wrong size") {
     // Two CIFAR-100 records (3074 bytes each) where CIFAR-10 records are expected.
     write_bytes(dir.path() / "test_batch.bin", std::vector<uint8_t>(2 * 3074, 1));
@@ -636,6 +642,26 @@ TEST_CASE("cifar_lt rejects bad files with a clear message", "[cifar_lt]") {
     o.mean = {0.5};
     CHECK_THAT(error_of(o), Catch::Contains("mean and std need 3 values"));
   }
+}
+
+TEST_CASE("cifar_lt checks record counts against the official release", "[cifar_lt]") {
+  using F = CifarLt::FileRecords;
+  const std::vector<F> batches(5, F{"data_batch_n.bin", 10000});
+  CHECK(CifarLt::check_record_counts(batches, {"test_batch.bin", 10000}, 10).empty());
+  // A test file cut at a record boundary next to complete train files.
+  CHECK_THROWS_WITH(CifarLt::check_record_counts(batches, {"test_batch.bin", 9999}, 10),
+                    Catch::Contains("test_batch.bin holds 9999 records, not the official 10000"));
+  // Train files cut alike next to a complete test file.
+  CHECK_THROWS_WITH(
+      CifarLt::check_record_counts(std::vector<F>(5, F{"b.bin", 9000}), {"t.bin", 10000}, 10),
+      Catch::Contains("b.bin holds 9000 records, not the official 10000"));
+  CHECK_THROWS_WITH(CifarLt::check_record_counts({{"train.bin", 49999}}, {"test.bin", 10000}, 100),
+                    Catch::Contains("train.bin holds 49999 records, not the official 50000"));
+  CHECK_THROWS_WITH(CifarLt::check_record_counts({{"train.bin", 50000}}, {"test.bin", 100}, 100),
+                    Catch::Contains("test.bin holds 100 records"));
+  // Consistent and smaller than the release: a subset or a fixture, read with a note.
+  CHECK_THAT(CifarLt::check_record_counts(std::vector<F>(5, F{"b.bin", 12}), {"t.bin", 3}, 10),
+             Catch::Contains("60 train and 3 test records, fewer than the official 50000"));
 }
 
 TEST_CASE("cifar_lt README parameter table matches the options schema", "[cifar_lt]") {

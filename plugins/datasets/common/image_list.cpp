@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string_view>
+#include <thread>
 #include <unordered_set>
 #include <utility>
 
@@ -282,6 +283,9 @@ void ImageList::init(ImageSources s) {
   probe_layout(&train_, "train");
   probe_layout(&val_, "val");
   probe_layout(&test_, "test");
+  check_files(train_, "train");
+  check_files(val_, "val");
+  check_files(test_, "test");
 
   const std::vector<int64_t> counts = class_counts(Split::kTrain);
   const auto [lo, hi] = std::minmax_element(counts.begin(), counts.end());
@@ -314,6 +318,39 @@ void ImageList::probe_layout(SplitData* split, const char* which) {
   const std::string message = detail::concat(
       name_, ": the first ", which, " image ", listed, " (", split->samples.where(0),
       ") does not exist; set [dataset] root to the directory the list's paths are relative to");
+  TAILOR_CHECK(image_options_.on_corrupt != ImageOptions::OnCorrupt::kError, message);
+  log_warn(message);
+}
+
+// Every listed image must exist before training starts: a missing test image would
+// otherwise surface only after a training epoch, which is then lost. One stat() per image;
+// threads hide the latency of a network file system (ImageNet-LT lists 186k images).
+void ImageList::check_files(const SplitData& split, const char* which) const {
+  const size_t n = split.samples.size();
+  if (n == 0) return;
+  const size_t threads = std::clamp<size_t>(n / 4096, 1, 16);
+  std::vector<std::vector<size_t>> missing(threads);
+  std::vector<std::thread> pool;
+  for (size_t t = 0; t < threads; ++t)
+    pool.emplace_back([&, t] {
+      struct stat st {};
+      for (size_t i = t; i < n; i += threads)
+        if (::stat(file_of(split, i).c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+          missing[t].push_back(i);
+    });
+  for (auto& thread : pool) thread.join();
+  std::vector<size_t> all;
+  for (const auto& m : missing) all.insert(all.end(), m.begin(), m.end());
+  if (all.empty()) return;
+  std::sort(all.begin(), all.end());
+  std::string examples;
+  for (size_t k = 0; k < all.size() && k < 3; ++k)
+    examples += (k ? "; " : "") + file_of(split, all[k]) + " (" + split.samples.where(all[k]) + ")";
+  const std::string message = detail::concat(
+      name_, ": ", all.size(), " of ", n, " ", which, " images do not exist, e.g. ", examples,
+      all.size() > 3 ? "; ..." : "",
+      ". Restore them, or set [dataset] root to the directory the list's paths are relative "
+      "to; on_corrupt = \"black\" trains with black images in their place");
   TAILOR_CHECK(image_options_.on_corrupt != ImageOptions::OnCorrupt::kError, message);
   log_warn(message);
 }

@@ -214,6 +214,7 @@ class ImageList : public Dataset {
   const SplitData& split_data(Split split) const;
   std::string file_of(const SplitData& split, size_t index) const;
   void probe_layout(SplitData* split, const char* split_name);
+  void check_files(const SplitData& split, const char* split_name) const;
 
   std::string name_;
   std::string root_;

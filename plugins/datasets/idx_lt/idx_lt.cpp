@@ -143,8 +143,21 @@ at::Tensor read_idx(const Source& src, uint32_t magic, const char* kind) {
                  " declares an implausible size (", shape, "...); ", src.fix);
   }
 
-  at::Tensor data = at::empty(dims, at::kByte);
-  got = read_some(file.get(), data.data_ptr<uint8_t>(), count, src);
+  // Read in bounded chunks before allocating the tensor: a damaged header may declare far
+  // more than the file holds, which must be reported as truncation, not allocated. Chunks
+  // start at 1 MiB and double up to 64 MiB, so a short file costs little memory and time.
+  std::vector<uint8_t> bytes;
+  constexpr uint64_t kFirstChunk = uint64_t{1} << 20, kMaxChunk = uint64_t{64} << 20;
+  while (bytes.size() < count) {
+    const size_t at = bytes.size();
+    const uint64_t chunk = std::clamp<uint64_t>(at, kFirstChunk, kMaxChunk);
+    const auto want = static_cast<size_t>(std::min<uint64_t>(chunk, count - at));
+    bytes.resize(at + want);
+    const size_t n = read_some(file.get(), bytes.data() + at, want, src);
+    bytes.resize(at + n);
+    if (n < want) break;
+  }
+  got = bytes.size();
   const size_t header = 4 + raw_dims.size();
   TAILOR_CHECK(got == count, "idx_lt: ", src.path, " is truncated: the header declares ", shape,
                " = ", count, " data bytes (", header + count, " bytes in all), found ", got,
@@ -153,6 +166,8 @@ at::Tensor read_idx(const Source& src, uint32_t magic, const char* kind) {
   TAILOR_CHECK(read_some(file.get(), &extra, 1, src) == 0, "idx_lt: ", src.path,
                " has bytes after the ", header + count, " bytes its header declares (", shape,
                "); ", src.fix);
+  at::Tensor data = at::empty(dims, at::kByte);
+  std::copy(bytes.begin(), bytes.end(), data.data_ptr<uint8_t>());
   return data;
 }
 

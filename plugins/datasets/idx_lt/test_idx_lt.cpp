@@ -436,6 +436,16 @@ TEST_CASE("idx_lt reports missing and malformed files", "[idx_lt]") {
                         Catch::Contains("900 data bytes") && Catch::Contains("found 870"));
     CHECK_THAT(msg, Catch::Contains("check the file"));
   }
+  SECTION("a header declaring far more than the file holds") {
+    // Found by fuzz_idx: the declared size (here 2^39 bytes) was allocated before anything
+    // was read, so a damaged header ran the machine out of memory.
+    Fixture fx;
+    const fs::path path = fx.dir.path() / "train-images-idx3-ubyte.gz";
+    write_file(path, idx_bytes(2051, {1u << 19, 1024, 1024}, std::vector<uint8_t>(10, 1)), true);
+    CHECK_THAT(error_of(fx.options()),
+               Catch::Contains(path.string()) && Catch::Contains("is truncated") &&
+                   Catch::Contains("549755813888 data bytes") && Catch::Contains("found 10"));
+  }
   SECTION("truncated gzip stream") {
     Fixture fx;
     const fs::path path = fx.dir.path() / "train-images-idx3-ubyte.gz";

@@ -220,10 +220,19 @@ TEST_CASE("image_list handles corrupt and missing images as configured", "[image
     write_bytes(truncated, bytes.substr(0, bytes.size() / 2));
   }
   write_bytes(text, "this is a text file, not a JPEG\n");
-  fs::remove(missing);
   const std::string list = (fx.dir / "lists/train.txt").string();
+  const fs::path kept = fx.dir / "kept.JPEG";
+  fs::rename(missing, kept);
 
+  // A listed image that does not exist stops the construction, before any training.
+  CHECK_THROWS_WITH(ImageList(fx.options()),
+                    Catch::Contains("1 of 10 train images do not exist") &&
+                        Catch::Contains(missing.string() + " (" + list + " line 12)") &&
+                        Catch::Contains("on_corrupt"));
+  // One that disappears later is reported when a batch needs it.
+  fs::rename(kept, missing);
   ImageList strict(fx.options());
+  fs::remove(missing);
   std::string msg = batch_error(strict, Split::kTrain, {0, 2}, false);
   CHECK_THAT(msg, Catch::Contains(truncated.string()) && Catch::Contains(list + " line 4") &&
                       Catch::Contains("on_corrupt"));
@@ -248,6 +257,19 @@ TEST_CASE("image_list handles corrupt and missing images as configured", "[image
     }
   CHECK(b.targets[2].item<int64_t>() == 1);  // the label stays
   CHECK(b.inputs[0][0].max().item<float>() > normalised(0, 0));
+}
+
+TEST_CASE("image_list finds a missing test image when it is built", "[image_list]") {
+  Fixture fx;
+  const fs::path image = fx.dir / "val/n01443537/ILSVRC2012_val_000010.JPEG";  // test line 3
+  REQUIRE(fs::remove(image));
+  CHECK_THROWS_WITH(ImageList(fx.options()),
+                    Catch::Contains("1 of 6 test images do not exist") &&
+                        Catch::Contains(image.string()) &&
+                        Catch::Contains((fx.dir / "lists/test.txt").string() + " line 3"));
+  ImageList::Options o = fx.options();
+  o.image.on_corrupt = tailor::plugins::ImageOptions::OnCorrupt::kBlack;
+  CHECK(ImageList(o).size(Split::kTest) == 6);  // replaced by black images when a batch needs it
 }
 
 TEST_CASE("image_list reports bad lists and settings", "[image_list]") {

@@ -246,8 +246,18 @@ TEST_CASE("inaturalist reads the list files of the long-tail repos", "[inaturali
 
 TEST_CASE("inaturalist names the JSON entry of a damaged image", "[inaturalist]") {
   Fixture fx;
-  std::filesystem::remove(fx.dir / fx.val[1].file);
+  const std::filesystem::path image = fx.dir / fx.val[1].file;
+  const std::filesystem::path kept = fx.dir / "kept.jpg";
+  std::filesystem::rename(image, kept);
+  // Missing when the dataset is built: found before any training.
+  CHECK_THROWS_WITH(Inaturalist(fx.options()), Catch::Contains("1 of") &&
+                                                   Catch::Contains("test images do not exist") &&
+                                                   Catch::Contains(fx.val[1].file) &&
+                                                   Catch::Contains("val2018.json images[1]"));
+  // Missing later: found when a batch needs it.
+  std::filesystem::rename(kept, image);
   Inaturalist d(fx.options());
+  std::filesystem::remove(image);
   CHECK_THROWS_WITH(fetch(d, Split::kTest, {1}, false, 0),
                     Catch::Contains(fx.val[1].file) && Catch::Contains("val2018.json images[1]") &&
                         Catch::Contains("on_corrupt"));

@@ -21,14 +21,14 @@ BalancedSoftmax::BalancedSoftmax(const Options& options, const LossContext& cont
                  "training sample");
     log_n[c] = std::log(static_cast<double>(context.class_counts[c]));
   }
-  log_counts_ = at::tensor(log_n, at::kDouble).to(at::kFloat).to(context.device);
+  log_counts_ = Constant(log_n, context.device);
 }
 
 at::Tensor BalancedSoftmax::forward(const LossInput& in) {
   const at::Tensor& z = in.logits;
   TAILOR_CHECK(z.dim() == 2 && z.size(1) == num_classes_, "balanced_softmax: logits must be [N, ",
                num_classes_, "], got ", z.sizes());
-  const at::Tensor shifted = z + log_counts_.to(z.options());
+  const at::Tensor shifted = z + log_counts_.like(z);
   const at::Tensor nll = -at::log_softmax(shifted, 1).gather(1, in.targets.unsqueeze(1)).squeeze(1);
   return options_.reduction == Options::Reduction::kSum ? nll.sum() : nll.mean();
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <tailor/components.hpp>
+#include <tailor/constant.hpp>
 #include <tailor/options.hpp>
 
 namespace tailor::plugins {
@@ -26,13 +27,13 @@ class BalancedSoftmax final : public Loss {
   BalancedSoftmax(const Options& options, const LossContext& context);
   at::Tensor forward(const LossInput& input) override;
 
-  /// log n_c, [C].
-  const at::Tensor& log_counts() const { return log_counts_; }
+  /// log n_c, [C] float32.
+  const at::Tensor& log_counts() const { return log_counts_.f32(); }
 
  private:
   Options options_;
   int64_t num_classes_;
-  at::Tensor log_counts_;  // [C] float32 on the context's device
+  Constant log_counts_;  // [C] on the context's device
 };
 
 }  // namespace tailor::plugins

@@ -12,24 +12,25 @@ using tailor::testing::loss_context;
 using tailor::testing::options;
 
 TEST_CASE("balanced_softmax matches the PyTorch reference", "[balanced_softmax][golden]") {
-  for (const auto& g : tailor::test::load_golden("balanced_softmax")) {
-    DYNAMIC_SECTION(g.name) {
-      BalancedSoftmax::Options o;
-      o.reduction =
-          o.kReductions.value(g.options.value("reduction", o.kReductions.name(o.reduction)));
-      at::Tensor logits = g.tensor("logits").set_requires_grad(true);
-      BalancedSoftmax loss(
-          o, loss_context(g.raw.at("context").at("class_counts").get<std::vector<int64_t>>()));
-      tailor::LossInput in;
-      in.logits = logits;
-      in.targets = g.tensor("targets");
-      at::Tensor value = loss.forward(in);
-      value.backward();
-      // float32 arithmetic against a float64 reference.
-      CHECK(value.item<double>() == Approx(g.scalar("loss")).epsilon(1e-5));
-      CHECK(at::allclose(logits.grad(), g.tensor("grad"), /*rtol=*/1e-4, /*atol=*/1e-6));
+  for (const auto& g : tailor::test::load_golden("balanced_softmax"))
+    for (const at::ScalarType dtype : {at::kFloat, at::kDouble}) {
+      DYNAMIC_SECTION(g.name << " " << dtype) {
+        BalancedSoftmax::Options o;
+        o.reduction =
+            o.kReductions.value(g.options.value("reduction", o.kReductions.name(o.reduction)));
+        at::Tensor logits = g.tensor("logits", dtype).set_requires_grad(true);
+        BalancedSoftmax loss(
+            o, loss_context(g.raw.at("context").at("class_counts").get<std::vector<int64_t>>()));
+        tailor::LossInput in;
+        in.logits = logits;
+        in.targets = g.tensor("targets");
+        at::Tensor value = loss.forward(in);
+        value.backward();
+        const auto tol = tailor::test::tolerance(dtype);
+        CHECK(value.item<double>() == Approx(g.scalar("loss")).epsilon(tol.value));
+        CHECK(at::allclose(logits.grad(), g.tensor("grad", dtype), tol.rtol, tol.atol));
+      }
     }
-  }
 }
 
 TEST_CASE("balanced_softmax with equal counts is cross-entropy", "[balanced_softmax]") {

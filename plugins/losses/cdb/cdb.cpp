@@ -63,7 +63,7 @@ CdbLoss::CdbLoss(const Options& options, const LossContext& context)
 
 void CdbLoss::set_weights(std::vector<double> weights) {
   weights_host_ = std::move(weights);
-  weights_ = at::tensor(weights_host_, at::kDouble).to(at::kFloat).to(device_);
+  weights_ = Constant(weights_host_, device_);
 }
 
 void CdbLoss::on_validation(const ClassStats& stats) {
@@ -103,7 +103,7 @@ at::Tensor CdbLoss::forward(const LossInput& in) {
     }
     per_sample = terms.sum(1);
   }
-  const at::Tensor w_y = weights_.to(z.options()).index_select(0, in.targets);
+  const at::Tensor w_y = weights_.like(z).index_select(0, in.targets);
   per_sample = w_y * per_sample;
   if (options_.reduction == Options::Reduction::kSum) return per_sample.sum();
   if (options_.reduction == Options::Reduction::kBatchMean) return per_sample.mean();

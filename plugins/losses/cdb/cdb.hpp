@@ -2,6 +2,7 @@
 #pragma once
 
 #include <tailor/components.hpp>
+#include <tailor/constant.hpp>
 #include <tailor/options.hpp>
 
 #include <cstdint>
@@ -69,9 +70,9 @@ class CdbLoss final : public Loss {
   void on_validation(const ClassStats& stats) override;
   NamedTensors state() const override;
   void load_state(const NamedTensors& state) override;
-  at::Tensor class_weights() const override { return weights_; }
+  at::Tensor class_weights() const override { return weights_.f32(); }
   /// "weights": w_c (uniform until the first validation pass).
-  NamedTensors class_vectors() const override { return {{"weights", weights_}}; }
+  NamedTensors class_vectors() const override { return {{"weights", weights_.f32()}}; }
 
   /// The exponent for per-class accuracies `accuracy` (NaN entries ignored) under `options`.
   static double tau_for(const std::vector<double>& accuracy, const Options& options);
@@ -92,7 +93,7 @@ class CdbLoss final : public Loss {
   std::vector<double> weights_host_;  // double precision copy, what state() saves
   double tau_ = 0.0;                  // exponent of the current weights
   bool measured_ = false;             // false until the first validation pass
-  at::Tensor weights_;                // [C] float32 on the context's device
+  Constant weights_;                  // [C] on the context's device
 };
 
 }  // namespace tailor::plugins

@@ -33,34 +33,35 @@ std::vector<double> to_vector(const at::Tensor& t) {
 }  // namespace
 
 TEST_CASE("cdb matches the reference of the official code", "[cdb][golden]") {
-  for (const auto& g : tailor::test::load_golden("cdb")) {
-    DYNAMIC_SECTION(g.name) {
-      CdbLoss::Options o;
-      o.tau_mode = o.kTauModes.value(g.options.value("tau_mode", o.kTauModes.name(o.tau_mode)));
-      o.tau = g.options.value("tau", o.tau);
-      o.min_difficulty = g.options.value("min_difficulty", o.min_difficulty);
-      o.base = o.kBases.value(g.options.value("base", o.kBases.name(o.base)));
-      o.gamma = g.options.value("gamma", o.gamma);
-      o.detach_modulator = g.options.value("detach_modulator", o.detach_modulator);
-      o.reduction =
-          o.kReductions.value(g.options.value("reduction", o.kReductions.name(o.reduction)));
-      at::Tensor logits = g.tensor("logits").set_requires_grad(true);
-      CdbLoss loss(o, loss_context(std::vector<int64_t>(logits.size(1), 10)));
-      const auto& ctx = g.raw.at("context");
-      if (ctx.contains("accuracy"))
-        loss.on_validation(val_stats(ctx.at("accuracy").get<std::vector<double>>()));
-      CHECK(loss.measured() == ctx.contains("accuracy"));
-      CHECK(at::allclose(loss.class_weights(), g.tensor("weights"), 1e-6, 1e-7));
-      tailor::LossInput in;
-      in.logits = logits;
-      in.targets = g.tensor("targets");
-      at::Tensor value = loss.forward(in);
-      value.backward();
-      // float32 arithmetic against a float64 reference.
-      CHECK(value.item<double>() == Approx(g.scalar("loss")).epsilon(1e-5));
-      CHECK(at::allclose(logits.grad(), g.tensor("grad"), /*rtol=*/1e-4, /*atol=*/1e-6));
+  for (const auto& g : tailor::test::load_golden("cdb"))
+    for (const at::ScalarType dtype : {at::kFloat, at::kDouble}) {
+      DYNAMIC_SECTION(g.name << " " << dtype) {
+        CdbLoss::Options o;
+        o.tau_mode = o.kTauModes.value(g.options.value("tau_mode", o.kTauModes.name(o.tau_mode)));
+        o.tau = g.options.value("tau", o.tau);
+        o.min_difficulty = g.options.value("min_difficulty", o.min_difficulty);
+        o.base = o.kBases.value(g.options.value("base", o.kBases.name(o.base)));
+        o.gamma = g.options.value("gamma", o.gamma);
+        o.detach_modulator = g.options.value("detach_modulator", o.detach_modulator);
+        o.reduction =
+            o.kReductions.value(g.options.value("reduction", o.kReductions.name(o.reduction)));
+        at::Tensor logits = g.tensor("logits", dtype).set_requires_grad(true);
+        CdbLoss loss(o, loss_context(std::vector<int64_t>(logits.size(1), 10)));
+        const auto& ctx = g.raw.at("context");
+        if (ctx.contains("accuracy"))
+          loss.on_validation(val_stats(ctx.at("accuracy").get<std::vector<double>>()));
+        CHECK(loss.measured() == ctx.contains("accuracy"));
+        CHECK(at::allclose(loss.class_weights(), g.tensor("weights"), 1e-6, 1e-7));
+        tailor::LossInput in;
+        in.logits = logits;
+        in.targets = g.tensor("targets");
+        at::Tensor value = loss.forward(in);
+        value.backward();
+        const auto tol = tailor::test::tolerance(dtype);
+        CHECK(value.item<double>() == Approx(g.scalar("loss")).epsilon(tol.value));
+        CHECK(at::allclose(logits.grad(), g.tensor("grad", dtype), tol.rtol, tol.atol));
+      }
     }
-  }
 }
 
 TEST_CASE("cdb weights and tau for known accuracies", "[cdb]") {

@@ -5,14 +5,13 @@
 
 namespace tailor::plugins {
 
-CrossEntropy::CrossEntropy(const Options& options, const LossContext& context)
-    : options_(options) {
+CrossEntropy::CrossEntropy(const Options& options, const LossContext& context) : options_(options) {
   if (options.class_weights.empty()) return;
   TAILOR_CHECK(static_cast<int64_t>(options.class_weights.size()) == context.num_classes,
                "[loss] class_weights has ", options.class_weights.size(),
                " entries but the dataset has ", context.num_classes,
                " classes; give one weight per class or leave it empty");
-  weights_ = at::tensor(options.class_weights, at::kFloat).to(context.device);
+  weights_ = Constant(options.class_weights, context.device);
 }
 
 at::Tensor CrossEntropy::forward(const LossInput& in) {
@@ -23,7 +22,7 @@ at::Tensor CrossEntropy::forward(const LossInput& in) {
   at::Tensor w_y;
   at::Tensor per_sample = nll;
   if (weights_.defined()) {
-    const at::Tensor w = weights_.to(in.logits.dtype());
+    const at::Tensor w = weights_.like(in.logits);
     w_y = w.index_select(0, in.targets);
     per_sample = w_y * nll;
     if (eps > 0.0) per_sample = (1.0 - eps) * per_sample - (eps / num_classes) * (log_p * w).sum(1);
@@ -38,7 +37,7 @@ at::Tensor CrossEntropy::forward(const LossInput& in) {
 
 NamedTensors CrossEntropy::class_vectors() const {
   if (!weights_.defined()) return {};
-  return {{"weights", weights_}};
+  return {{"weights", weights_.f32()}};
 }
 
 }  // namespace tailor::plugins

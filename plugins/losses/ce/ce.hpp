@@ -2,6 +2,7 @@
 #pragma once
 
 #include <tailor/components.hpp>
+#include <tailor/constant.hpp>
 #include <tailor/options.hpp>
 
 #include <vector>
@@ -37,13 +38,13 @@ class CrossEntropy final : public Loss {
 
   CrossEntropy(const Options& options, const LossContext& context);
   at::Tensor forward(const LossInput& input) override;
-  at::Tensor class_weights() const override { return weights_; }
+  at::Tensor class_weights() const override { return weights_.f32(); }
   /// "weights": the configured w_c, when given.
   NamedTensors class_vectors() const override;
 
  private:
   Options options_;
-  at::Tensor weights_;  // [C] or undefined
+  Constant weights_;  // [C] or undefined
 };
 
 }  // namespace tailor::plugins

@@ -12,24 +12,25 @@ using tailor::plugins::CrossEntropy;
 using tailor::testing::loss_context;
 
 TEST_CASE("ce matches torch.nn.functional.cross_entropy", "[ce][golden]") {
-  for (const auto& g : tailor::test::load_golden("ce")) {
-    DYNAMIC_SECTION(g.name) {
-      CrossEntropy::Options o;
-      o.class_weights = g.options.value("class_weights", std::vector<double>{});
-      o.label_smoothing = g.options.value("label_smoothing", 0.0);
-      o.reduction = o.kReductions.value(g.options.value("reduction", "mean"));
-      at::Tensor logits = g.tensor("logits").set_requires_grad(true);
-      CrossEntropy loss(o, loss_context(std::vector<int64_t>(logits.size(1), 1)));
-      tailor::LossInput in;
-      in.logits = logits;
-      in.targets = g.tensor("targets");
-      at::Tensor value = loss.forward(in);
-      value.backward();
-      // float32 arithmetic against a float64 reference.
-      CHECK(value.item<double>() == Approx(g.scalar("loss")).epsilon(1e-5));
-      CHECK(at::allclose(logits.grad(), g.tensor("grad"), /*rtol=*/1e-4, /*atol=*/1e-6));
+  for (const auto& g : tailor::test::load_golden("ce"))
+    for (const at::ScalarType dtype : {at::kFloat, at::kDouble}) {
+      DYNAMIC_SECTION(g.name << " " << dtype) {
+        CrossEntropy::Options o;
+        o.class_weights = g.options.value("class_weights", std::vector<double>{});
+        o.label_smoothing = g.options.value("label_smoothing", 0.0);
+        o.reduction = o.kReductions.value(g.options.value("reduction", "mean"));
+        at::Tensor logits = g.tensor("logits", dtype).set_requires_grad(true);
+        CrossEntropy loss(o, loss_context(std::vector<int64_t>(logits.size(1), 1)));
+        tailor::LossInput in;
+        in.logits = logits;
+        in.targets = g.tensor("targets");
+        at::Tensor value = loss.forward(in);
+        value.backward();
+        const auto tol = tailor::test::tolerance(dtype);
+        CHECK(value.item<double>() == Approx(g.scalar("loss")).epsilon(tol.value));
+        CHECK(at::allclose(logits.grad(), g.tensor("grad", dtype), tol.rtol, tol.atol));
+      }
     }
-  }
 }
 
 TEST_CASE("ce rejects class_weights of the wrong length", "[ce]") {

@@ -28,9 +28,7 @@ ClassBalancedLoss::ClassBalancedLoss(const Options& options, const LossContext& 
   TAILOR_CHECK(static_cast<int64_t>(context.class_counts.size()) == context.num_classes,
                "class_balanced: got ", context.class_counts.size(), " class counts for ",
                context.num_classes, " classes");
-  weights_ = at::tensor(effective_number_weights(context.class_counts, options.beta), at::kDouble)
-                 .to(at::kFloat)
-                 .to(context.device);
+  weights_ = Constant(effective_number_weights(context.class_counts, options.beta), context.device);
 }
 
 at::Tensor ClassBalancedLoss::forward(const LossInput& in) {
@@ -51,7 +49,7 @@ at::Tensor ClassBalancedLoss::forward(const LossInput& in) {
     }
     per_sample = terms.sum(1);
   }
-  const at::Tensor w_y = weights_.to(z.options()).index_select(0, in.targets);
+  const at::Tensor w_y = weights_.like(z).index_select(0, in.targets);
   per_sample = w_y * per_sample;
   if (options_.reduction == Options::Reduction::kSum) return per_sample.sum();
   // The official divisor: the number of non-zero weights (softmax) or of positive labels

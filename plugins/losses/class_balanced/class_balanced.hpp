@@ -2,6 +2,7 @@
 #pragma once
 
 #include <tailor/components.hpp>
+#include <tailor/constant.hpp>
 #include <tailor/options.hpp>
 
 #include <cstdint>
@@ -46,9 +47,9 @@ class ClassBalancedLoss final : public Loss {
 
   ClassBalancedLoss(const Options& options, const LossContext& context);
   at::Tensor forward(const LossInput& input) override;
-  at::Tensor class_weights() const override { return weights_; }
+  at::Tensor class_weights() const override { return weights_.f32(); }
   /// "weights": alpha_c.
-  NamedTensors class_vectors() const override { return {{"weights", weights_}}; }
+  NamedTensors class_vectors() const override { return {{"weights", weights_.f32()}}; }
 
   /// alpha_c = C ((1-beta)/(1-beta^{n_c})) / sum_k ((1-beta)/(1-beta^{n_k})). Throws
   /// tailor::Error when a count is below 1 (its weight would be infinite).
@@ -58,7 +59,7 @@ class ClassBalancedLoss final : public Loss {
  private:
   Options options_;
   int64_t num_classes_;
-  at::Tensor weights_;  // [C] float32 on the context's device
+  Constant weights_;  // [C] on the context's device
 };
 
 }  // namespace tailor::plugins

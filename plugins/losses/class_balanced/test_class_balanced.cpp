@@ -13,28 +13,29 @@ using tailor::testing::loss_context;
 using tailor::testing::options;
 
 TEST_CASE("class_balanced matches the reference of the official code", "[class_balanced][golden]") {
-  for (const auto& g : tailor::test::load_golden("class_balanced")) {
-    DYNAMIC_SECTION(g.name) {
-      ClassBalancedLoss::Options o;
-      o.base = o.kBases.value(g.options.value("base", o.kBases.name(o.base)));
-      o.beta = g.options.value("beta", o.beta);
-      o.gamma = g.options.value("gamma", o.gamma);
-      o.reduction =
-          o.kReductions.value(g.options.value("reduction", o.kReductions.name(o.reduction)));
-      at::Tensor logits = g.tensor("logits").set_requires_grad(true);
-      ClassBalancedLoss loss(
-          o, loss_context(g.raw.at("context").at("class_counts").get<std::vector<int64_t>>()));
-      CHECK(at::allclose(loss.class_weights(), g.tensor("weights"), 1e-6, 1e-7));
-      tailor::LossInput in;
-      in.logits = logits;
-      in.targets = g.tensor("targets");
-      at::Tensor value = loss.forward(in);
-      value.backward();
-      // float32 arithmetic against a float64 reference.
-      CHECK(value.item<double>() == Approx(g.scalar("loss")).epsilon(1e-5));
-      CHECK(at::allclose(logits.grad(), g.tensor("grad"), /*rtol=*/1e-4, /*atol=*/1e-6));
+  for (const auto& g : tailor::test::load_golden("class_balanced"))
+    for (const at::ScalarType dtype : {at::kFloat, at::kDouble}) {
+      DYNAMIC_SECTION(g.name << " " << dtype) {
+        ClassBalancedLoss::Options o;
+        o.base = o.kBases.value(g.options.value("base", o.kBases.name(o.base)));
+        o.beta = g.options.value("beta", o.beta);
+        o.gamma = g.options.value("gamma", o.gamma);
+        o.reduction =
+            o.kReductions.value(g.options.value("reduction", o.kReductions.name(o.reduction)));
+        at::Tensor logits = g.tensor("logits", dtype).set_requires_grad(true);
+        ClassBalancedLoss loss(
+            o, loss_context(g.raw.at("context").at("class_counts").get<std::vector<int64_t>>()));
+        CHECK(at::allclose(loss.class_weights(), g.tensor("weights"), 1e-6, 1e-7));
+        tailor::LossInput in;
+        in.logits = logits;
+        in.targets = g.tensor("targets");
+        at::Tensor value = loss.forward(in);
+        value.backward();
+        const auto tol = tailor::test::tolerance(dtype);
+        CHECK(value.item<double>() == Approx(g.scalar("loss")).epsilon(tol.value));
+        CHECK(at::allclose(logits.grad(), g.tensor("grad", dtype), tol.rtol, tol.atol));
+      }
     }
-  }
 }
 
 TEST_CASE("class_balanced weights for known counts", "[class_balanced]") {

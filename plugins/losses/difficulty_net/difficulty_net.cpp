@@ -46,7 +46,7 @@ DifficultyNetLoss::DifficultyNetLoss(const Options& options, const LossContext& 
                    c, " has ", context.class_counts[c], " training samples; use base = \"ce\"");
       log_n[c] = std::log(static_cast<double>(context.class_counts[c]));
     }
-    log_counts_ = at::tensor(log_n, at::kDouble).to(at::kFloat).to(device_);
+    log_counts_ = Constant(log_n, device_);
   }
 
   // nn.Linear's initialisation, U(-1/sqrt(fan_in), 1/sqrt(fan_in)), from the global generator
@@ -69,28 +69,29 @@ DifficultyNetLoss::DifficultyNetLoss(const Options& options, const LossContext& 
   accuracy_ = at::zeros({num_classes_}, at::kDouble);
 }
 
-at::Tensor DifficultyNetLoss::difficulties() const {
-  at::Tensor h = accuracy_.to(at::TensorOptions().dtype(at::kFloat).device(device_)).unsqueeze(0);
+at::Tensor DifficultyNetLoss::difficulties(at::ScalarType dtype) const {
+  at::Tensor h = accuracy_.to(at::TensorOptions().dtype(dtype).device(device_)).unsqueeze(0);
   size_t i = 0;
   for (int64_t layer = 0; layer < 3; ++layer) {
-    const at::Tensor& w = phi_[i++].second;
-    const at::Tensor b = options_.bias ? phi_[i++].second : at::Tensor();
+    // A no-op for float32; a float64 copy on phi's graph otherwise.
+    const at::Tensor w = phi_[i++].second.to(dtype);
+    const at::Tensor b = options_.bias ? phi_[i++].second.to(dtype) : at::Tensor();
     h = at::linear(h, w, b);
     h = layer < 2 ? at::relu(h) : at::sigmoid(h);
   }
   return h.squeeze(0);
 }
 
-at::Tensor DifficultyNetLoss::weights() const {
-  const at::Tensor d = difficulties();
+at::Tensor DifficultyNetLoss::weights(at::ScalarType dtype) const {
+  const at::Tensor d = difficulties(dtype);
   return static_cast<double>(num_classes_) * d / d.sum();
 }
 
-at::Tensor DifficultyNetLoss::driver_loss() const {
+at::Tensor DifficultyNetLoss::driver_loss(at::ScalarType dtype) const {
   const double total = accuracy_.sum().item<double>();
   const at::Tensor target =
-      (1.0 - accuracy_ / (total + 1e-12)).to(at::TensorOptions().dtype(at::kFloat).device(device_));
-  return (difficulties() - target).pow(2).mean();
+      (1.0 - accuracy_ / (total + 1e-12)).to(at::TensorOptions().dtype(dtype).device(device_));
+  return (difficulties(dtype) - target).pow(2).mean();
 }
 
 at::Tensor DifficultyNetLoss::class_weights() const {
@@ -107,14 +108,15 @@ at::Tensor DifficultyNetLoss::forward(const LossInput& in) {
   // and so are the look-ahead's in the official code's behaviour.
   const bool real_step = real_step_next_;
   real_step_next_ = false;
+  const at::ScalarType dtype = z.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
   at::Tensor w;
   if (real_step || options_.detach_weights_in_virtual_step) {
     torch::NoGradGuard no_grad;
-    w = weights();
+    w = weights(dtype);
   } else {
-    w = weights();
+    w = weights(dtype);
   }
-  const at::Tensor shifted = log_counts_.defined() ? z + log_counts_.to(z.options()) : z;
+  const at::Tensor shifted = log_counts_.defined() ? z + log_counts_.like(z) : z;
   const at::Tensor nll = -at::log_softmax(shifted, 1).gather(1, in.targets.unsqueeze(1)).squeeze(1);
   return (w.to(z.dtype()).index_select(0, in.targets) * nll).mean();
 }

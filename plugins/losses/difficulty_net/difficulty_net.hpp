@@ -2,6 +2,7 @@
 #pragma once
 
 #include <tailor/components.hpp>
+#include <tailor/constant.hpp>
 #include <tailor/options.hpp>
 
 #include <cstdint>
@@ -67,12 +68,14 @@ class DifficultyNetLoss final : public Loss {
   /// "weights": w = C d / sum d; "difficulties": d = phi(a). Both without grad.
   NamedTensors class_vectors() const override;
 
-  /// d = phi(a) [C] for the current accuracies (differentiable w.r.t. phi).
-  at::Tensor difficulties() const;
-  /// w = C d / sum d [C] (differentiable w.r.t. phi).
-  at::Tensor weights() const;
-  /// mean_c (d_c - t_c)^2 (differentiable w.r.t. phi).
-  at::Tensor driver_loss() const;
+  /// d = phi(a) [C] for the current accuracies (differentiable w.r.t. phi), computed in
+  /// `dtype`: phi is cast to it, a (float64) too. forward() uses float64 for float64 logits
+  /// and float32 otherwise.
+  at::Tensor difficulties(at::ScalarType dtype = at::kFloat) const;
+  /// w = C d / sum d [C] (differentiable w.r.t. phi), computed in `dtype`.
+  at::Tensor weights(at::ScalarType dtype = at::kFloat) const;
+  /// mean_c (d_c - t_c)^2 (differentiable w.r.t. phi), computed in `dtype`.
+  at::Tensor driver_loss(at::ScalarType dtype = at::kFloat) const;
   /// The MLP's parameters, named as in state() ("phi.0.weight", ...). Owned by this loss,
   /// deliberately not returned by parameters(): the host must not optimise them.
   const NamedTensors& phi() const { return phi_; }
@@ -91,7 +94,7 @@ class DifficultyNetLoss final : public Loss {
   std::vector<at::Tensor> exp_avg_sq_;  // Adam second moments
   int64_t adam_step_ = 0;
   at::Tensor accuracy_;          // [C] float64 on the CPU; zeros before the first validation
-  at::Tensor log_counts_;        // [C] float32, base = balanced_softmax only
+  Constant log_counts_;          // [C], base = balanced_softmax only
   bool real_step_next_ = false;  // set by meta_update: the next forward is the real step
 };
 

@@ -121,6 +121,41 @@ TEST_CASE("difficulty_net weights, driver and task loss match the methods.md 4.2
   }
 }
 
+TEST_CASE("difficulty_net in float64 matches the reference to 1e-12", "[difficulty_net][golden]") {
+  // phi is a float32 parameter (the golden phi holds float32 values); with float64 logits the
+  // loss computes phi(a), the weights and the task loss in float64 from the float64 inputs.
+  for (const auto& g : tailor::test::load_golden("difficulty_net")) {
+    if (g.name.rfind("lookahead", 0) == 0) continue;
+    DYNAMIC_SECTION(g.name) {
+      const auto tol = tailor::test::tolerance(at::kDouble);
+      DifficultyNetLoss loss(golden_options(g.options), loss_context(kLtCounts, 4));
+      load_phi(loss, g);
+      loss.on_validation(val_stats(g.raw.at("context").at("accuracy").get<std::vector<double>>()));
+      CHECK(at::allclose(loss.difficulties(at::kDouble), g.tensor("d", at::kDouble), tol.rtol,
+                         tol.atol));
+      CHECK(
+          at::allclose(loss.weights(at::kDouble), g.tensor("w", at::kDouble), tol.rtol, tol.atol));
+      CHECK(loss.driver_loss(at::kDouble).item<double>() ==
+            Approx(g.scalar("driver")).epsilon(tol.value));
+
+      at::Tensor logits = g.tensor("logits", at::kDouble).set_requires_grad(true);
+      const at::Tensor value = loss.forward(batch(logits, g.tensor("targets")));
+      CHECK(value.scalar_type() == at::kDouble);
+      CHECK(value.item<double>() == Approx(g.scalar("loss")).epsilon(tol.value));
+      std::vector<at::Tensor> inputs = {logits};
+      for (const auto& p : phi_tensors(loss)) inputs.push_back(p);
+      const auto grads = torch::autograd::grad({value}, inputs, {}, false, false, true);
+      CHECK(at::allclose(grads[0], g.tensor("grad_logits", at::kDouble), tol.rtol, tol.atol));
+      // phi's gradient, computed in float64, lands in float32 parameters.
+      for (size_t i = 0; i < loss.phi().size(); ++i) {
+        const auto& [name, p] = loss.phi()[i];
+        INFO(name);
+        CHECK(at::allclose(or_zeros(grads[i + 1], p), g.tensor("task_grad." + name), 1e-6, 1e-12));
+      }
+    }
+  }
+}
+
 TEST_CASE("difficulty_net inside a host-style look-ahead: bilevel vs detached weights",
           "[difficulty_net][golden]") {
   for (const auto& g : tailor::test::load_golden("difficulty_net")) {

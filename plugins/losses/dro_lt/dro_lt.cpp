@@ -53,10 +53,14 @@ DroLtLoss::DroLtLoss(const Options& options, const LossContext& context)
     std::vector<double> eps(counts.size());
     for (size_t c = 0; c < counts.size(); ++c)
       eps[c] = options.epsilon * std::sqrt(static_cast<double>(n_min) / counts[c]);
-    epsilon_ = at::tensor(eps, at::kDouble).to(f32);
+    fixed_epsilon_ = Constant(eps, device_);
+  } else if (options.epsilon_mode == Options::EpsilonMode::kFixed) {
+    fixed_epsilon_ = Constant(at::full({num_classes_}, options.epsilon, f32.dtype(at::kDouble)));
+  }
+  if (fixed_epsilon_.defined()) {
+    epsilon_ = fixed_epsilon_.f32().clone();
   } else {
-    epsilon_ = at::full({num_classes_}, options.epsilon, f32);
-    if (options.epsilon_mode == Options::EpsilonMode::kLearned) epsilon_.set_requires_grad(true);
+    epsilon_ = at::full({num_classes_}, options.epsilon, f32).set_requires_grad(true);
   }
   if (options.ce == Options::Ce::kFrequencyWeighted) {
     TAILOR_CHECK(n_max >= 1,
@@ -64,7 +68,27 @@ DroLtLoss::DroLtLoss(const Options& options, const LossContext& context)
                  "(v_c = n_c / max n), but every class count is 0");
     std::vector<double> v(counts.size());
     for (size_t c = 0; c < counts.size(); ++c) v[c] = static_cast<double>(counts[c]) / n_max;
-    ce_weights_ = at::tensor(v, at::kDouble).to(f32);
+    ce_weights_ = Constant(v, device_);
+  }
+  if (options.robust_weights == Options::RobustWeights::kBalanced) {
+    // sklearn's compute_class_weight("balanced") of the official main.py: n / (C n_c).
+    TAILOR_CHECK(n_min >= 1,
+                 "[loss] dro_lt: robust_weights = \"balanced\" weighs class c by n / (C n_c), "
+                 "but a class has no training sample; use robust_weights = \"none\" or "
+                 "\"long_tailed\"");
+    double total = 0.0;
+    for (int64_t n : counts) total += static_cast<double>(n);
+    std::vector<double> u(counts.size());
+    for (size_t c = 0; c < counts.size(); ++c)
+      u[c] = total / (static_cast<double>(num_classes_) * static_cast<double>(counts[c]));
+    robust_weights_ = Constant(u, device_);
+  } else if (options.robust_weights == Options::RobustWeights::kLongTailed) {
+    TAILOR_CHECK(n_max >= 1,
+                 "[loss] dro_lt: robust_weights = \"long_tailed\" needs training samples "
+                 "(u_c = n_c / max n), but every class count is 0");
+    std::vector<double> u(counts.size());
+    for (size_t c = 0; c < counts.size(); ++c) u[c] = static_cast<double>(counts[c]) / n_max;
+    robust_weights_ = Constant(u, device_);
   }
 }
 
@@ -86,13 +110,15 @@ at::Tensor DroLtLoss::robustness_loss(const at::Tensor& f, const at::Tensor& y) 
                                " is in the batch but had no sample in the feature bank, so it "
                                "has no centroid; the bank must cover every training class"));
   }
-  const at::Tensor mu = centroids_.to(f.options()).index_select(0, present);
+  const at::Tensor mu = centroids_.like(f).index_select(0, present);
   // Direct differences, not the |a|^2 - 2ab + |b|^2 expansion: exact at small distances.
   const at::Tensor dist = at::cdist(mu, f, 2.0, /*compute_mode=*/2);  // [P, N]
   const at::Tensor mask =
       (at::arange(present.size(0), y.options()).unsqueeze(1) == inverse.unsqueeze(0))
           .to(f.scalar_type());
-  at::Tensor eps_y = epsilon_.to(f.options()).index_select(0, y);  // [N], batch order
+  const at::Tensor eps =
+      fixed_epsilon_.defined() ? fixed_epsilon_.like(f) : epsilon_.to(f.options());
+  at::Tensor eps_y = eps.index_select(0, y);  // [N], batch order
   if (options_.epsilon_pairing == Options::Pairing::kOfficial) {
     // The official mask enumerates positives class-sorted while eps[y] is in batch order:
     // the k-th positive in class-sorted order receives the eps of batch sample k.
@@ -104,7 +130,10 @@ at::Tensor DroLtLoss::robustness_loss(const at::Tensor& f, const at::Tensor& y) 
   const at::Tensor s = -(dist + mask * eps_y.unsqueeze(0)) / options_.temperature;
   const at::Tensor log_p = s - at::logsumexp(s, 1, /*keepdim=*/true);
   const at::Tensor per_class = -(log_p * mask).sum(1) / mask.sum(1);
-  return per_class.mean();
+  if (!robust_weights_.defined()) return per_class.mean();
+  // The official weighted reduction: absent classes add 0 above but their weight below.
+  const at::Tensor u = robust_weights_.like(f).index_select(0, present);
+  return (u * per_class).sum() / robust_norm_;
 }
 
 at::Tensor DroLtLoss::forward(const LossInput& in) {
@@ -121,7 +150,7 @@ at::Tensor DroLtLoss::forward(const LossInput& in) {
     if (options_.ce == Options::Ce::kPlain) {
       total = nll.mean();
     } else {
-      const at::Tensor v_y = ce_weights_.to(z.options()).index_select(0, in.targets);
+      const at::Tensor v_y = ce_weights_.like(z).index_select(0, in.targets);
       const at::Tensor mass = v_y.sum();
       total = (v_y * nll).sum() / at::where(mass > 0, mass, at::ones_like(mass));
     }
@@ -167,11 +196,18 @@ void DroLtLoss::on_feature_bank(const at::Tensor& features, const at::Tensor& la
                     features.narrow(0, start, len).detach().to(at::kCPU, at::kDouble));
   }
   centroid_counts_ = at::bincount(y, {}, num_classes_);
-  centroids_ = (sums / centroid_counts_.clamp_min(1).unsqueeze(1).to(at::kDouble))
-                   .to(at::TensorOptions().dtype(at::kFloat).device(device_));
+  centroids_ =
+      Constant((sums / centroid_counts_.clamp_min(1).unsqueeze(1).to(at::kDouble)).to(device_));
+  update_robust_norm();
   const int64_t empty = (centroid_counts_ == 0).sum().item<int64_t>();
   if (empty > 0)
     log_warn(std::to_string(empty) + " classes have no sample in the feature bank and no centroid");
+}
+
+void DroLtLoss::update_robust_norm() {
+  if (!robust_weights_.defined() || !centroid_counts_.defined()) return;
+  const at::Tensor u = robust_weights_.f64().to(at::kCPU);
+  robust_norm_ = u.masked_select(centroid_counts_ > 0).sum().item<double>();
 }
 
 NamedTensors DroLtLoss::parameters() {
@@ -182,7 +218,7 @@ NamedTensors DroLtLoss::parameters() {
 NamedTensors DroLtLoss::state() const {
   NamedTensors out{{"epsilon", epsilon_.detach().clone()}};
   if (centroids_.defined()) {
-    out.emplace_back("centroids", centroids_.clone());
+    out.emplace_back("centroids", centroids_.f64().clone());
     out.emplace_back("centroid_counts", centroid_counts_.clone());
   }
   return out;
@@ -212,17 +248,18 @@ void DroLtLoss::load_state(const NamedTensors& state) {
     epsilon_.copy_(*eps);
   }
   if (centroids != nullptr) {
-    centroids_ = centroids->to(at::TensorOptions().dtype(at::kFloat).device(device_)).clone();
+    centroids_ = Constant(centroids->to(device_, at::kDouble).clone());
     centroid_counts_ = counts->to(at::kCPU, at::kLong).clone();
+    update_robust_norm();
   } else {
-    centroids_ = at::Tensor();
+    centroids_ = Constant();
     centroid_counts_ = at::Tensor();
   }
 }
 
 NamedTensors DroLtLoss::class_vectors() const {
   NamedTensors out{{"epsilons", epsilon_.detach()}};
-  if (ce_weights_.defined()) out.emplace_back("ce_weights", ce_weights_);
+  if (ce_weights_.defined()) out.emplace_back("ce_weights", ce_weights_.f32());
   return out;
 }
 

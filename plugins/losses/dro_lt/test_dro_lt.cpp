@@ -29,6 +29,8 @@ DroLtLoss::Options golden_options(const nlohmann::json& j) {
   o.epsilon_pairing =
       o.kPairings.value(j.value("epsilon_pairing", o.kPairings.name(o.epsilon_pairing)));
   o.ce = o.kCes.value(j.value("ce", o.kCes.name(o.ce)));
+  o.robust_weights =
+      o.kRobustWeights.value(j.value("robust_weights", o.kRobustWeights.name(o.robust_weights)));
   return o;
 }
 
@@ -51,40 +53,46 @@ tailor::LossInput batch(const at::Tensor& logits, const at::Tensor& targets,
 }  // namespace
 
 TEST_CASE("dro_lt matches the methods.md 5.2 reference", "[dro_lt][golden]") {
-  for (const auto& g : tailor::test::load_golden("dro_lt")) {
-    DYNAMIC_SECTION(g.name) {
-      const DroLtLoss::Options o = golden_options(g.options);
-      const at::Tensor bank = g.tensor("bank");
-      DroLtLoss loss(o, loss_context(kLtCounts, bank.size(1)));
-      loss.on_feature_bank(bank, g.tensor("bank_labels"), {});
-      CHECK(at::allclose(loss.centroids(), g.tensor("centroids"), 1e-6, 1e-6));
-      if (g.has("epsilon_values")) set_epsilon(loss, g.tensor("epsilon_values"));
-      CHECK(at::allclose(loss.epsilon(), g.tensor("epsilon"), 1e-6, 1e-7));
+  for (const auto& g : tailor::test::load_golden("dro_lt"))
+    for (const at::ScalarType dtype : {at::kFloat, at::kDouble}) {
+      DYNAMIC_SECTION(g.name << " " << dtype) {
+        const auto tol = tailor::test::tolerance(dtype);
+        const DroLtLoss::Options o = golden_options(g.options);
+        const at::Tensor bank = g.tensor("bank", dtype);
+        DroLtLoss loss(o, loss_context(kLtCounts, bank.size(1)));
+        loss.on_feature_bank(bank, g.tensor("bank_labels"), {});
+        CHECK(at::allclose(loss.centroids(), g.tensor("centroids"), 1e-6, 1e-6));
+        if (g.has("epsilon_values")) set_epsilon(loss, g.tensor("epsilon_values"));
+        CHECK(at::allclose(loss.epsilon(), g.tensor("epsilon"), 1e-6, 1e-7));
 
-      at::Tensor features = g.tensor("features").set_requires_grad(true);
-      at::Tensor logits = g.tensor("logits").set_requires_grad(true);
-      const at::Tensor targets = g.tensor("targets");
-      at::Tensor value = loss.forward(batch(logits, targets, features));
-      value.backward();
-      CHECK(value.item<double>() == Approx(g.scalar("loss")).epsilon(1e-5));
-      const auto grad_or_zeros = [](const at::Tensor& x) {
-        return x.grad().defined() ? x.grad() : at::zeros_like(x);
-      };
-      CHECK(at::allclose(grad_or_zeros(features), g.tensor("grad_features"), 1e-4, 1e-6));
-      CHECK(at::allclose(grad_or_zeros(logits), g.tensor("grad_logits"), 1e-4, 1e-6));
-      if (o.epsilon_mode == DroLtLoss::Options::EpsilonMode::kLearned) {
-        // At T = 0.07 the logits -D/T reach ~100 and float32 resolves 1 - P_c only to ~1e-7,
-        // times 1/T: a saturated class's eps gradient (~1e-15 exactly) comes out ~2e-6.
-        const double atol = o.temperature < 0.1 ? 5e-6 : 1e-6;
-        CHECK(at::allclose(grad_or_zeros(loss.epsilon()), g.tensor("grad_epsilon"), 1e-4, atol));
-      } else {
-        CHECK_FALSE(loss.epsilon().requires_grad());
-        CHECK(loss.parameters().empty());
+        at::Tensor features = g.tensor("features", dtype).set_requires_grad(true);
+        at::Tensor logits = g.tensor("logits", dtype).set_requires_grad(true);
+        const at::Tensor targets = g.tensor("targets");
+        at::Tensor value = loss.forward(batch(logits, targets, features));
+        value.backward();
+        CHECK(value.item<double>() == Approx(g.scalar("loss")).epsilon(tol.value));
+        const auto grad_or_zeros = [](const at::Tensor& x) {
+          return x.grad().defined() ? x.grad() : at::zeros_like(x);
+        };
+        CHECK(at::allclose(grad_or_zeros(features), g.tensor("grad_features", dtype), tol.rtol,
+                           tol.atol));
+        CHECK(at::allclose(grad_or_zeros(logits), g.tensor("grad_logits", dtype), tol.rtol,
+                           tol.atol));
+        if (o.epsilon_mode == DroLtLoss::Options::EpsilonMode::kLearned) {
+          // At T = 0.07 the logits -D/T reach ~100 and float32 resolves 1 - P_c only to ~1e-7,
+          // times 1/T: a saturated class's eps gradient (~1e-15 exactly) comes out ~2e-6.
+          // Learned eps is a float32 parameter: in float64 its gradient is rounded to float32.
+          const double rtol = dtype == at::kDouble ? 1e-6 : 1e-4;
+          const double atol = dtype == at::kDouble ? 1e-12 : o.temperature < 0.1 ? 5e-6 : 1e-6;
+          CHECK(at::allclose(grad_or_zeros(loss.epsilon()), g.tensor("grad_epsilon"), rtol, atol));
+        } else {
+          CHECK_FALSE(loss.epsilon().requires_grad());
+          CHECK(loss.parameters().empty());
+        }
+        CHECK(loss.robustness_loss(features, targets).item<double>() ==
+              Approx(g.scalar("rob_loss")).epsilon(tol.value));
       }
-      CHECK(loss.robustness_loss(features, targets).item<double>() ==
-            Approx(g.scalar("rob_loss")).epsilon(1e-5));
     }
-  }
 }
 
 TEST_CASE("dro_lt eps gradient is (1/T)(1 - P_c)/|present| > 0, so SGD shrinks eps", "[dro_lt]") {
@@ -218,6 +226,36 @@ TEST_CASE("dro_lt parameters, clamping and state round trip", "[dro_lt]") {
                                          {"centroids", at::zeros({5, 4})},
                                          {"centroid_counts", at::ones({5}, at::kLong)}}),
                     Catch::Contains("expected [5, 3]"));
+}
+
+TEST_CASE("dro_lt robustness class weights", "[dro_lt]") {
+  DroLtLoss::Options o;
+  CHECK_FALSE(DroLtLoss(o, loss_context({1, 2, 5}, 3)).robust_weights().defined());
+  // balanced: n / (C n_c) with n = 8, C = 3; long_tailed: n_c / max n.
+  o.robust_weights = DroLtLoss::Options::RobustWeights::kBalanced;
+  CHECK(at::allclose(DroLtLoss(o, loss_context({1, 2, 5}, 3)).robust_weights(),
+                     at::tensor({8.f / 3, 4.f / 3, 8.f / 15})));
+  o.robust_weights = DroLtLoss::Options::RobustWeights::kLongTailed;
+  CHECK(at::allclose(DroLtLoss(o, loss_context({1, 2, 5}, 3)).robust_weights(),
+                     at::tensor({0.2f, 0.4f, 1.f})));
+
+  // Weighted: sum over present classes of u_c l_c over u summed over every centroid class.
+  // One class in the batch, on its own: l_0 = log 2 (two positives at equal distance), so the
+  // loss is u_0 log 2 / (u_0 + u_1 + u_2), not log 2 as the unweighted mean gives.
+  o.ce = DroLtLoss::Options::Ce::kOff;
+  o.robust_weights = DroLtLoss::Options::RobustWeights::kBalanced;
+  DroLtLoss loss(o, loss_context({1, 2, 5}, 2));
+  loss.on_feature_bank(at::zeros({3, 2}), at::tensor({0, 1, 2}, at::kLong), {});
+  const at::Tensor f = at::tensor({3.f, 0.f, 0.f, 3.f}).view({2, 2});
+  const double value =
+      loss.forward(batch(at::zeros({2, 3}), at::tensor({0, 0}, at::kLong), f)).item<double>();
+  CHECK(value == Approx((8.0 / 3) * std::log(2.0) / (8.0 / 3 + 4.0 / 3 + 8.0 / 15)));
+
+  CHECK_THROWS_WITH(DroLtLoss(o, loss_context({10, 0, 3}, 4)),
+                    Catch::Contains("robust_weights = \"balanced\" weighs class c by n / (C n_c)"));
+  CHECK_THROWS_WITH(options<DroLtLoss::Options>("robust_weights = \"bal\""),
+                    "exp.toml:1:18: [loss] robust_weights must be one of: none, balanced, "
+                    "long_tailed, got \"bal\"");
 }
 
 TEST_CASE("dro_lt fixed and count-based margins", "[dro_lt]") {

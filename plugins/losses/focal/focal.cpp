@@ -28,12 +28,16 @@ FocalLoss::FocalLoss(const Options& options, const LossContext& context)
                "[loss] alpha = ", options.alpha,
                " balances positive and negative terms of the sigmoid form only; with form = "
                "\"softmax\" give per-class class_weights instead, or set alpha = -1");
+  TAILOR_CHECK(options.weight_mode == Options::WeightMode::kOutside ||
+                   options.form == Options::Form::kSoftmax,
+               "[loss] weight_mode = \"official_ldam_drw\" is LDAM-DRW's softmax focal loss; "
+               "use it with form = \"softmax\", or set weight_mode = \"outside\"");
   if (options.class_weights.empty()) return;
   TAILOR_CHECK(static_cast<int64_t>(options.class_weights.size()) == context.num_classes,
                "[loss] class_weights has ", options.class_weights.size(),
                " entries but the dataset has ", context.num_classes,
                " classes; give one weight per class or leave it empty");
-  weights_ = at::tensor(options.class_weights, at::kFloat).to(context.device);
+  weights_ = Constant(options.class_weights, context.device);
 }
 
 at::Tensor FocalLoss::forward(const LossInput& in) {
@@ -42,6 +46,24 @@ at::Tensor FocalLoss::forward(const LossInput& in) {
                num_classes_, "], got ", z.sizes());
   const double gamma = options_.gamma;
   at::Tensor per_sample;
+  at::Tensor w_y;
+  if (weights_.defined()) w_y = weights_.like(z).index_select(0, in.targets);
+  if (options_.form == Options::Form::kSoftmax &&
+      options_.weight_mode == Options::WeightMode::kOfficialLdamDrw) {
+    // LDAM-DRW's focal_loss(F.cross_entropy(weight=w, reduction="none"), gamma): the weighted
+    // CE stands in for -log p inside the modulator as well.
+    at::Tensor ce = -at::log_softmax(z, 1).gather(1, in.targets.unsqueeze(1)).squeeze(1);
+    if (w_y.defined()) ce = w_y * ce;
+    per_sample = ce;
+    if (gamma > 0.0) {
+      at::Tensor one_minus_p = -at::expm1(-ce);
+      if (gamma < 1.0) one_minus_p = one_minus_p.clamp_min(kMinOneMinusP);
+      at::Tensor modulator = at::pow(one_minus_p, gamma);
+      if (options_.detach_modulator) modulator = modulator.detach();
+      per_sample = modulator * ce;
+    }
+    return reduce(per_sample, w_y, options_.reduction);
+  }
   if (options_.form == Options::Form::kSoftmax) {
     const at::Tensor log_pt = at::log_softmax(z, 1).gather(1, in.targets.unsqueeze(1)).squeeze(1);
     per_sample = -log_pt;
@@ -66,17 +88,13 @@ at::Tensor FocalLoss::forward(const LossInput& in) {
       terms = terms * (options_.alpha * y + (1.0 - options_.alpha) * (1.0 - y));
     per_sample = terms.sum(1);
   }
-  at::Tensor w_y;
-  if (weights_.defined()) {
-    w_y = weights_.to(z.options()).index_select(0, in.targets);
-    per_sample = w_y * per_sample;
-  }
+  if (w_y.defined()) per_sample = w_y * per_sample;
   return reduce(per_sample, w_y, options_.reduction);
 }
 
 NamedTensors FocalLoss::class_vectors() const {
   if (!weights_.defined()) return {};
-  return {{"weights", weights_}};
+  return {{"weights", weights_.f32()}};
 }
 
 }  // namespace tailor::plugins

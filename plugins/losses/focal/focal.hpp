@@ -2,6 +2,7 @@
 #pragma once
 
 #include <tailor/components.hpp>
+#include <tailor/constant.hpp>
 #include <tailor/options.hpp>
 
 #include <limits>
@@ -13,6 +14,8 @@ namespace tailor::plugins {
 ///   softmax: l_i = w_y (1 - p_y)^gamma (-log p_y),                 p = softmax(z_i);
 ///   sigmoid: l_i = w_y sum_c a_c (1 - p^t_c)^gamma (-log p^t_c),   p^t_c = sigmoid(+-z_ic).
 /// w are optional class weights (outside the modulator), a Lin's alpha_t (sigmoid form only).
+/// weight_mode = official_ldam_drw moves w into the CE as LDAM-DRW's FocalLoss does:
+///   l_i = (1 - exp(-w_y CE_i))^gamma w_y CE_i,                       CE_i = -log p_y.
 class FocalLoss final : public Loss {
  public:
   struct Options {
@@ -23,6 +26,9 @@ class FocalLoss final : public Loss {
     static constexpr auto kReductions = choice<Reduction>({{"batch_mean", Reduction::kBatchMean},
                                                            {"mean", Reduction::kMean},
                                                            {"sum", Reduction::kSum}});
+    enum class WeightMode { kOutside, kOfficialLdamDrw };
+    static constexpr auto kWeightModes = choice<WeightMode>(
+        {{"outside", WeightMode::kOutside}, {"official_ldam_drw", WeightMode::kOfficialLdamDrw}});
 
     Form form = Form::kSoftmax;
     double gamma = 2.0;
@@ -30,6 +36,7 @@ class FocalLoss final : public Loss {
     std::vector<double> class_weights;  // empty: uniform
     bool detach_modulator = false;
     Reduction reduction = Reduction::kBatchMean;
+    WeightMode weight_mode = WeightMode::kOutside;
 
     template <class V>
     void visit(V& v) {
@@ -52,19 +59,23 @@ class FocalLoss final : public Loss {
         "batch_mean: sum_i l_i / N; mean: sum_i l_i / sum_i w_y (PyTorch's weighted mean); "
         "sum: sum_i l_i.",
         kReductions);
+      v("weight_mode", weight_mode,
+        "Softmax form with class_weights: outside: w_y (1-p_y)^gamma (-log p_y); "
+        "official_ldam_drw: (1-e^{-w_y CE})^gamma w_y CE, LDAM-DRW's FocalLoss(weight=w).",
+        kWeightModes);
     }
   };
 
   FocalLoss(const Options& options, const LossContext& context);
   at::Tensor forward(const LossInput& input) override;
-  at::Tensor class_weights() const override { return weights_; }
+  at::Tensor class_weights() const override { return weights_.f32(); }
   /// "weights": the configured w_c, when given.
   NamedTensors class_vectors() const override;
 
  private:
   Options options_;
   int64_t num_classes_;
-  at::Tensor weights_;  // [C] or undefined
+  Constant weights_;  // [C] or undefined
 };
 
 }  // namespace tailor::plugins

@@ -47,9 +47,7 @@ LabelAwareSmoothing::LabelAwareSmoothing(const Options& options, const LossConte
   TAILOR_CHECK(static_cast<int64_t>(context.class_counts.size()) == context.num_classes,
                "label_aware_smoothing: got ", context.class_counts.size(), " class counts for ",
                context.num_classes, " classes");
-  smoothing_ = at::tensor(smoothing_for(context.class_counts, options), at::kDouble)
-                   .to(at::kFloat)
-                   .to(context.device);
+  smoothing_ = Constant(smoothing_for(context.class_counts, options), context.device);
 }
 
 at::Tensor LabelAwareSmoothing::forward(const LossInput& in) {
@@ -59,7 +57,7 @@ at::Tensor LabelAwareSmoothing::forward(const LossInput& in) {
   const at::Tensor log_p = at::log_softmax(z, 1);
   const at::Tensor nll = -log_p.gather(1, in.targets.unsqueeze(1)).squeeze(1);
   const at::Tensor uniform = -log_p.mean(1);
-  const at::Tensor eps = smoothing_.to(z.options()).index_select(0, in.targets);
+  const at::Tensor eps = smoothing_.like(z).index_select(0, in.targets);
   const at::Tensor per_sample = (1.0 - eps) * nll + eps * uniform;
   return options_.reduction == Options::Reduction::kSum ? per_sample.sum() : per_sample.mean();
 }

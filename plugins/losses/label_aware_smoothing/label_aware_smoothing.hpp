@@ -2,6 +2,7 @@
 #pragma once
 
 #include <tailor/components.hpp>
+#include <tailor/constant.hpp>
 #include <tailor/options.hpp>
 
 #include <cstdint>
@@ -49,13 +50,13 @@ class LabelAwareSmoothing final : public Loss {
   /// eps_c for class counts `counts`; every class gets eps_head when all counts are equal.
   static std::vector<double> smoothing_for(const std::vector<int64_t>& counts,
                                            const Options& options);
-  /// Per-class smoothing in use, [C].
-  const at::Tensor& smoothing() const { return smoothing_; }
+  /// Per-class smoothing in use, [C] float32.
+  const at::Tensor& smoothing() const { return smoothing_.f32(); }
 
  private:
   Options options_;
   int64_t num_classes_;
-  at::Tensor smoothing_;  // [C] float32 on the context's device
+  Constant smoothing_;  // [C] on the context's device
 };
 
 }  // namespace tailor::plugins

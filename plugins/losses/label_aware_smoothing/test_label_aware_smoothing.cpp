@@ -24,29 +24,30 @@ LabelAwareSmoothing::Options stage_options(const char* toml) {
 
 TEST_CASE("label_aware_smoothing matches the reference of the official code",
           "[label_aware_smoothing][golden]") {
-  for (const auto& g : tailor::test::load_golden("label_aware_smoothing")) {
-    DYNAMIC_SECTION(g.name) {
-      LabelAwareSmoothing::Options o;
-      o.eps_head = g.options.value("eps_head", o.eps_head);
-      o.eps_tail = g.options.value("eps_tail", o.eps_tail);
-      o.shape = o.kShapes.value(g.options.value("shape", o.kShapes.name(o.shape)));
-      o.power = g.options.value("power", o.power);
-      o.reduction =
-          o.kReductions.value(g.options.value("reduction", o.kReductions.name(o.reduction)));
-      at::Tensor logits = g.tensor("logits").set_requires_grad(true);
-      LabelAwareSmoothing loss(
-          o, loss_context(g.raw.at("context").at("class_counts").get<std::vector<int64_t>>()));
-      CHECK(at::allclose(loss.smoothing(), g.tensor("smoothing"), 1e-6, 1e-7));
-      tailor::LossInput in;
-      in.logits = logits;
-      in.targets = g.tensor("targets");
-      at::Tensor value = loss.forward(in);
-      value.backward();
-      // float32 arithmetic against a float64 reference.
-      CHECK(value.item<double>() == Approx(g.scalar("loss")).epsilon(1e-5));
-      CHECK(at::allclose(logits.grad(), g.tensor("grad"), /*rtol=*/1e-4, /*atol=*/1e-6));
+  for (const auto& g : tailor::test::load_golden("label_aware_smoothing"))
+    for (const at::ScalarType dtype : {at::kFloat, at::kDouble}) {
+      DYNAMIC_SECTION(g.name << " " << dtype) {
+        LabelAwareSmoothing::Options o;
+        o.eps_head = g.options.value("eps_head", o.eps_head);
+        o.eps_tail = g.options.value("eps_tail", o.eps_tail);
+        o.shape = o.kShapes.value(g.options.value("shape", o.kShapes.name(o.shape)));
+        o.power = g.options.value("power", o.power);
+        o.reduction =
+            o.kReductions.value(g.options.value("reduction", o.kReductions.name(o.reduction)));
+        at::Tensor logits = g.tensor("logits", dtype).set_requires_grad(true);
+        LabelAwareSmoothing loss(
+            o, loss_context(g.raw.at("context").at("class_counts").get<std::vector<int64_t>>()));
+        CHECK(at::allclose(loss.smoothing(), g.tensor("smoothing"), 1e-6, 1e-7));
+        tailor::LossInput in;
+        in.logits = logits;
+        in.targets = g.tensor("targets");
+        at::Tensor value = loss.forward(in);
+        value.backward();
+        const auto tol = tailor::test::tolerance(dtype);
+        CHECK(value.item<double>() == Approx(g.scalar("loss")).epsilon(tol.value));
+        CHECK(at::allclose(logits.grad(), g.tensor("grad", dtype), tol.rtol, tol.atol));
+      }
     }
-  }
 }
 
 TEST_CASE("label_aware_smoothing profiles for known counts", "[label_aware_smoothing]") {

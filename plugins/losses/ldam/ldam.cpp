@@ -35,9 +35,7 @@ LdamLoss::LdamLoss(const Options& options, const LossContext& context)
                    context.num_classes > 0,
                "ldam: got ", context.class_counts.size(), " class counts for ", context.num_classes,
                " classes");
-  margins_ = at::tensor(margins_for(context.class_counts, options.max_m), at::kDouble)
-                 .to(at::kFloat)
-                 .to(context.device);
+  margins_ = Constant(margins_for(context.class_counts, options.max_m), context.device);
   if (!options.reweight) return;
   // The DRW weights of the official code: effective-number weights normalised to sum C.
   std::vector<double> weights(context.class_counts.size());
@@ -48,7 +46,7 @@ LdamLoss::LdamLoss(const Options& options, const LossContext& context)
     total += weights[c];
   }
   for (double& w : weights) w *= static_cast<double>(weights.size()) / total;
-  weights_ = at::tensor(weights, at::kDouble).to(at::kFloat).to(context.device);
+  weights_ = Constant(weights, context.device);
 }
 
 at::Tensor LdamLoss::forward(const LossInput& in) {
@@ -56,13 +54,13 @@ at::Tensor LdamLoss::forward(const LossInput& in) {
   TAILOR_CHECK(z.dim() == 2 && z.size(1) == num_classes_, "ldam: logits must be [N, ", num_classes_,
                "], got ", z.sizes());
   const at::Tensor one_hot = at::one_hot(in.targets, num_classes_).to(z.scalar_type());
-  const at::Tensor m_y = margins_.to(z.options()).index_select(0, in.targets).unsqueeze(1);
+  const at::Tensor m_y = margins_.like(z).index_select(0, in.targets).unsqueeze(1);
   const at::Tensor adjusted = options_.s * (z - m_y * one_hot);
   at::Tensor per_sample =
       -at::log_softmax(adjusted, 1).gather(1, in.targets.unsqueeze(1)).squeeze(1);
   at::Tensor w_y;
   if (weights_.defined()) {
-    w_y = weights_.to(z.options()).index_select(0, in.targets);
+    w_y = weights_.like(z).index_select(0, in.targets);
     per_sample = w_y * per_sample;
   }
   if (options_.reduction == Options::Reduction::kSum) return per_sample.sum();
@@ -72,8 +70,8 @@ at::Tensor LdamLoss::forward(const LossInput& in) {
 }
 
 NamedTensors LdamLoss::class_vectors() const {
-  NamedTensors out{{"margins", margins_}};
-  if (weights_.defined()) out.emplace_back("drw_weights", weights_);
+  NamedTensors out{{"margins", margins_.f32()}};
+  if (weights_.defined()) out.emplace_back("drw_weights", weights_.f32());
   return out;
 }
 

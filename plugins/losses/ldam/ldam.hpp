@@ -2,6 +2,7 @@
 #pragma once
 
 #include <tailor/components.hpp>
+#include <tailor/constant.hpp>
 #include <tailor/options.hpp>
 
 #include <cstdint>
@@ -44,20 +45,20 @@ class LdamLoss final : public Loss {
   LdamLoss(const Options& options, const LossContext& context);
   uint32_t needs() const override { return needs::kNormedHead; }
   at::Tensor forward(const LossInput& input) override;
-  at::Tensor class_weights() const override { return weights_; }
+  at::Tensor class_weights() const override { return weights_.f32(); }
   /// "margins": m_c; "drw_weights": w_c, with reweight = true only.
   NamedTensors class_vectors() const override;
 
   /// m_c = max_m (n_min / n_c)^{1/4}. Throws tailor::Error for a count below 1.
   static std::vector<double> margins_for(const std::vector<int64_t>& counts, double max_m);
-  /// Per-class margins in use, [C].
-  const at::Tensor& margins() const { return margins_; }
+  /// Per-class margins in use, [C] float32.
+  const at::Tensor& margins() const { return margins_.f32(); }
 
  private:
   Options options_;
   int64_t num_classes_;
-  at::Tensor margins_;  // [C] float32 on the context's device
-  at::Tensor weights_;  // [C] or undefined when reweight = false
+  Constant margins_;  // [C] on the context's device
+  Constant weights_;  // [C] or undefined when reweight = false
 };
 
 }  // namespace tailor::plugins

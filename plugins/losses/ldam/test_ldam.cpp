@@ -23,32 +23,33 @@ LdamLoss::Options stage_options(const char* toml) {
 }  // namespace
 
 TEST_CASE("ldam matches the reference of the official code", "[ldam][golden]") {
-  for (const auto& g : tailor::test::load_golden("ldam")) {
-    DYNAMIC_SECTION(g.name) {
-      LdamLoss::Options o;
-      o.max_m = g.options.value("max_m", o.max_m);
-      o.s = g.options.value("s", o.s);
-      o.reweight = g.options.value("reweight", o.reweight);
-      o.drw_beta = g.options.value("drw_beta", o.drw_beta);
-      o.reduction =
-          o.kReductions.value(g.options.value("reduction", o.kReductions.name(o.reduction)));
-      at::Tensor logits = g.tensor("logits").set_requires_grad(true);
-      LdamLoss loss(
-          o, loss_context(g.raw.at("context").at("class_counts").get<std::vector<int64_t>>()));
-      CHECK(at::allclose(loss.margins(), g.tensor("margins"), 1e-6, 1e-7));
-      CHECK(loss.class_weights().defined() == g.has("weights"));
-      if (g.has("weights"))
-        CHECK(at::allclose(loss.class_weights(), g.tensor("weights"), 1e-6, 1e-7));
-      tailor::LossInput in;
-      in.logits = logits;
-      in.targets = g.tensor("targets");
-      at::Tensor value = loss.forward(in);
-      value.backward();
-      // float32 arithmetic against a float64 reference.
-      CHECK(value.item<double>() == Approx(g.scalar("loss")).epsilon(1e-5));
-      CHECK(at::allclose(logits.grad(), g.tensor("grad"), /*rtol=*/1e-4, /*atol=*/1e-6));
+  for (const auto& g : tailor::test::load_golden("ldam"))
+    for (const at::ScalarType dtype : {at::kFloat, at::kDouble}) {
+      DYNAMIC_SECTION(g.name << " " << dtype) {
+        LdamLoss::Options o;
+        o.max_m = g.options.value("max_m", o.max_m);
+        o.s = g.options.value("s", o.s);
+        o.reweight = g.options.value("reweight", o.reweight);
+        o.drw_beta = g.options.value("drw_beta", o.drw_beta);
+        o.reduction =
+            o.kReductions.value(g.options.value("reduction", o.kReductions.name(o.reduction)));
+        at::Tensor logits = g.tensor("logits", dtype).set_requires_grad(true);
+        LdamLoss loss(
+            o, loss_context(g.raw.at("context").at("class_counts").get<std::vector<int64_t>>()));
+        CHECK(at::allclose(loss.margins(), g.tensor("margins"), 1e-6, 1e-7));
+        CHECK(loss.class_weights().defined() == g.has("weights"));
+        if (g.has("weights"))
+          CHECK(at::allclose(loss.class_weights(), g.tensor("weights"), 1e-6, 1e-7));
+        tailor::LossInput in;
+        in.logits = logits;
+        in.targets = g.tensor("targets");
+        at::Tensor value = loss.forward(in);
+        value.backward();
+        const auto tol = tailor::test::tolerance(dtype);
+        CHECK(value.item<double>() == Approx(g.scalar("loss")).epsilon(tol.value));
+        CHECK(at::allclose(logits.grad(), g.tensor("grad", dtype), tol.rtol, tol.atol));
+      }
     }
-  }
 }
 
 TEST_CASE("ldam margins for known counts", "[ldam]") {

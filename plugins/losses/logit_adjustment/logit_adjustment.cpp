@@ -28,22 +28,21 @@ LogitAdjustment::LogitAdjustment(const Options& options, const LossContext& cont
                  "(default 1e-12) or give every class a sample");
     offsets[c] = std::log(shifted);
   }
-  offsets_ = at::tensor(offsets, at::kDouble).to(at::kFloat).to(context.device);
+  offsets_ = Constant(offsets, context.device);
 }
 
 at::Tensor LogitAdjustment::forward(const LossInput& in) {
   const at::Tensor& z = in.logits;
   TAILOR_CHECK(z.dim() == 2 && z.size(1) == num_classes_, "logit_adjustment: logits must be [N, ",
                num_classes_, "], got ", z.sizes());
-  const at::Tensor trained =
-      options_.mode == Options::Mode::kLoss ? z + offsets_.to(z.options()) : z;
+  const at::Tensor trained = options_.mode == Options::Mode::kLoss ? z + offsets_.like(z) : z;
   const at::Tensor nll = -at::log_softmax(trained, 1).gather(1, in.targets.unsqueeze(1)).squeeze(1);
   return options_.reduction == Options::Reduction::kSum ? nll.sum() : nll.mean();
 }
 
 at::Tensor LogitAdjustment::adjust_logits(const at::Tensor& logits) const {
   if (options_.mode != Options::Mode::kPosthoc) return logits;
-  return logits - offsets_.to(logits.options());
+  return logits - offsets_.like(logits);
 }
 
 }  // namespace tailor::plugins

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <tailor/components.hpp>
+#include <tailor/constant.hpp>
 #include <tailor/options.hpp>
 
 namespace tailor::plugins {
@@ -41,15 +42,15 @@ class LogitAdjustment final : public Loss {
   at::Tensor forward(const LossInput& input) override;
   at::Tensor adjust_logits(const at::Tensor& logits) const override;
   /// "offsets": o_c.
-  NamedTensors class_vectors() const override { return {{"offsets", offsets_}}; }
+  NamedTensors class_vectors() const override { return {{"offsets", offsets_.f32()}}; }
 
-  /// o_c = log(pi_c^tau + epsilon), [C].
-  const at::Tensor& offsets() const { return offsets_; }
+  /// o_c = log(pi_c^tau + epsilon), [C] float32.
+  const at::Tensor& offsets() const { return offsets_.f32(); }
 
  private:
   Options options_;
   int64_t num_classes_;
-  at::Tensor offsets_;  // [C] float32 on the context's device
+  Constant offsets_;  // [C] on the context's device
 };
 
 }  // namespace tailor::plugins

@@ -16,27 +16,29 @@ using tailor::testing::options;
 
 TEST_CASE("logit_adjustment matches the reference of the official code",
           "[logit_adjustment][golden]") {
-  for (const auto& g : tailor::test::load_golden("logit_adjustment")) {
-    DYNAMIC_SECTION(g.name) {
-      LogitAdjustment::Options o;
-      o.mode = o.kModes.value(g.options.value("mode", o.kModes.name(o.mode)));
-      o.tau = g.options.value("tau", o.tau);
-      o.reduction =
-          o.kReductions.value(g.options.value("reduction", o.kReductions.name(o.reduction)));
-      at::Tensor logits = g.tensor("logits").set_requires_grad(true);
-      LogitAdjustment loss(
-          o, loss_context(g.raw.at("context").at("class_counts").get<std::vector<int64_t>>()));
-      tailor::LossInput in;
-      in.logits = logits;
-      in.targets = g.tensor("targets");
-      at::Tensor value = loss.forward(in);
-      value.backward();
-      // float32 arithmetic against a float64 reference.
-      CHECK(value.item<double>() == Approx(g.scalar("loss")).epsilon(1e-5));
-      CHECK(at::allclose(logits.grad(), g.tensor("grad"), /*rtol=*/1e-4, /*atol=*/1e-6));
-      CHECK(at::allclose(loss.adjust_logits(logits.detach()), g.tensor("adjusted"), 1e-5, 1e-6));
+  for (const auto& g : tailor::test::load_golden("logit_adjustment"))
+    for (const at::ScalarType dtype : {at::kFloat, at::kDouble}) {
+      DYNAMIC_SECTION(g.name << " " << dtype) {
+        LogitAdjustment::Options o;
+        o.mode = o.kModes.value(g.options.value("mode", o.kModes.name(o.mode)));
+        o.tau = g.options.value("tau", o.tau);
+        o.reduction =
+            o.kReductions.value(g.options.value("reduction", o.kReductions.name(o.reduction)));
+        at::Tensor logits = g.tensor("logits", dtype).set_requires_grad(true);
+        LogitAdjustment loss(
+            o, loss_context(g.raw.at("context").at("class_counts").get<std::vector<int64_t>>()));
+        tailor::LossInput in;
+        in.logits = logits;
+        in.targets = g.tensor("targets");
+        at::Tensor value = loss.forward(in);
+        value.backward();
+        const auto tol = tailor::test::tolerance(dtype);
+        CHECK(value.item<double>() == Approx(g.scalar("loss")).epsilon(tol.value));
+        CHECK(at::allclose(logits.grad(), g.tensor("grad", dtype), tol.rtol, tol.atol));
+        CHECK(at::allclose(loss.adjust_logits(logits.detach()), g.tensor("adjusted", dtype),
+                           tol.rtol, tol.atol));
+      }
     }
-  }
 }
 
 TEST_CASE("logit_adjustment post-hoc identity and shift", "[logit_adjustment]") {
