@@ -166,9 +166,9 @@ TEST_CASE("cdb weights and tau for known accuracies", "[cdb]") {
 
 TEST_CASE("cdb reports its weights as a class vector, uniform until measured", "[cdb]") {
   CdbLoss::Options o;
-  o.tau_mode = "fixed";
+  o.tau_mode = CdbLoss::Options::TauMode::kFixed;
   o.tau = 1.0;
-  CdbLoss loss(o, context(3));
+  CdbLoss loss(o, loss_context({10, 10, 10}));
   auto v = loss.class_vectors();
   CHECK(tailor::test::vector_names(v) == std::vector<std::string>{"weights"});
   CHECK(tailor::test::vector_values(v, "weights", 3) == std::vector<double>{1.0, 1.0, 1.0});

@@ -42,9 +42,9 @@ TEST_CASE("ce rejects class_weights of the wrong length", "[ce]") {
 
 TEST_CASE("ce reports its class weights as a class vector", "[ce]") {
   CrossEntropy::Options o;
-  CHECK(CrossEntropy(o, context(3)).class_vectors().empty());
+  CHECK(CrossEntropy(o, loss_context({1, 1, 1})).class_vectors().empty());
   o.class_weights = {0.5, 1.0, 2.0};
-  const auto v = CrossEntropy(o, context(3)).class_vectors();
+  const auto v = CrossEntropy(o, loss_context({1, 1, 1})).class_vectors();
   CHECK(tailor::test::vector_names(v) == std::vector<std::string>{"weights"});
   CHECK(tailor::test::vector_values(v, "weights", 3) == std::vector<double>{0.5, 1.0, 2.0});
 }

@@ -71,7 +71,7 @@ TEST_CASE("class_balanced weights for known counts", "[class_balanced]") {
 TEST_CASE("class_balanced reports its weights as a class vector", "[class_balanced]") {
   ClassBalancedLoss::Options o;
   o.beta = 0.5;
-  const auto v = ClassBalancedLoss(o, context({1, 2, 4})).class_vectors();
+  const auto v = ClassBalancedLoss(o, loss_context({1, 2, 4})).class_vectors();
   CHECK(tailor::test::vector_names(v) == std::vector<std::string>{"weights"});
   const auto w = tailor::test::vector_values(v, "weights", 3);
   CHECK(w[0] == Approx(15.0 / 11.0));

@@ -251,7 +251,7 @@ TEST_CASE("difficulty_net reports weights and difficulties as class vectors", "[
   DifficultyNetLoss::Options o;
   o.hidden = 8;
   o.bias = true;
-  DifficultyNetLoss loss(o, context());
+  DifficultyNetLoss loss(o, loss_context(kLtCounts, 4));
   loss.on_validation(val_stats({0.9, 0.8, 0.5, 0.1, 0.0}));
   const auto v = loss.class_vectors();
   CHECK(tailor::test::vector_names(v) == std::vector<std::string>{"weights", "difficulties"});

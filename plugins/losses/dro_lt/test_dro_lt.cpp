@@ -262,19 +262,19 @@ TEST_CASE("dro_lt fixed and count-based margins", "[dro_lt]") {
   DroLtLoss::Options o;
   o.epsilon_mode = DroLtLoss::Options::EpsilonMode::kCount;
   o.epsilon = 2.0;
-  DroLtLoss count(o, loss_context({400, 100, 4}, 3));
+  DroLtLoss count(o, loss_loss_context({400, 100, 4}, 3));
   CHECK(at::allclose(count.epsilon(), at::tensor({0.2f, 0.4f, 2.f})));
   CHECK(count.parameters().empty());
   o.epsilon_mode = DroLtLoss::Options::EpsilonMode::kFixed;
-  DroLtLoss fixed(o, loss_context({400, 100, 4}, 3));
+  DroLtLoss fixed(o, loss_loss_context({400, 100, 4}, 3));
   CHECK(at::allclose(fixed.epsilon(), at::full({3}, 2.f)));
 }
 
 TEST_CASE("dro_lt reports its margins and CE weights as class vectors", "[dro_lt]") {
   DroLtLoss::Options o;
-  o.epsilon_mode = "count";
+  o.epsilon_mode = DroLtLoss::Options::EpsilonMode::kCount;
   o.epsilon = 2.0;
-  const auto v = DroLtLoss(o, context({400, 100, 4}, 3)).class_vectors();
+  const auto v = DroLtLoss(o, loss_context({400, 100, 4}, 3)).class_vectors();
   CHECK(tailor::test::vector_names(v) == std::vector<std::string>{"epsilons", "ce_weights"});
   const auto eps = tailor::test::vector_values(v, "epsilons", 3);
   CHECK(eps[0] == Approx(0.2));
@@ -284,9 +284,9 @@ TEST_CASE("dro_lt reports its margins and CE weights as class vectors", "[dro_lt
   CHECK(ce[0] == Approx(1.0));
   CHECK(ce[1] == Approx(0.25));
   CHECK(ce[2] == Approx(0.01));
-  o.ce = "plain";
-  o.epsilon_mode = "learned";
-  const auto learned = DroLtLoss(o, context({400, 100, 4}, 3)).class_vectors();
+  o.ce = DroLtLoss::Options::Ce::kPlain;
+  o.epsilon_mode = DroLtLoss::Options::EpsilonMode::kLearned;
+  const auto learned = DroLtLoss(o, loss_context({400, 100, 4}, 3)).class_vectors();
   CHECK(tailor::test::vector_names(learned) == std::vector<std::string>{"epsilons"});
   for (const auto& [name, t] : learned) CHECK_FALSE(t.requires_grad());
 }

@@ -121,9 +121,9 @@ TEST_CASE("focal rejects bad options with clear messages", "[focal]") {
 
 TEST_CASE("focal reports its class weights as a class vector", "[focal]") {
   FocalLoss::Options o;
-  CHECK(FocalLoss(o, context(2)).class_vectors().empty());
+  CHECK(FocalLoss(o, loss_context({1, 1})).class_vectors().empty());
   o.class_weights = {0.25, 4.0};
-  const auto v = FocalLoss(o, context(2)).class_vectors();
+  const auto v = FocalLoss(o, loss_context({1, 1})).class_vectors();
   CHECK(tailor::test::vector_names(v) == std::vector<std::string>{"weights"});
   CHECK(tailor::test::vector_values(v, "weights", 2) == std::vector<double>{0.25, 4.0});
 }

@@ -91,7 +91,7 @@ TEST_CASE("ldam with reweight uses class-balanced DRW weights", "[ldam]") {
 
 TEST_CASE("ldam reports its margins, and its DRW weights when re-weighting", "[ldam]") {
   LdamLoss::Options o;
-  const auto plain = LdamLoss(o, context({256, 16, 1})).class_vectors();
+  const auto plain = LdamLoss(o, loss_context({256, 16, 1})).class_vectors();
   CHECK(tailor::test::vector_names(plain) == std::vector<std::string>{"margins"});
   const auto m = tailor::test::vector_values(plain, "margins", 3);
   CHECK(m[0] == Approx(0.125));
@@ -99,7 +99,7 @@ TEST_CASE("ldam reports its margins, and its DRW weights when re-weighting", "[l
   CHECK(m[2] == Approx(0.5));
   o.reweight = true;
   o.drw_beta = 0.9;
-  const auto drw = LdamLoss(o, context({1, 2})).class_vectors();
+  const auto drw = LdamLoss(o, loss_context({1, 2})).class_vectors();
   CHECK(tailor::test::vector_names(drw) == std::vector<std::string>{"margins", "drw_weights"});
   const auto w = tailor::test::vector_values(drw, "drw_weights", 2);
   CHECK(w[0] == Approx(38.0 / 29.0));

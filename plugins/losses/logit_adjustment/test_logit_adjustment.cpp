@@ -90,7 +90,7 @@ TEST_CASE("logit_adjustment post-hoc identity and shift", "[logit_adjustment]") 
 TEST_CASE("logit_adjustment reports its offsets as a class vector", "[logit_adjustment]") {
   LogitAdjustment::Options o;
   o.tau = 1.0;
-  const auto v = LogitAdjustment(o, context({90, 9, 1})).class_vectors();
+  const auto v = LogitAdjustment(o, loss_context({90, 9, 1})).class_vectors();
   CHECK(tailor::test::vector_names(v) == std::vector<std::string>{"offsets"});
   const auto off = tailor::test::vector_values(v, "offsets", 3);
   CHECK(off[0] == Approx(std::log(0.9)).epsilon(1e-6));
