@@ -262,11 +262,11 @@ TEST_CASE("dro_lt fixed and count-based margins", "[dro_lt]") {
   DroLtLoss::Options o;
   o.epsilon_mode = DroLtLoss::Options::EpsilonMode::kCount;
   o.epsilon = 2.0;
-  DroLtLoss count(o, loss_loss_context({400, 100, 4}, 3));
+  DroLtLoss count(o, loss_context({400, 100, 4}, 3));
   CHECK(at::allclose(count.epsilon(), at::tensor({0.2f, 0.4f, 2.f})));
   CHECK(count.parameters().empty());
   o.epsilon_mode = DroLtLoss::Options::EpsilonMode::kFixed;
-  DroLtLoss fixed(o, loss_loss_context({400, 100, 4}, 3));
+  DroLtLoss fixed(o, loss_context({400, 100, 4}, 3));
   CHECK(at::allclose(fixed.epsilon(), at::full({3}, 2.f)));
 }
 
