@@ -3,6 +3,10 @@
 
 #include <ATen/ATen.h>
 
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
 namespace tailor::host {
 
 EpochMeter::EpochMeter(c10::Device device, double loss_sum, int64_t seen, int64_t first_step,
@@ -50,6 +54,18 @@ void EpochMeter::reduce(Collective& dist) {
   loss_sum_ = sums[0].item<double>();
   seen_ = static_cast<int64_t>(sums[1].item<double>());
   images_ = static_cast<int64_t>(sums[2].item<double>());
+}
+
+void check_finite_loss(double value, const std::string& loss, const std::string& stage,
+                       int64_t epoch, int64_t first, int64_t last) {
+  if (std::isfinite(value)) return;
+  const std::string steps_text =
+      first >= last ? "step " + std::to_string(last + 1)
+                    : "steps " + std::to_string(first + 1) + "-" + std::to_string(last + 1);
+  throw std::runtime_error("loss '" + loss + "' is " + std::to_string(value) + " at stage '" +
+                           stage + "' epoch " + std::to_string(epoch + 1) + ", " + steps_text +
+                           "; stopped, the last good checkpoint is kept. Lower the learning "
+                           "rate or check the data and loss options");
 }
 
 }  // namespace tailor::host

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 
 namespace tailor::host {
 
@@ -48,5 +49,10 @@ class EpochMeter {
   at::Tensor device_sum_;
   Check check_;
 };
+
+/// Stops the run on a non-finite loss: throws std::runtime_error naming loss `loss`, stage
+/// `stage`, 0-based `epoch` and the 0-based steps `first`..`last` the value covers, and the fix.
+void check_finite_loss(double value, const std::string& loss, const std::string& stage,
+                       int64_t epoch, int64_t first, int64_t last);
 
 }  // namespace tailor::host
