@@ -230,8 +230,7 @@ std::string plugin_list(const ResolvedConfig& config) {
 // Rank 0 creates (or, resuming, opens) the run directory and holds its writer lock; the
 // other ranks attach to it.
 RunDir open_run_dir(const Command& cmd, const Experiment& experiment, Collective* dist) {
-  if (dist != nullptr && dist->rank() != 0)
-    return RunDir::attach(dist->from_rank0("run_dir", ""));
+  if (dist != nullptr && dist->rank() != 0) return RunDir::attach(dist->from_rank0("run_dir", ""));
   auto make = [&] {
     if (!cmd.resume.empty()) return RunDir::open(cmd.resume);
     if (cmd.out.empty())
@@ -320,6 +319,8 @@ int run_command(const Command& cmd) {
   auto experiment =
       Experiment::build(std::move(config), dist != nullptr ? env.local_rank : 0, env.world_size);
   RunDir run = open_run_dir(cmd, *experiment, dist.get());
+  // Before anything is written: a resume that must be refused leaves the directory as it was.
+  const ResumePlan start = plan_start(cmd, run, experiment->config());
   const bool writer = run.writer();
   set_logger(run.file(writer ? "log.txt" : "log.rank" + std::to_string(env.rank) + ".txt"),
              cmd.verbose, !writer);
@@ -328,7 +329,6 @@ int run_command(const Command& cmd) {
     spdlog::info("rank {} of {} ({}; local rank {} of {}), {} over {}:{}", env.rank, env.world_size,
                  env.launcher, env.local_rank, env.local_world_size, dist->backend(),
                  env.master_addr, env.master_port);
-  const ResumePlan start = plan_start(cmd, run, experiment->config());
   if (!start.note.empty()) spdlog::warn("{}", start.note);
   if (!resume && writer)
     write_file_atomic(run.file("config.resolved.toml"), experiment->config().toml());
@@ -349,6 +349,10 @@ int run_command(const Command& cmd) {
   } catch (const c10::Error& e) {
     if (dist == nullptr) throw;
     throw std::runtime_error(dist->failure(e.what_without_backtrace()));
+  } catch (const std::exception& e) {
+    // Gloo reports a vanished peer as its own exception type, not as c10::Error.
+    if (dist == nullptr) throw;
+    throw std::runtime_error(dist->failure(e.what()));
   }
   if (writer) {
     write_file_atomic(run.file("per_class.csv"), per_class_csv(*experiment, s));

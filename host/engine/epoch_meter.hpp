@@ -50,9 +50,8 @@ class EpochMeter {
   Check check_;
 };
 
-/// Throws std::runtime_error when the training loss `value` of loss `loss` is not finite, at
-/// stage `stage`, 0-based `epoch`, 0-based steps `first`..`last`: the run stops and its last
-/// good checkpoint is kept.
+/// Stops the run on a non-finite loss: throws std::runtime_error naming loss `loss`, stage
+/// `stage`, 0-based `epoch` and the 0-based steps `first`..`last` the value covers, and the fix.
 void check_finite_loss(double value, const std::string& loss, const std::string& stage,
                        int64_t epoch, int64_t first, int64_t last);
 

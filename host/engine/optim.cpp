@@ -1,9 +1,13 @@
 // host/engine/optim.cpp - SGD/Adam/AdamW with decay exclusions; epoch schedules.
 #include "engine/optim.hpp"
 
+#include "engine/checkpoint.hpp"
+
 #include <torch/optim/adam.h>
 #include <torch/optim/adamw.h>
 #include <torch/optim/sgd.h>
+
+#include <spdlog/spdlog.h>
 
 #include <cmath>
 
@@ -118,6 +122,19 @@ void Optimizer::zero_grad() {
 }
 void Optimizer::step() {
   impl_->step();
+}
+
+std::unique_ptr<Optimizer> stage_optimizer(const OptimizerOptions& options,
+                                           const NamedTensors& model, const NamedTensors& loss,
+                                           Optimizer* previous, bool reset,
+                                           const std::string& stage) {
+  auto next = std::make_unique<Optimizer>(options, model, loss);
+  if (previous != nullptr && !reset && previous->names() == next->names() &&
+      previous->options().type == options.type) {
+    load_optimizer_state(*next, optimizer_state(*previous));
+    spdlog::info("stage '{}': optimizer state carried over", stage);
+  }
+  return next;
 }
 
 }  // namespace tailor::host

@@ -45,4 +45,12 @@ class Optimizer {
   std::vector<double> group_scale_;
 };
 
+/// The optimiser of a stage over `model` and `loss` parameters. The previous stage's state
+/// (momentum buffers, Adam moments) carries over unless `reset`, when `previous` has the same
+/// type and parameters.
+std::unique_ptr<Optimizer> stage_optimizer(const OptimizerOptions& options,
+                                           const NamedTensors& model, const NamedTensors& loss,
+                                           Optimizer* previous, bool reset,
+                                           const std::string& stage);
+
 }  // namespace tailor::host

@@ -109,16 +109,8 @@ struct Trainer::Impl {
     if (fresh)
       for (const auto& part : plan.stage.reinit)
         if (part == "head") model.head().reset_parameters();
-    auto candidate = std::make_unique<Optimizer>(plan.optimizer, model.named_parameters(),
-                                                 plan.loss->parameters());
-    const bool carry = optimizer && !plan.stage.reset_optimizer &&
-                       optimizer->names() == candidate->names() &&
-                       optimizer->options().type == plan.optimizer.type;
-    if (carry) {
-      load_optimizer_state(*candidate, optimizer_state(*optimizer));
-      spdlog::info("stage '{}': optimizer state carried over", plan.stage.name);
-    }
-    optimizer = std::move(candidate);
+    optimizer = stage_optimizer(plan.optimizer, model.named_parameters(), plan.loss->parameters(),
+                                optimizer.get(), plan.stage.reset_optimizer, plan.stage.name);
     if (needs(*plan.loss, TAILOR_LOSS_NEEDS_META_STEP)) lookahead.index(exp.train_labels());
     if (dist != nullptr) {
       grad_sync.reset();  // the previous stage's Reducer unhooks its parameters first
@@ -145,13 +137,8 @@ struct Trainer::Impl {
     state.config_sha256 = config_sha256;
     state.config_changes = config_changes;
     state.divergence = divergence.state();
-    const Checkpoint c = state.to_checkpoint(exp.experiment().name);
-    const fs::path checkpoints = dir.file("checkpoints");
-    save_checkpoint(checkpoints / "latest.pt", c);
-    if (is_best) save_checkpoint(checkpoints / "best.pt", c);
-    const int64_t every = plan.train.checkpoint_every;
-    if (every > 0 && pos.completed % every == 0 && pos.step == 0)
-      save_checkpoint(checkpoints / ("epoch_" + std::to_string(pos.completed) + ".pt"), c);
+    state.save(dir.file("checkpoints"), exp.experiment().name, is_best,
+               plan.train.checkpoint_every);
   }
 
   // The test predictions of the best-on-val and of the last epoch (predictions_test_*.bin).
@@ -165,11 +152,6 @@ struct Trainer::Impl {
   }
 
   // -- training -----------------------------------------------------------------------------
-
-  // Stops the run on a non-finite loss; `first`..`last` are the 0-based steps it covers.
-  void check_loss(double value, const StagePlan& plan, int64_t first, int64_t last) const {
-    check_finite_loss(value, plan.loss->name(), plan.stage.name, pos.epoch, first, last);
-  }
 
   void train_epoch(const StagePlan& plan) {
     LossPlugin& loss = *plan.loss;
@@ -221,7 +203,7 @@ struct Trainer::Impl {
     // running sum at log points and at the end of the epoch.
     int64_t& step = pos.step;
     EpochMeter meter(device, loss_sum, seen, step, [&](double sum, int64_t first, int64_t last) {
-      check_loss(sum, plan, first, last);
+      check_finite_loss(sum, loss.name(), plan.stage.name, pos.epoch, first, last);
     });
     const auto t0 = SteadyClock::now();
     for (; auto batch = loader.next(); ++step) {
@@ -256,7 +238,8 @@ struct Trainer::Impl {
       context.share = static_cast<double>(y.size(0) * world) /
                       static_cast<double>(loader.global_batch_size(step));
       const at::Tensor value = steps.run(x, y, index_tensor, context, [&](const at::Tensor& v) {
-        if (!device.is_cuda()) check_loss(v.item<double>(), plan, step, step);
+        if (!device.is_cuda())
+          check_finite_loss(v.item<double>(), loss.name(), plan.stage.name, pos.epoch, step, step);
       });
       meter.add(value, y.size(0), step);
       const int64_t run_step = pos.completed * clock.steps_per_epoch + step;

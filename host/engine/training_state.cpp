@@ -100,4 +100,13 @@ TrainingState TrainingState::from_checkpoint(const Checkpoint& c, const std::str
   return s;
 }
 
+void TrainingState::save(const std::filesystem::path& checkpoints, const std::string& name,
+                         bool is_best, int64_t every) const {
+  const Checkpoint c = to_checkpoint(name);
+  save_checkpoint(checkpoints / "latest.pt", c);
+  if (is_best) save_checkpoint(checkpoints / "best.pt", c);
+  if (every > 0 && position.completed % every == 0 && position.step == 0)
+    save_checkpoint(checkpoints / ("epoch_" + std::to_string(position.completed) + ".pt"), c);
+}
+
 }  // namespace tailor::host

@@ -39,10 +39,10 @@ struct TrainingState {
   /// The head's evaluation knob (tau_norm's tau) as [eval] tau_sweep left it; unset for a
   /// head without one. Checkpoints keep it under "head_knob" (before: "tau").
   std::optional<double> head_knob;
-  NamedTensors model;     ///< parameters and buffers, "backbone.*" and "head.*"
-  NamedTensors loss;      ///< the active loss plugin's state()
-  NamedTensors rng;       ///< generator states by device ("cpu")
-  std::string optimizer;  ///< serialised optimizer state
+  NamedTensors model;                        ///< parameters and buffers, "backbone.*" and "head.*"
+  NamedTensors loss;                         ///< the active loss plugin's state()
+  NamedTensors rng;                          ///< generator states by device ("cpu")
+  std::string optimizer;                     ///< serialised optimizer state
   std::string config_sha256;                 ///< the configuration trained under (config_digest)
   std::vector<ConfigChange> config_changes;  ///< accepted configuration edits, oldest first
   nlohmann::json divergence;                 ///< DivergenceGuard::state()
@@ -56,6 +56,10 @@ struct TrainingState {
 
   /// The checkpoint of this state for experiment `name`.
   Checkpoint to_checkpoint(const std::string& name) const;
+  /// Writes it to `checkpoints`/latest.pt, to best.pt when `is_best`, and to epoch_<N>.pt at
+  /// the end of every `every`-th epoch (0: never).
+  void save(const std::filesystem::path& checkpoints, const std::string& name, bool is_best,
+            int64_t every) const;
   /// Reads `c` (loaded from `file`); refuses a checkpoint of another experiment than `name`.
   static TrainingState from_checkpoint(const Checkpoint& c, const std::string& name,
                                        const std::filesystem::path& file);
