@@ -43,8 +43,8 @@ echo "ratio 2 ranks / 1 process: $(ratio "$two1" "$one2")"
 awk -v two="$two1" -v half="$half" 'BEGIN {printf "share of a 2-rank step waiting on communication: %.1f%%\n", 100 * (1 - two / (2 * half))}'
 if /usr/bin/python3 -c 'import torch.distributed.run' 2>/dev/null; then
   port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  py=$(OMP_NUM_THREADS=1 /usr/bin/python3 -m torch.distributed.run --nproc-per-node 2 --master-port "$port" \
-       "$here/torch_ddp.py" --root "$ROOT" --threads 1 --workers 1 --steps "$STEPS" 2>/dev/null | grep '^torch ddp')
+  py=$(OMP_NUM_THREADS=1 /usr/bin/python3 -m torch.distributed.run -r 1 -t 1 --nproc_per_node 2 --master_port "$port" \
+       "$here/torch_ddp.py" --root "$ROOT" --threads 1 --workers 1 --steps "$STEPS" 2>/dev/null | grep -o 'torch ddp.*')
   echo "$py"
   echo "ratio tailor 2 ranks / torch DDP 2 ranks: $(ratio "$two1" "$(echo "$py" | awk '{print $3}')")"
 fi

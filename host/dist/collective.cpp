@@ -27,7 +27,8 @@ bool loopback(const std::string& addr) {
   return addr == "localhost" || addr.rfind("127.", 0) == 0 || addr == "::1";
 }
 
-c10::intrusive_ptr<c10d::TCPStore> store_client(const DistEnv& env, std::chrono::milliseconds timeout) {
+c10::intrusive_ptr<c10d::TCPStore> store_client(const DistEnv& env,
+                                                std::chrono::milliseconds timeout) {
   c10d::TCPStoreOptions o;
   o.port = static_cast<std::uint16_t>(env.master_port);
   o.isServer = false;
@@ -36,8 +37,8 @@ c10::intrusive_ptr<c10d::TCPStore> store_client(const DistEnv& env, std::chrono:
   return c10::make_intrusive<c10d::TCPStore>(env.master_addr, o);
 }
 
-std::string key_of(int rank) {
-  return "tailor/heartbeat/" + std::to_string(rank);
+std::string key_of(const DistEnv& env, int rank) {
+  return env.agent_store_prefix + "tailor/heartbeat/" + std::to_string(rank);
 }
 
 }  // namespace
@@ -52,7 +53,7 @@ struct Collective::Heartbeat {
 
   Heartbeat(const DistEnv& env, std::chrono::milliseconds timeout) {
     auto store = store_client(env, timeout);
-    thread = std::thread([this, store, key = key_of(env.rank)] {
+    thread = std::thread([this, store, key = key_of(env, env.rank)] {
       std::unique_lock<std::mutex> lock(mutex);
       while (!stop) {
         try {
@@ -74,19 +75,23 @@ struct Collective::Heartbeat {
   }
 };
 
-std::unique_ptr<Collective> Collective::connect(const DistEnv& env, std::chrono::milliseconds timeout,
+std::unique_ptr<Collective> Collective::connect(const DistEnv& env,
+                                                std::chrono::milliseconds timeout,
                                                 c10::Device device) {
   std::unique_ptr<Collective> c(new Collective(env));
   c->timeout_ = timeout;
   const std::string where = env.master_addr + ":" + std::to_string(env.master_port);
   c10d::TCPStoreOptions o;
   o.port = static_cast<std::uint16_t>(env.master_port);
-  o.isServer = env.rank == 0;
+  const bool agent_store = !env.agent_store_prefix.empty();
+  o.isServer = env.rank == 0 && !agent_store;
   o.numWorkers = static_cast<size_t>(env.world_size);
-  o.waitWorkers = true;
+  o.waitWorkers = !agent_store;
   o.timeout = timeout;
   try {
     c->store_ = c10::make_intrusive<c10d::TCPStore>(env.master_addr, o);
+    if (agent_store)
+      c->store_ = c10::make_intrusive<c10d::PrefixStore>(env.agent_store_prefix, c->store_);
   } catch (const std::exception& e) {
     const std::string what = e.what();
     const std::string first_line = what.substr(0, what.find('\n'));
@@ -156,7 +161,8 @@ at::Tensor Collective::all_gather_cat(const at::Tensor& local) {
   group->allgather(out, in)->wait();
   std::vector<at::Tensor> parts;
   for (int r = 0; r < world_size(); ++r)
-    parts.push_back(out[0][static_cast<size_t>(r)].narrow(0, 0, sizes[0][static_cast<size_t>(r)].item<int64_t>()));
+    parts.push_back(out[0][static_cast<size_t>(r)].narrow(
+        0, 0, sizes[0][static_cast<size_t>(r)].item<int64_t>()));
   return at::cat(parts);
 }
 
@@ -208,11 +214,12 @@ std::string Collective::failure(const std::string& error) const {
   c10::intrusive_ptr<c10d::TCPStore> store;
   try {
     store = store_client(env_, 2000ms);
-    for (int r = 0; r < world_size(); ++r) before[static_cast<size_t>(r)] = store->add(key_of(r), 0);
+    for (int r = 0; r < world_size(); ++r)
+      before[static_cast<size_t>(r)] = store->add(key_of(env_, r), 0);
     std::this_thread::sleep_for(3 * kHeartbeatPeriod);
     std::string dead;
     for (int r = 0; r < world_size(); ++r)
-      if (r != rank() && store->add(key_of(r), 0) == before[static_cast<size_t>(r)])
+      if (r != rank() && store->add(key_of(env_, r), 0) == before[static_cast<size_t>(r)])
         dead += (dead.empty() ? "" : ", ") + std::to_string(r);
     if (!dead.empty())
       return "rank " + dead + " stopped answering (no heartbeat for " +
@@ -220,7 +227,8 @@ std::string Collective::failure(const std::string& error) const {
              std::to_string(rank()) + "'s collective failed: " + first_line + "." + resume;
     return "rank " + std::to_string(rank()) + "'s collective failed while every rank still " +
            "answers (a rank may be stuck, or the timeout of [distributed] timeout_s = " +
-           std::to_string(timeout_.count() / 1000) + " s is too short): " + first_line + "." + resume;
+           std::to_string(timeout_.count() / 1000) + " s is too short): " + first_line + "." +
+           resume;
   } catch (const std::exception&) {
     return "rank 0 stopped answering (the rendezvous store it hosts at " + env_.master_addr + ":" +
            std::to_string(env_.master_port) + " is gone: it died or was killed); rank " +

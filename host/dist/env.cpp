@@ -11,8 +11,8 @@ int parse_int(const char* name, const char* text, int lo) {
   char* end = nullptr;
   const long v = std::strtol(text, &end, 10);
   if (end == text || *end != '\0' || v < lo || v > 1 << 24)
-    throw std::runtime_error(std::string(name) + "=" + text + ": expected a whole number >= " +
-                             std::to_string(lo));
+    throw std::runtime_error(std::string(name) + "=" + text +
+                             ": expected a whole number >= " + std::to_string(lo));
   return static_cast<int>(v);
 }
 
@@ -37,6 +37,10 @@ DistEnv read_dist_env(const std::function<const char*(const char*)>& getenv_fn) 
     env.world_size = number("WORLD_SIZE", 1, 1);
     env.local_rank = number("LOCAL_RANK", env.rank, 0);
     env.local_world_size = number("LOCAL_WORLD_SIZE", env.world_size, 1);
+    const char* agent = get("TORCHELASTIC_USE_AGENT_STORE");
+    if (agent != nullptr && std::string(agent) == "True")
+      env.agent_store_prefix =
+          "/worker/attempt_" + std::to_string(number("TORCHELASTIC_RESTART_COUNT", 0, 0));
   } else if (get("SLURM_PROCID") != nullptr && get("SLURM_NTASKS") != nullptr) {
     env.launcher = "slurm";
     env.rank = number("SLURM_PROCID", 0, 0);

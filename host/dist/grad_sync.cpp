@@ -35,9 +35,9 @@ GradSync::GradSync(Collective& collective, const NamedTensors& params, const Nam
   const size_t cap = static_cast<size_t>(options_.bucket_cap_mb) * kMiB;
   // As DDP: one bucket for everything unless unused parameters must be found, then a small
   // first bucket (it starts communicating early) and cap-sized ones.
-  const std::vector<size_t> limits =
-      options_.find_unused_parameters ? std::vector<size_t>{kMiB, cap}
-                                      : std::vector<size_t>{std::numeric_limits<size_t>::max()};
+  const std::vector<size_t> limits = options_.find_unused_parameters
+                                         ? std::vector<size_t>{kMiB, cap}
+                                         : std::vector<size_t>{std::numeric_limits<size_t>::max()};
   const std::vector<bool> sparse(tensors.size(), false);
   auto [buckets, per_bucket_limits] =
       c10d::compute_bucket_assignment_by_size(tensors, limits, sparse);

@@ -25,9 +25,9 @@ struct GradSyncOptions {
 /// DistributedDataParallel 1.13 does: parameters and buffers broadcast from rank 0 and their
 /// shapes verified when created; the buffers broadcast from rank 0 at every step; before a
 /// synchronising forward, prepare_for_forward and rebuild_buckets (a collective); before its
-/// backward, prepare_for_backward. The Reducer's autograd hooks then all-reduce the gradients bucket by
-/// bucket while backward runs, scaled by 1/world_size (so the optimizer sees the mean over
-/// ranks, as one process sees the mean over its batch).
+/// backward, prepare_for_backward. The Reducer's autograd hooks then all-reduce the gradients
+/// bucket by bucket while backward runs, scaled by 1/world_size (so the optimizer sees the mean
+/// over ranks, as one process sees the mean over its batch).
 class GradSync {
  public:
   /// `params` are the trainable parameters (in a fixed order, the same on every rank);

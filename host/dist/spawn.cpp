@@ -89,7 +89,8 @@ int spawn_local_ranks(int nproc, const std::filesystem::path& executable,
     for (auto& e : env) envp.push_back(e.data());
     envp.push_back(nullptr);
     const pid_t pid = ::fork();
-    if (pid < 0) throw std::runtime_error("cannot start rank " + std::to_string(rank) + ": fork failed");
+    if (pid < 0)
+      throw std::runtime_error("cannot start rank " + std::to_string(rank) + ": fork failed");
     if (pid == 0) {
       ::setpgid(0, 0);  // a terminal's Ctrl-C reaches the launcher, which forwards it once
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // ranks never outlive the launcher
@@ -99,7 +100,8 @@ int spawn_local_ranks(int nproc, const std::filesystem::path& executable,
     }
     pids.push_back(pid);
   }
-  spdlog::info("started {} ranks on 127.0.0.1:{} (pids {}..{})", nproc, port, pids.front(), pids.back());
+  spdlog::info("started {} ranks on 127.0.0.1:{} (pids {}..{})", nproc, port, pids.front(),
+               pids.back());
 
   int result = 0, failed_rank = -1, remaining = nproc;
   bool forwarded = false;

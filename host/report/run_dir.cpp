@@ -262,17 +262,7 @@ void truncate_epochs(const fs::path& file, int64_t completed) {
 }
 
 void RunDir::truncate_metrics(int64_t completed) {
-  if (!writer_) return;
-  std::ifstream in(file("metrics.jsonl"));
-  if (!in) return;
-  std::string kept, line;
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    const auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (!j.is_discarded() && j.value("epoch", int64_t{0}) <= completed) kept += line + "\n";
-  }
-  in.close();
-  write_file_atomic(file("metrics.jsonl"), kept);
+  if (writer_) truncate_epochs(file("metrics.jsonl"), completed);
 }
 
 void RunDir::append_timing(int64_t epoch, const std::string& split, double seconds,

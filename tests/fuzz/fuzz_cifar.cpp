@@ -68,7 +68,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     write(file, std::string(reinterpret_cast<const char*>(data), size));
     CifarLt::Options o;
     o.root = fixture(f.variant).string();
-    o.variant = f.variant;
+    o.variant = CifarLt::Options::kVariants.value(f.variant);
     o.imbalance_ratio = 1.0;
     try {
       CifarLt dataset(o);

@@ -76,7 +76,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
     root = load_experiment(file, overrides);
     check_sections(root, {"experiment", "dataset", "backbone", "head", "loss", "train", "optimizer",
-                          "schedule", "sampler", "eval", "meta", "plugins", "stage"});
+                          "schedule", "sampler", "eval", "meta", "plugins", "stage", "report",
+                          "distributed"});
   } catch (const ConfigError&) {
     return 0;
   }
@@ -86,6 +87,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   read<ScheduleOptions>(root, "schedule");
   read<EvalOptions>(root, "eval");
   read<MetaOptions>(root, "meta");
+  read<DistributedOptions>(root, "distributed");
   read<PluginsOptions>(root, "plugins");
   try {
     const auto schema = parse_schema(schema_text.empty() ? kDefaultSchema : schema_text);

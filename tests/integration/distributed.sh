@@ -159,10 +159,12 @@ grep -q "rank 1 refuses to start: its resolved configuration differs from rank 0
 
 # torchrun itself, where Debian's python3-torch is installed.
 if python3 -c 'import torch.distributed.run' 2>/dev/null; then
-  if python3 -m torch.distributed.run --no-python --nproc-per-node 2 --master-port "$(port)" \
+  # Underscored flags: torchrun 1.13 (Debian's) knows only those, 2.x takes both spellings.
+  # `-r 1 -t 1`: 1.13's default "0" (no redirect) parses to None under Python 3.11's enum.
+  if python3 -m torch.distributed.run --no_python -r 1 -t 1 --nproc_per_node 2 --master_port "$(port)" \
        "$tailor" run "$exp" "${common[@]}" --out "$tmp/torchrun" > "$tmp/torchrun.log" 2>&1 &&
      cmp -s "$tmp/two/metrics.jsonl" "$tmp/torchrun/metrics.jsonl"; then
-    ok "torchrun --no-python --nproc-per-node 2 gives the same run"
+    ok "torchrun --no_python --nproc_per_node 2 gives the same run"
   else
     show "$tmp/torchrun.log" 10; bad "torchrun launch failed or differs"
   fi

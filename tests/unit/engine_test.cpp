@@ -211,6 +211,14 @@ TEST_CASE("a rank reads torchrun's and Slurm's variables", "[distributed]") {
   CHECK(torchrun.master_addr == "node0");
   CHECK(torchrun.master_port == 29511);
   CHECK(torchrun.launcher == "torchrun");
+  CHECK(torchrun.agent_store_prefix.empty());
+
+  // torchrun's elastic agent hosts the store; its ranks are clients under the attempt's prefix.
+  const DistEnv elastic = read_dist_env(env_of({{"RANK", "0"},
+                                                {"WORLD_SIZE", "2"},
+                                                {"TORCHELASTIC_USE_AGENT_STORE", "True"},
+                                                {"TORCHELASTIC_RESTART_COUNT", "3"}}));
+  CHECK(elastic.agent_store_prefix == "/worker/attempt_3");
 
   const DistEnv slurm = read_dist_env(env_of({{"SLURM_PROCID", "5"},
                                               {"SLURM_NTASKS", "16"},
