@@ -237,9 +237,13 @@ struct MetaOptions {
   static constexpr auto kSplits =
       tailor::choice<Split>({{"val", Split::kVal}, {"train", Split::kTrain}});
 
+  enum class Bn { kTrain, kEval };
+  static constexpr auto kBns = tailor::choice<Bn>({{"train", Bn::kTrain}, {"eval", Bn::kEval}});
+
   int64_t batch_size = 100;
   Scope scope = Scope::kHead;
   Split split = Split::kVal;
+  Bn bn = Bn::kTrain;
 
   template <class V>
   void visit(V& v) {
@@ -250,6 +254,12 @@ struct MetaOptions {
       "parameter; needs a backbone with a functional forward).",
       kScopes);
     v("split", split, "Split the meta batches are drawn from.", kSplits);
+    v("bn", bn,
+      "BatchNorm while scope \"head\" computes the meta batch's features: train (official "
+      "code: batch statistics, and the running statistics move as in any training forward) "
+      "or eval (running statistics; nothing moves). Scope \"full\" always uses batch "
+      "statistics and restores the running ones.",
+      kBns);
   }
 };
 

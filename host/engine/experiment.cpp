@@ -41,6 +41,12 @@ LossPlugin& Experiment::create_loss(const PluginSection& section, int64_t epochs
       meta.scope == MetaOptions::Scope::kFull && !backbone_->has_functional_forward())
     throw ConfigError("loss '" + plugin.name + "' uses [meta] scope = \"full\", but backbone '" +
                       backbone_->name() + "' has no functional forward; set scope = \"head\"");
+  if ((loss.needs() & TAILOR_LOSS_NEEDS_META_STEP) != 0 &&
+      meta.scope == MetaOptions::Scope::kFull && meta.bn == MetaOptions::Bn::kEval)
+    throw ConfigError(
+        "[meta] bn = \"eval\" applies to scope = \"head\" only (scope \"full\" "
+        "steps the BatchNorm parameters too and always uses batch statistics); "
+        "remove bn or set scope = \"head\"");
   if ((loss.needs() & TAILOR_LOSS_NEEDS_META_STEP) != 0 && meta.split == MetaOptions::Split::kVal &&
       dataset_->size(Split::kVal) == 0)
     throw ConfigError("loss '" + plugin.name + "' needs a meta split, but dataset '" +

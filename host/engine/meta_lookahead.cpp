@@ -86,9 +86,13 @@ void MetaLookahead::step(LossPlugin& loss, const at::Tensor& features, const at:
     in.features = features.detach();
     in.logits = model_.head().forward_functional(in.features, without_prefix(fast, 5));
     torch::NoGradGuard no_grad;
-    model_.train(false);
-    meta_features = model_.forward(xm).features;
-    model_.train(true, backbone_frozen);
+    if (options_.bn == MetaOptions::Bn::kEval) {
+      model_.train(false);
+      meta_features = model_.forward(xm).features;
+      model_.train(true, backbone_frozen);
+    } else {
+      meta_features = model_.forward(xm).features;  // the model is in training mode here
+    }
   } else {
     const auto o = model_.forward_functional(x, fast);
     in.logits = o.logits;
@@ -106,7 +110,7 @@ void MetaLookahead::step(LossPlugin& loss, const at::Tensor& features, const at:
   const at::Tensor meta_logits =
       full() ? model_.forward_functional(xm, stepped).logits
              : model_.head().forward_functional(meta_features, without_prefix(stepped, 5));
-  loss.meta_update(at::cross_entropy_loss(meta_logits, ym), clock);
+  loss.meta_update(loss.meta_loss(meta_logits, ym), clock);
   if (buffers.empty()) return;
   torch::NoGradGuard no_grad;
   auto live = model_.named_buffers();

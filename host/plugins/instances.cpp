@@ -33,11 +33,16 @@ TailorClock to_c(const Clock& k) {
 
 const char* status_name(TailorStatus s) {
   switch (s) {
-    case TAILOR_ERR_INVALID_ARGUMENT: return "invalid argument";
-    case TAILOR_ERR_TORCH: return "torch error";
-    case TAILOR_ERR_RUNTIME: return "runtime error";
-    case TAILOR_ERR_UNSUPPORTED: return "unsupported";
-    default: return "internal error";
+    case TAILOR_ERR_INVALID_ARGUMENT:
+      return "invalid argument";
+    case TAILOR_ERR_TORCH:
+      return "torch error";
+    case TAILOR_ERR_RUNTIME:
+      return "runtime error";
+    case TAILOR_ERR_UNSUPPORTED:
+      return "unsupported";
+    default:
+      return "internal error";
   }
 }
 
@@ -131,7 +136,8 @@ void DatasetPlugin::write_artifacts(const std::string& dir) const {
 }
 
 bool DatasetPlugin::has_batch_augment() const {
-  return TAILOR_HAS_MEMBER(vt_, TailorDatasetVTable, augment_batch) && vt_->augment_batch != nullptr;
+  return TAILOR_HAS_MEMBER(vt_, TailorDatasetVTable, augment_batch) &&
+         vt_->augment_batch != nullptr;
 }
 
 at::Tensor DatasetPlugin::augment_batch(const BatchRequest& r, const at::Tensor& inputs) const {
@@ -166,7 +172,8 @@ TailorBackboneContext backbone_context(const BackboneContext& c) {
   TailorBackboneContext out{};
   out.struct_size = sizeof(TailorBackboneContext);
   out.input_rank = static_cast<int32_t>(c.sample_shape.size());
-  for (size_t i = 0; i < c.sample_shape.size() && i < 4; ++i) out.input_shape[i] = c.sample_shape[i];
+  for (size_t i = 0; i < c.sample_shape.size() && i < 4; ++i)
+    out.input_shape[i] = c.sample_shape[i];
   out.num_classes = c.num_classes;
   out.sync_batchnorm = c.sync_batchnorm ? 1 : 0;
   return out;
@@ -180,9 +187,13 @@ BackbonePlugin::BackbonePlugin(const LoadedPlugin& plugin, const TailorConfig& c
   create(config, &c);
 }
 
-int64_t BackbonePlugin::feature_dim() const { return vt_->feature_dim(self_); }
+int64_t BackbonePlugin::feature_dim() const {
+  return vt_->feature_dim(self_);
+}
 
-torch::nn::Module& BackbonePlugin::module() const { return payload::module(vt_->module(self_)); }
+torch::nn::Module& BackbonePlugin::module() const {
+  return payload::module(vt_->module(self_));
+}
 
 at::Tensor BackbonePlugin::forward(const at::Tensor& inputs) const {
   at::Tensor out;
@@ -200,8 +211,8 @@ at::Tensor BackbonePlugin::forward_functional(const at::Tensor& inputs,
   TensorDict dict{params};
   at::Tensor out;
   TailorError err = new_error();
-  check(vt_->forward_functional(self_, payload::handle(inputs), dict.handle(),
-                                payload::handle(out), &err),
+  check(vt_->forward_functional(self_, payload::handle(inputs), dict.handle(), payload::handle(out),
+                                &err),
         err, "forward_functional");
   return out;
 }
@@ -303,6 +314,22 @@ void LossPlugin::meta_update(const at::Tensor& meta_loss, const Clock& clock) co
   TailorClock c = to_c(clock);
   TailorError err = new_error();
   check(vt_->meta_update(self_, payload::handle(meta_loss), &c, &err), err, "meta_update");
+}
+
+at::Tensor LossPlugin::meta_loss(const at::Tensor& logits, const at::Tensor& targets) const {
+  at::Tensor out;
+  if (TAILOR_HAS_MEMBER(vt_, TailorLossVTable, meta_loss) && vt_->meta_loss != nullptr) {
+    TailorError err = new_error();
+    check(vt_->meta_loss(self_, payload::handle(logits), payload::handle(targets),
+                         payload::handle(out), &err),
+          err, "meta_loss");
+  }
+  if (!out.defined()) return at::cross_entropy_loss(logits, targets);
+  TAILOR_CHECK(
+      out.numel() == 1 && out.is_floating_point() && out.requires_grad(), "loss plugin '", name(),
+      "': meta_loss() must return a floating scalar that depends on the logits, got ", out.numel(),
+      " element(s) of ", out.scalar_type(), out.requires_grad() ? "" : " without gradient");
+  return out;
 }
 
 NamedTensors LossPlugin::state() const {

@@ -88,9 +88,13 @@ class LossPlugin final : public PluginInstance {
   at::Tensor forward(const LossInput& input) const;
   void on_epoch_start(const Clock& clock) const;
   void on_validation(const ClassStats& stats) const;
-  void on_feature_bank(const at::Tensor& features, const at::Tensor& labels, const Clock& clock) const;
+  void on_feature_bank(const at::Tensor& features, const at::Tensor& labels,
+                       const Clock& clock) const;
   NamedTensors parameters() const;
   void meta_update(const at::Tensor& meta_loss, const Clock& clock) const;
+  /// The meta batch's loss: the plugin's meta_loss(), or the mean cross-entropy where the
+  /// plugin has no such slot (built before ABI 1.3) or leaves the result undefined.
+  at::Tensor meta_loss(const at::Tensor& logits, const at::Tensor& targets) const;
   NamedTensors state() const;
   void load_state(const NamedTensors& state) const;
   at::Tensor class_weights() const;

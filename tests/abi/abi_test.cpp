@@ -5,8 +5,8 @@
 #include "plugins/instances.hpp"
 #include "plugins/loader.hpp"
 
-#include <catch2/catch.hpp>
 #include <dlfcn.h>
+#include <catch2/catch.hpp>
 
 #include <ATen/ATen.h>
 
@@ -148,6 +148,13 @@ TEST_CASE("a plugin built before 1.3 reports its class_weights() as the class ve
   REQUIRE(vectors.size() == 1);
   CHECK(vectors[0].first == "class_weights");
   CHECK(at::equal(vectors[0].second, at::tensor({1.f, 2.f, 3.f})));
+  // Nor the meta_loss slot: the host's cross-entropy stands in.
+  CHECK_FALSE(TAILOR_HAS_MEMBER(vt, TailorLossVTable, meta_loss));
+  const at::Tensor logits =
+      at::tensor({2.0, 0.5, -1.0, 0.1, 0.2, 0.3}).view({2, 3}).requires_grad_(true);
+  const at::Tensor targets = at::tensor({0, 2}, at::kLong);
+  CHECK(loss.meta_loss(logits, targets).item<double>() ==
+        Approx(at::cross_entropy_loss(logits, targets).item<double>()).epsilon(1e-12));
 }
 
 TEST_CASE("a plugin claiming a newer minor is refused", "[abi]") {
@@ -208,8 +215,7 @@ TEST_CASE("a fingerprint mismatch is refused before dlopen", "[abi]") {
   ::unsetenv("TAILOR_TEST_SENTINEL");
 }
 
-TEST_CASE("a plugin built against an SDK of another ABI major is refused before dlopen",
-          "[abi]") {
+TEST_CASE("a plugin built against an SDK of another ABI major is refused before dlopen", "[abi]") {
   // sdk_major2 was compiled against a tailor/abi.h that says TAILOR_ABI_MAJOR 2 and nothing
   // else changed: the entry symbol and the marker follow from that constant.
   const fs::path sentinel = fs::temp_directory_path() / "tailor_abi_major2_sentinel";
@@ -272,8 +278,7 @@ TEST_CASE("exceptions thrown in a plugin become errors and the host keeps runnin
   CHECK(loss.forward(in).item<double>() == Approx(std::log(3.0)));
 }
 
-TEST_CASE("an option outside its constraint is reported by the host and by the plugin",
-          "[abi]") {
+TEST_CASE("an option outside its constraint is reported by the host and by the plugin", "[abi]") {
   const LoadedPlugin& p = loader().load("good_loss", TAILOR_KIND_LOSS);
   // The host checks the schema's constraint before any instance exists...
   toml::table t{{"scale", -1.0}};
@@ -302,16 +307,17 @@ TEST_CASE("one file is loaded once, whatever path names it", "[abi]") {
 TEST_CASE("a plugin is found only under its own name and kind", "[abi]") {
   CHECK_THROWS_WITH(loader().load("good_loss", TAILOR_KIND_DATASET),
                     Contains("is a loss plugin, but the experiment uses it as a dataset"));
-  CHECK_THROWS_WITH(loader().load("missing_plugin", TAILOR_KIND_LOSS),
-                    Contains("no loss plugin named 'missing_plugin'") &&
-                        Contains("tailor plugins list"));
+  CHECK_THROWS_WITH(
+      loader().load("missing_plugin", TAILOR_KIND_LOSS),
+      Contains("no loss plugin named 'missing_plugin'") && Contains("tailor plugins list"));
   const fs::path dir = fs::temp_directory_path() / "tailor_abi_renamed";
   fs::remove_all(dir);
   fs::create_directories(dir);
   fs::copy_file(kFixtures / "good_loss.so", dir / "renamed.so");
   PluginLoader l;
   l.add_search_dir(dir);
-  CHECK_THROWS_WITH(l.load("renamed", TAILOR_KIND_LOSS), Contains("registers the name 'good_loss'"));
+  CHECK_THROWS_WITH(l.load("renamed", TAILOR_KIND_LOSS),
+                    Contains("registers the name 'good_loss'"));
   fs::remove_all(dir);
 }
 

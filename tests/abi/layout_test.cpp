@@ -107,13 +107,14 @@ PIN_SIZE(TailorFeatureBank, 32);
 PIN_AT(TailorFeatureBank, clock, 24);
 
 // 1.0 ended at class_weights (88 bytes); 1.1 appended adjust_logits (96 bytes, also 1.2's
-// size); 1.3 appended class_vectors.
+// size); 1.3 appended class_vectors and meta_loss.
 PIN_AT(TailorLossVTable, needs, 8);
 PIN_AT(TailorLossVTable, forward, 16);
 PIN_AT(TailorLossVTable, class_weights, 80);
 PIN_AT(TailorLossVTable, adjust_logits, 88);
 PIN_AT(TailorLossVTable, class_vectors, 96);
-PIN_SIZE(TailorLossVTable, 104);
+PIN_AT(TailorLossVTable, meta_loss, 104);
+PIN_SIZE(TailorLossVTable, 112);
 
 // The 1.3 kinds: sampler and head.
 static_assert(TAILOR_KIND_SAMPLER == 4 && TAILOR_KIND_HEAD == 5, "kind values changed");
@@ -173,7 +174,7 @@ TEST_CASE("the 1.x version constants and the member-presence check agree", "[abi
   TailorLossVTable v13{};
   v13.struct_size = sizeof(TailorLossVTable);
   CHECK(TAILOR_HAS_MEMBER(&v13, TailorLossVTable, class_vectors));
-    TailorBatchRequest r12{};
+  TailorBatchRequest r12{};
   r12.struct_size = offsetof(TailorBatchRequest, position);  // what a 1.2 host sends
   CHECK_FALSE(TAILOR_HAS_MEMBER(&r12, TailorBatchRequest, position));
   r12.struct_size = sizeof(TailorBatchRequest);

@@ -268,8 +268,12 @@ def difficulty_net():
     meta_targets = torch.arange(10) % c  # class-balanced meta batch
     lookahead = [
         ("lookahead_bilevel_ce", {"hidden": h}, 6),
+        # The meta loss is the base loss by default (official ImageNet-LT code): Balanced
+        # Softmax here; "meta_loss": "ce" keeps plain cross-entropy on the meta batch.
         ("lookahead_bilevel_bias_balanced_softmax",
          {"hidden": h, "bias": True, "base": "balanced_softmax"}, 7),
+        ("lookahead_bilevel_bias_balanced_softmax_meta_ce",
+         {"hidden": h, "bias": True, "base": "balanced_softmax", "meta_loss": "ce"}, 7),
         ("lookahead_detached_official", {"hidden": h, "detach_weights_in_virtual_step": True}, 6),
     ]
     for name, options, seed in lookahead:
@@ -277,6 +281,7 @@ def difficulty_net():
         bias = options.get("bias", False)
         detach = options.get("detach_weights_in_virtual_step", False)
         base = options.get("base", "ce")
+        meta_base = base if options.get("meta_loss", "base") == "base" else "ce"
         phi0 = phi_init(c, h, bias, seed)
         phi = {k: v.clone().requires_grad_(True) for k, v in phi0.items()}
         adam = torch.optim.Adam(list(phi.values()), lr=lr, weight_decay=wd)
@@ -294,8 +299,8 @@ def difficulty_net():
                 w = w.detach()
             inner = dn_task(F.linear(feats, w_head, b_head), targets, w, base)
             gw, gb = torch.autograd.grad(inner, [w_head, b_head], create_graph=True)
-            meta = F.cross_entropy(F.linear(meta_feats, w_head - alpha * gw, b_head - alpha * gb),
-                                   meta_targets)
+            meta = dn_per_sample(F.linear(meta_feats, w_head - alpha * gw, b_head - alpha * gb),
+                                 meta_targets, meta_base).mean()
             meta_grads = torch.autograd.grad(meta, list(phi.values()), retain_graph=True,
                                              allow_unused=True)
             adam.zero_grad()

@@ -121,6 +121,11 @@ at::Tensor DifficultyNetLoss::forward(const LossInput& in) {
   return (w.to(z.dtype()).index_select(0, in.targets) * nll).mean();
 }
 
+at::Tensor DifficultyNetLoss::meta_loss(const at::Tensor& z, const at::Tensor& targets) const {
+  const bool shift = options_.meta_loss == Options::MetaLoss::kBase && log_counts_.defined();
+  return at::cross_entropy_loss(shift ? z + log_counts_.like(z) : z, targets);
+}
+
 void DifficultyNetLoss::on_validation(const ClassStats& stats) {
   if (stats.split != Split::kVal) return;  // never learn from the test split
   TAILOR_CHECK(static_cast<int64_t>(stats.accuracy.size()) == num_classes_, "difficulty_net: got ",

@@ -21,6 +21,9 @@ class DifficultyNetLoss final : public Loss {
     enum class Base { kCe, kBalancedSoftmax };
     static constexpr auto kBases =
         choice<Base>({{"ce", Base::kCe}, {"balanced_softmax", Base::kBalancedSoftmax}});
+    enum class MetaLoss { kBase, kCe };
+    static constexpr auto kMetaLosses =
+        choice<MetaLoss>({{"base", MetaLoss::kBase}, {"ce", MetaLoss::kCe}});
 
     int64_t hidden = 128;
     bool bias = false;
@@ -30,6 +33,7 @@ class DifficultyNetLoss final : public Loss {
     std::vector<double> betas = {0.9, 0.999};
     double adam_eps = 1e-8;
     Base base = Base::kCe;
+    MetaLoss meta_loss = MetaLoss::kBase;
     bool detach_weights_in_virtual_step = false;
 
     template <class V>
@@ -49,6 +53,10 @@ class DifficultyNetLoss final : public Loss {
       v("adam_eps", adam_eps, "Adam epsilon of phi.", greater_than(0.0));
       v("base", base, "Per-sample loss l: softmax CE, or Balanced Softmax CE(z + log n, y).",
         kBases);
+      v("meta_loss", meta_loss,
+        "Loss of the meta batch at the looked-ahead parameters, unweighted: base (official "
+        "code: the base loss l, Balanced Softmax on ImageNet-LT) or ce (plain cross-entropy).",
+        kMetaLosses);
       v("detach_weights_in_virtual_step", detach_weights_in_virtual_step,
         "true: the virtual step's weights are constants, so phi learns from the driver loss "
         "only (official code); false: the bilevel meta-gradient reaches phi (paper's intent).");
@@ -61,6 +69,8 @@ class DifficultyNetLoss final : public Loss {
   at::Tensor forward(const LossInput& input) override;
   void on_validation(const ClassStats& stats) override;
   void meta_update(const at::Tensor& meta_loss, const Clock& clock) override;
+  /// Mean unweighted l(z, y) of the meta batch: the base loss (meta_loss = "base") or CE.
+  at::Tensor meta_loss(const at::Tensor& logits, const at::Tensor& targets) const override;
   NamedTensors state() const override;
   void load_state(const NamedTensors& state) override;
   /// The current weights w [C] (no grad).

@@ -36,6 +36,7 @@ DifficultyNetLoss::Options golden_options(const nlohmann::json& j) {
   o.hidden = j.value("hidden", o.hidden);
   o.bias = j.value("bias", o.bias);
   o.base = o.kBases.value(j.value("base", o.kBases.name(o.base)));
+  o.meta_loss = o.kMetaLosses.value(j.value("meta_loss", o.kMetaLosses.name(o.meta_loss)));
   o.lambda = j.value("lambda", o.lambda);
   o.lr = j.value("lr", o.lr);
   o.weight_decay = j.value("weight_decay", o.weight_decay);
@@ -177,12 +178,13 @@ TEST_CASE("difficulty_net inside a host-style look-ahead: bilevel vs detached we
         INFO("meta step " << step);
         // What the host's meta_step does with scope = "head": detached copies of the head,
         // the inner loss from this loss's forward(), a differentiable virtual SGD step, the
-        // plain CE of the stepped head on a class-balanced meta batch.
+        // loss's meta_loss() (the unweighted base loss, or CE) of the stepped head on a
+        // class-balanced meta batch.
         const at::Tensor w = g.tensor("head_weight").set_requires_grad(true);
         const at::Tensor b = g.tensor("head_bias").set_requires_grad(true);
         const at::Tensor inner = loss.forward(batch(at::linear(features, w, b), targets));
         const auto gw = torch::autograd::grad({inner}, {w, b}, {}, true, true, true);
-        const at::Tensor meta = at::cross_entropy_loss(
+        const at::Tensor meta = loss.meta_loss(
             at::linear(meta_features, w - alpha * gw[0], b - alpha * gw[1]), meta_targets);
         CHECK(meta.item<double>() ==
               Approx(g.scalar("meta_loss_" + std::to_string(step))).epsilon(1e-5));

@@ -40,7 +40,8 @@ extern "C" {
  *         the same augmentation as one process), TailorHostApi.world_size and
  *         all_reduce_sum (collectives for plugins: SyncBatchNorm), and
  *         TailorBackboneContext.sync_batchnorm, and
- *         TailorLossVTable.class_vectors (named per-class vectors for reports); the kinds
+ *         TailorLossVTable.class_vectors (named per-class vectors for reports) and
+ *         TailorLossVTable.meta_loss (the meta batch's loss of a meta-learned loss); the kinds
  *         sampler (TailorSamplerContext, TailorSamplerEpoch, TailorSamplerVTable) and head
  *         (TailorHeadContext, TailorHeadVTable) and the flag TAILOR_PLUGIN_NORMED_LOGITS. */
 #define TAILOR_ABI_MAJOR 1
@@ -440,6 +441,14 @@ typedef struct TailorLossVTable {
    *  the slot is absent (a plugin built before 1.3) the host reports class_weights() under
    *  the name "class_weights" instead. */
   TailorStatus (*class_vectors)(TailorInstance self, TailorTensorDict out, TailorError* err);
+  /** Optional, since 1.3: the loss of the meta batch at the looked-ahead parameters, for
+   *  losses with TAILOR_LOSS_NEEDS_META_STEP: `logits` [M, C] of the class-balanced meta
+   *  batch (differentiable: the meta-gradient flows through them), `targets` [M] int64.
+   *  Assign a scalar to `out`, or leave it undefined for the host's default, the mean
+   *  cross-entropy; the host passes the result to meta_update(). Absent (a plugin built
+   *  before this slot): cross-entropy. */
+  TailorStatus (*meta_loss)(TailorInstance self, TailorTensor logits, TailorTensor targets,
+                            TailorTensor out, TailorError* err);
 } TailorLossVTable;
 
 /* ------------------------------------------------------------------------------------ */

@@ -26,14 +26,21 @@ namespace tailor {
 using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
 
 /// Data splits. `val` is a held-out split for model selection; `test` is never tuned on.
-enum class Split : int32_t { kTrain = TAILOR_SPLIT_TRAIN, kVal = TAILOR_SPLIT_VAL, kTest = TAILOR_SPLIT_TEST };
+enum class Split : int32_t {
+  kTrain = TAILOR_SPLIT_TRAIN,
+  kVal = TAILOR_SPLIT_VAL,
+  kTest = TAILOR_SPLIT_TEST
+};
 
 /// Printable split name: "train", "val", "test".
 inline const char* split_name(Split s) {
   switch (s) {
-    case Split::kTrain: return "train";
-    case Split::kVal: return "val";
-    case Split::kTest: return "test";
+    case Split::kTrain:
+      return "train";
+    case Split::kVal:
+      return "val";
+    case Split::kTest:
+      return "test";
   }
   return "?";
 }
@@ -64,10 +71,10 @@ struct Batch {
 /// What the host asks a dataset for. `indices` are positions within `split`.
 struct BatchRequest {
   Split split = Split::kTrain;
-  bool augment = false;           ///< true: training augmentation; false: eval transform
+  bool augment = false;  ///< true: training augmentation; false: eval transform
   const int64_t* indices = nullptr;
   size_t count = 0;
-  uint64_t seed = 0;              ///< derive per-sample randomness from (seed, position + i)
+  uint64_t seed = 0;  ///< derive per-sample randomness from (seed, position + i)
   /// Position of indices[0] within the whole batch: sample i of this request is sample
   /// `position + i` of the batch. Non-zero when a data-parallel rank asks for its share of a
   /// batch; seed sample i's random stream from (seed, position + i), e.g.
@@ -105,7 +112,8 @@ class Dataset {
   /// throw tailor::Error when the configured augmentation has no batched form. The host
   /// offers `augment_on = "device"` exactly for the classes that override this (detected at
   /// compile time by TAILOR_DATASET_PLUGIN; a `kBatchAugment` flag of SDK 1.2 is ignored).
-  virtual at::Tensor augment_batch(const BatchRequest& /*request*/, const at::Tensor& /*inputs*/) const {
+  virtual at::Tensor augment_batch(const BatchRequest& /*request*/,
+                                   const at::Tensor& /*inputs*/) const {
     throw Error("this dataset has no batched (device) augmentation");
   }
 };
@@ -165,17 +173,17 @@ struct LossContext {
   std::vector<int64_t> class_counts;  ///< train samples per class
   int64_t feature_dim = 0;
   c10::Device device = c10::Device(c10::kCPU);
-  int64_t total_epochs = 0;           ///< epochs of the stage that owns this loss
+  int64_t total_epochs = 0;  ///< epochs of the stage that owns this loss
 };
 
 /// Capability flags a loss returns from needs().
 namespace needs {
-constexpr uint32_t kFeatures = TAILOR_LOSS_NEEDS_FEATURES;        ///< read LossInput::features
-constexpr uint32_t kIndices = TAILOR_LOSS_NEEDS_INDICES;          ///< read LossInput::indices
-constexpr uint32_t kValidationStats = TAILOR_LOSS_NEEDS_VAL_STATS; ///< on_validation()
-constexpr uint32_t kFeatureBank = TAILOR_LOSS_NEEDS_FEATURE_BANK;  ///< on_feature_bank()
-constexpr uint32_t kMetaStep = TAILOR_LOSS_NEEDS_META_STEP;        ///< meta_update()
-constexpr uint32_t kNormedHead = TAILOR_LOSS_NORMED_HEAD;          ///< cosine classifier
+constexpr uint32_t kFeatures = TAILOR_LOSS_NEEDS_FEATURES;          ///< read LossInput::features
+constexpr uint32_t kIndices = TAILOR_LOSS_NEEDS_INDICES;            ///< read LossInput::indices
+constexpr uint32_t kValidationStats = TAILOR_LOSS_NEEDS_VAL_STATS;  ///< on_validation()
+constexpr uint32_t kFeatureBank = TAILOR_LOSS_NEEDS_FEATURE_BANK;   ///< on_feature_bank()
+constexpr uint32_t kMetaStep = TAILOR_LOSS_NEEDS_META_STEP;         ///< meta_update()
+constexpr uint32_t kNormedHead = TAILOR_LOSS_NORMED_HEAD;           ///< cosine classifier
 }  // namespace needs
 
 /// One batch as a loss sees it.
@@ -215,6 +223,14 @@ class Loss {
   virtual NamedTensors parameters() { return {}; }
   /// Meta update from the look-ahead loss on a balanced meta batch (needs kMetaStep).
   virtual void meta_update(const at::Tensor& /*meta_loss*/, const Clock& /*clock*/) {}
+  /// The loss of the meta batch (logits at the looked-ahead parameters [M, C], targets [M]),
+  /// whose value meta_update() then receives; it must stay differentiable w.r.t. the logits.
+  /// Default: an undefined tensor, for which the host takes the mean cross-entropy.
+  /// Difficulty-Net's official code uses its base loss (Balanced Softmax on ImageNet-LT).
+  /// \since ABI 1.3
+  virtual at::Tensor meta_loss(const at::Tensor& /*logits*/, const at::Tensor& /*targets*/) const {
+    return {};
+  }
   /// All state a resumed run needs (weights, optimiser moments of meta parameters, ...).
   virtual NamedTensors state() const { return {}; }
   /// Restores what state() returned.
@@ -277,7 +293,7 @@ class Sampler {
 
 /// What a head is built for. \since SDK 1.3
 struct HeadContext {
-  int64_t in_features = 0;            ///< the backbone's feature_dim
+  int64_t in_features = 0;  ///< the backbone's feature_dim
   int64_t num_classes = 0;
   std::vector<int64_t> class_counts;  ///< train samples per class
 };

@@ -61,7 +61,8 @@ TailorStatus guarded(TailorError* err, Body&& body) noexcept {
   } catch (const std::exception& e) {
     fill_error(err, TAILOR_ERR_RUNTIME, e.what());
   } catch (...) {
-    fill_error(err, TAILOR_ERR_INTERNAL, "unknown exception (a type not derived from std::exception)");
+    fill_error(err, TAILOR_ERR_INTERNAL,
+               "unknown exception (a type not derived from std::exception)");
   }
   return err != nullptr ? err->code : TAILOR_ERR_INTERNAL;
 }
@@ -220,7 +221,8 @@ struct DatasetGlue : GlueCommon<Class, Dataset> {
       payload::tensor(targets) = std::move(b.targets);
     });
   }
-  static TailorStatus write_artifacts(TailorInstance self, const char* dir, TailorError* err) noexcept {
+  static TailorStatus write_artifacts(TailorInstance self, const char* dir,
+                                      TailorError* err) noexcept {
     return guarded(err, [&] { self_of<Dataset>(self).write_artifacts(dir); });
   }
   static TailorStatus augment_batch(TailorInstance self, const TailorBatchRequest* r,
@@ -232,8 +234,13 @@ struct DatasetGlue : GlueCommon<Class, Dataset> {
     });
   }
   static constexpr TailorDatasetVTable vtable = {
-      sizeof(TailorDatasetVTable), &info,           &class_name, &labels, &batch,
-      &write_artifacts,            overrides_augment_batch<Class> ? &augment_batch : nullptr};
+      sizeof(TailorDatasetVTable),
+      &info,
+      &class_name,
+      &labels,
+      &batch,
+      &write_artifacts,
+      overrides_augment_batch<Class> ? &augment_batch : nullptr};
 };
 
 // -- backbone glue -------------------------------------------------------------------------
@@ -305,8 +312,9 @@ struct LossGlue : GlueCommon<Class, Loss> {
       if (c->class_counts != nullptr)
         context.class_counts.assign(c->class_counts, c->class_counts + c->num_classes);
       context.feature_dim = c->feature_dim;
-      context.device = c10::Device(c->device_type == 1 ? c10::kCUDA : c10::kCPU,
-                                   static_cast<c10::DeviceIndex>(c->device_type == 1 ? c->device_index : -1));
+      context.device =
+          c10::Device(c->device_type == 1 ? c10::kCUDA : c10::kCPU,
+                      static_cast<c10::DeviceIndex>(c->device_type == 1 ? c->device_index : -1));
       context.total_epochs = c->total_epochs;
       auto inst = std::make_unique<Instance<Loss>>();
       inst->object = std::make_unique<Class>(options, context);
@@ -347,22 +355,25 @@ struct LossGlue : GlueCommon<Class, Loss> {
                                           payload::tensor(bank->labels), to_clock(bank->clock));
     });
   }
-  static TailorStatus parameters(TailorInstance self, TailorTensorDict out, TailorError* err) noexcept {
+  static TailorStatus parameters(TailorInstance self, TailorTensorDict out,
+                                 TailorError* err) noexcept {
     return guarded(err, [&] { write_dict(out, self_of<Loss>(self).parameters()); });
   }
   static TailorStatus meta_update(TailorInstance self, TailorTensor meta_loss,
                                   const TailorClock* clock, TailorError* err) noexcept {
-    return guarded(err, [&] {
-      self_of<Loss>(self).meta_update(payload::tensor(meta_loss), to_clock(clock));
-    });
+    return guarded(
+        err, [&] { self_of<Loss>(self).meta_update(payload::tensor(meta_loss), to_clock(clock)); });
   }
-  static TailorStatus state_save(TailorInstance self, TailorTensorDict out, TailorError* err) noexcept {
+  static TailorStatus state_save(TailorInstance self, TailorTensorDict out,
+                                 TailorError* err) noexcept {
     return guarded(err, [&] { write_dict(out, self_of<Loss>(self).state()); });
   }
-  static TailorStatus state_load(TailorInstance self, TailorTensorDict in, TailorError* err) noexcept {
+  static TailorStatus state_load(TailorInstance self, TailorTensorDict in,
+                                 TailorError* err) noexcept {
     return guarded(err, [&] { self_of<Loss>(self).load_state(read_dict(in)); });
   }
-  static TailorStatus class_weights(TailorInstance self, TailorTensor out, TailorError* err) noexcept {
+  static TailorStatus class_weights(TailorInstance self, TailorTensor out,
+                                    TailorError* err) noexcept {
     return guarded(err, [&] { payload::tensor(out) = self_of<Loss>(self).class_weights(); });
   }
   static TailorStatus adjust_logits(TailorInstance self, TailorTensor logits, TailorTensor out,
@@ -375,10 +386,17 @@ struct LossGlue : GlueCommon<Class, Loss> {
                                     TailorError* err) noexcept {
     return guarded(err, [&] { write_dict(out, self_of<Loss>(self).class_vectors()); });
   }
+  static TailorStatus meta_loss(TailorInstance self, TailorTensor logits, TailorTensor targets,
+                                TailorTensor out, TailorError* err) noexcept {
+    return guarded(err, [&] {
+      payload::tensor(out) =
+          self_of<Loss>(self).meta_loss(payload::tensor(logits), payload::tensor(targets));
+    });
+  }
   static constexpr TailorLossVTable vtable = {
-      sizeof(TailorLossVTable), &needs,         &forward,      &on_epoch_start, &on_validation,
-      &on_feature_bank,         &parameters,    &meta_update,  &state_save,     &state_load,
-      &class_weights,           &adjust_logits, &class_vectors};
+      sizeof(TailorLossVTable), &needs,         &forward,       &on_epoch_start, &on_validation,
+      &on_feature_bank,         &parameters,    &meta_update,   &state_save,     &state_load,
+      &class_weights,           &adjust_logits, &class_vectors, &meta_loss};
 };
 
 // -- sampler glue --------------------------------------------------------------------------
@@ -501,35 +519,35 @@ struct HeadGlue : GlueCommon<Class, Head> {
 }  // namespace tailor
 
 #ifndef TAILOR_FINGERPRINT_MARKER
-#error "TAILOR_FINGERPRINT_MARKER is undefined: build plugins with tailor_add_plugin() from TailorSDK"
+#error \
+    "TAILOR_FINGERPRINT_MARKER is undefined: build plugins with tailor_add_plugin() from TailorSDK"
 #endif
 
 /// Internal: the descriptor and the two exported symbols for glue type GLUE.
-#define TAILOR_DEFINE_PLUGIN_(GLUE, NAME, VERSION, DESCRIPTION)                              \
-  extern "C" TAILOR_EXPORT const char TAILOR_FINGERPRINT_MARKER = 1;                         \
-  namespace {                                                                                \
-  const TailorPluginDescriptor tailor_descriptor_ = {                                        \
-      TAILOR_DESCRIPTOR_MAGIC,                                                               \
-      sizeof(TailorPluginDescriptor),                                                        \
-      TAILOR_ABI_MAJOR,                                                                      \
-      TAILOR_ABI_MINOR,                                                                      \
-      GLUE::kKind,                                                                           \
-      TAILOR_PLUGIN_FLAGS | GLUE::kFlags,                                                    \
-      NAME,                                                                                  \
-      VERSION,                                                                               \
-      DESCRIPTION,                                                                           \
-      &GLUE::schema,                                                                         \
-      TAILOR_BUILD_FINGERPRINT_INIT,                                                         \
-      &GLUE::create,                                                                         \
-      &GLUE::destroy,                                                                        \
-      &GLUE::vtable,                                                                         \
-      {nullptr, nullptr, nullptr, nullptr}};                                                 \
-  }                                                                                          \
-  extern "C" TAILOR_EXPORT const TailorPluginDescriptor* TAILOR_ENTRY_NAME(                  \
-      const TailorHostInfo* host) {                                                          \
+#define TAILOR_DEFINE_PLUGIN_(GLUE, NAME, VERSION, DESCRIPTION)                                    \
+  extern "C" TAILOR_EXPORT const char TAILOR_FINGERPRINT_MARKER = 1;                               \
+  namespace {                                                                                      \
+  const TailorPluginDescriptor tailor_descriptor_ = {TAILOR_DESCRIPTOR_MAGIC,                      \
+                                                     sizeof(TailorPluginDescriptor),               \
+                                                     TAILOR_ABI_MAJOR,                             \
+                                                     TAILOR_ABI_MINOR,                             \
+                                                     GLUE::kKind,                                  \
+                                                     TAILOR_PLUGIN_FLAGS | GLUE::kFlags,           \
+                                                     NAME,                                         \
+                                                     VERSION,                                      \
+                                                     DESCRIPTION,                                  \
+                                                     &GLUE::schema,                                \
+                                                     TAILOR_BUILD_FINGERPRINT_INIT,                \
+                                                     &GLUE::create,                                \
+                                                     &GLUE::destroy,                               \
+                                                     &GLUE::vtable,                                \
+                                                     {nullptr, nullptr, nullptr, nullptr}};        \
+  }                                                                                                \
+  extern "C" TAILOR_EXPORT const TailorPluginDescriptor* TAILOR_ENTRY_NAME(                        \
+      const TailorHostInfo* host) {                                                                \
     if (host != nullptr && host->api != nullptr) ::tailor::detail::globals().api.store(host->api); \
-    ::tailor::detail::globals().name = NAME;                                                 \
-    return &tailor_descriptor_;                                                              \
+    ::tailor::detail::globals().name = NAME;                                                       \
+    return &tailor_descriptor_;                                                                    \
   }
 
 /// Declares CLASS (a tailor::Dataset) as this library's plugin, registered as NAME.
