@@ -367,10 +367,10 @@ int run_command(const Command& cmd) {
   if (s.has_test)
     spdlog::info(
         "done: test top-1 {:.2f}% after the last epoch, mean class recall {:.2f}%, "
-        "many/medium/few {:.1f}/{:.1f}/{:.1f}%",
+        "many/medium/few {}/{}/{}%",
         100 * s.last_test.top1, 100 * s.last_test.mean_class_recall,
-        100 * s.last_test.many.accuracy, 100 * s.last_test.medium.accuracy,
-        100 * s.last_test.few.accuracy);
+        group_percent(s.last_test.many), group_percent(s.last_test.medium),
+        group_percent(s.last_test.few));
   spdlog::info("results in {}", run.path().string());
   return 0;
 }

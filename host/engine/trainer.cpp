@@ -306,9 +306,9 @@ struct Trainer::Impl {
       summary.last_test = test;
       if (is_best) summary.best_test = test;
       write_predictions(is_best, last, test);
-      line += fmt::format(", test top-1 {:.2f}% (many {:.1f} / medium {:.1f} / few {:.1f})",
-                          100 * test.top1, 100 * test.many.accuracy, 100 * test.medium.accuracy,
-                          100 * test.few.accuracy);
+      line += fmt::format(", test top-1 {:.2f}% (many {} / medium {} / few {})", 100 * test.top1,
+                          group_percent(test.many), group_percent(test.medium),
+                          group_percent(test.few));
     }
     spdlog::info("{}", line);
     ++pos.completed;

@@ -2,6 +2,7 @@
 #include "eval/metrics.hpp"
 
 #include <ATen/ATen.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
@@ -56,8 +57,8 @@ void Evaluator::add(const at::Tensor& logits, const at::Tensor& targets) {
   auto* b = bins_.data_ptr<double>();
   for (int64_t i = 0; i < t.size(0); ++i) {
     // Bin edges (j/B, (j+1)/B], as the usual ECE implementations use.
-    const int64_t bin = std::clamp<int64_t>(
-        static_cast<int64_t>(std::ceil(conf[i] * nbins)) - 1, 0, nbins - 1);
+    const int64_t bin =
+        std::clamp<int64_t>(static_cast<int64_t>(std::ceil(conf[i] * nbins)) - 1, 0, nbins - 1);
     const int group = 1 + shot_group(train_counts_[y[i]], many_, few_);
     for (int g : {0, group}) {
       double* cell = b + (g * nbins + bin) * 3;
@@ -69,9 +70,8 @@ void Evaluator::add(const at::Tensor& logits, const at::Tensor& targets) {
 }
 
 void Evaluator::reduce(const std::function<void(std::vector<at::Tensor>)>& all_reduce_sum) {
-  at::Tensor scalars = at::tensor({static_cast<double>(top5_correct_), loss_sum_,
-                                   static_cast<double>(count_)},
-                                  at::kDouble);
+  at::Tensor scalars = at::tensor(
+      {static_cast<double>(top5_correct_), loss_sum_, static_cast<double>(count_)}, at::kDouble);
   all_reduce_sum({confusion_, bins_, scalars});
   const auto* v = scalars.data_ptr<double>();
   top5_correct_ = static_cast<int64_t>(v[0]);
@@ -119,7 +119,7 @@ EvalResult Evaluator::result() const {
     }
   }
   for (int g = 0; g < 3; ++g)
-    groups[g]->accuracy = group_measured[g] > 0 ? group_sum[g] / group_measured[g] : 0.0;
+    groups[g]->accuracy = group_measured[g] > 0 ? group_sum[g] / group_measured[g] : nan;
   r.majority_threshold = majority_;
   if (majority_ > 0) {
     int64_t measured[2] = {0, 0};
@@ -162,8 +162,12 @@ EvalResult Evaluator::result() const {
     return total > 0 ? gap / total : 0.0;
   };
   r.ece = ece(0);
-  for (int g = 0; g < 3; ++g) groups[g]->ece = ece(g + 1);
+  for (int g = 0; g < 3; ++g) groups[g]->ece = groups[g]->samples > 0 ? ece(g + 1) : nan;
   return r;
+}
+
+std::string group_percent(const GroupResult& g) {
+  return std::isnan(g.accuracy) ? "–" : fmt::format("{:.1f}", 100 * g.accuracy);
 }
 
 }  // namespace tailor::host

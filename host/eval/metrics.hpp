@@ -21,12 +21,17 @@
 namespace tailor::host {
 
 /// One shot group's results.
+/// An empty group (no class with samples, e.g. no few-shot class at imbalance ratio 10) has
+/// NaN accuracy and ECE: absent, written as null in JSON and "–" in logs, never 0.
 struct GroupResult {
   int64_t classes = 0;  ///< classes in the group (train-count rule)
   int64_t samples = 0;  ///< evaluated samples whose true class is in the group
   double accuracy = 0;  ///< mean per-class recall over the group's classes with samples
   double ece = 0;       ///< calibration error over the group's samples
 };
+
+/// A group's accuracy in percent with one decimal, or "–" for an empty group.
+std::string group_percent(const GroupResult& g);
 
 /// The majority or minority group of the threshold split.
 struct ThresholdGroupResult {

@@ -22,16 +22,29 @@ std::vector<double> from_numbers(const nlohmann::json& a) {
   return v;
 }
 
+// An empty group's NaN is written as null: absent, not a number.
+nlohmann::json number_or_null(double v) {
+  return std::isnan(v) ? nlohmann::json() : nlohmann::json(v);
+}
+
 nlohmann::json group_json(const GroupResult& g) {
-  return {{"classes", g.classes}, {"samples", g.samples}, {"accuracy", g.accuracy}, {"ece", g.ece}};
+  return {{"classes", g.classes},
+          {"samples", g.samples},
+          {"accuracy", number_or_null(g.accuracy)},
+          {"ece", number_or_null(g.ece)}};
+}
+
+// null (an empty group) reads back as NaN.
+double number_or_nan(const nlohmann::json& j) {
+  return j.is_null() ? std::numeric_limits<double>::quiet_NaN() : j.get<double>();
 }
 
 GroupResult group_from(const nlohmann::json& j) {
   GroupResult g;
   g.classes = j.at("classes").get<int64_t>();
   g.samples = j.at("samples").get<int64_t>();
-  g.accuracy = j.at("accuracy").get<double>();
-  g.ece = j.at("ece").get<double>();
+  g.accuracy = number_or_nan(j.at("accuracy"));
+  g.ece = number_or_nan(j.at("ece"));
   return g;
 }
 

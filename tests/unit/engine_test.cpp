@@ -125,6 +125,28 @@ TEST_CASE("metrics on an unbalanced test set", "[metrics]") {
   CHECK(r.top5 == 1.0);
 }
 
+TEST_CASE("an empty shot group is absent: NaN, null in JSON, a dash in logs", "[metrics]") {
+  // Train counts 500 and 300: many (> 100) and none medium or few.
+  Evaluator e({500, 300}, 100, 20, 15);
+  const at::Tensor targets = at::tensor({0, 1, 1}, at::kLong);
+  e.add(at::one_hot(targets, 2).to(at::kFloat) * 10.0, targets);
+  const EvalResult r = e.result();
+  CHECK(r.many.accuracy == 1.0);
+  CHECK(r.few.classes == 0);
+  CHECK(std::isnan(r.few.accuracy));
+  CHECK(std::isnan(r.few.ece));
+  CHECK(std::isnan(r.medium.accuracy));
+  CHECK(group_percent(r.many) == "100.0");
+  CHECK(group_percent(r.few) == "–");
+  const nlohmann::json j = to_json(r);
+  CHECK(j["few"]["accuracy"].is_null());
+  CHECK(j["few"]["ece"].is_null());
+  CHECK(j.dump().find("nan") == std::string::npos);
+  const EvalResult back = eval_from_json(j);
+  CHECK(std::isnan(back.few.accuracy));
+  CHECK(back.many.accuracy == 1.0);
+}
+
 TEST_CASE("majority/minority recall and precision (CDB on EGTEA)", "[metrics]") {
   // Train counts with threshold 600: classes 0, 1 majority (> 600), 3, 4 minority (< 600),
   // class 2 (exactly 600) in neither group.

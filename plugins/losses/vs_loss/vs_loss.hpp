@@ -65,7 +65,7 @@ class VsLoss final : public Loss {
   // float64 constants and float32 logits the float32 constants of the official code.
   at::Tensor inverse_scales_;
   at::Tensor offsets_;
-  at::Tensor weights_;  // [C] float32, or undefined when reweight = false
+  at::Tensor weights_;  // [C] float64, or undefined when reweight = false
 };
 
 }  // namespace tailor::plugins
