@@ -116,14 +116,18 @@ at::Tensor DifficultyNetLoss::forward(const LossInput& in) {
   } else {
     w = weights(dtype);
   }
-  const at::Tensor shifted = log_counts_.defined() ? z + log_counts_.like(z) : z;
-  const at::Tensor nll = -at::log_softmax(shifted, 1).gather(1, in.targets.unsqueeze(1)).squeeze(1);
+  const at::Tensor nll =
+      -at::log_softmax(base_logits(z), 1).gather(1, in.targets.unsqueeze(1)).squeeze(1);
   return (w.to(z.dtype()).index_select(0, in.targets) * nll).mean();
 }
 
+at::Tensor DifficultyNetLoss::base_logits(const at::Tensor& z) const {
+  return log_counts_.defined() ? z + log_counts_.like(z) : z;
+}
+
 at::Tensor DifficultyNetLoss::meta_loss(const at::Tensor& z, const at::Tensor& targets) const {
-  const bool shift = options_.meta_loss == Options::MetaLoss::kBase && log_counts_.defined();
-  return at::cross_entropy_loss(shift ? z + log_counts_.like(z) : z, targets);
+  return at::cross_entropy_loss(options_.meta_loss == Options::MetaLoss::kBase ? base_logits(z) : z,
+                                targets);
 }
 
 void DifficultyNetLoss::on_validation(const ClassStats& stats) {

@@ -95,6 +95,8 @@ class DifficultyNetLoss final : public Loss {
 
  private:
   void adam_step(const std::vector<at::Tensor>& grads);
+  /// The logits the base loss l reads: z + log n for Balanced Softmax, z for CE.
+  at::Tensor base_logits(const at::Tensor& z) const;
 
   Options options_;
   int64_t num_classes_;
