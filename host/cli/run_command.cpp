@@ -140,6 +140,7 @@ nlohmann::json summary_json(const Experiment& e, const RunSummary& s, int thread
        {{"many_threshold", e.eval().many_threshold},
         {"few_threshold", e.eval().few_threshold},
         {"ece_bins", e.eval().ece_bins},
+        {"temperature_scaling", e.eval().temperature_scaling},
         {"shot_rule", "many: train count > many_threshold; few: < few_threshold; medium: the rest"},
         {"group_accuracy", "mean per-class recall over the group's classes"}}},
   };

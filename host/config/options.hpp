@@ -203,6 +203,7 @@ struct EvalOptions {
   int64_t majority_threshold = 0;
   int64_t ece_bins = 15;
   std::vector<double> tau_sweep = {};
+  bool temperature_scaling = true;
 
   template <class V>
   void visit(V& v) {
@@ -225,6 +226,9 @@ struct EvalOptions {
       "Candidate values of the head's evaluation knob (tau_norm's tau); the one with the best "
       "val top-1 is kept, for test too. Ignored for a head without a knob.",
       at_least(0));
+    v("temperature_scaling", temperature_scaling,
+      "Fit a softmax temperature on every val pass (min NLL) and report the test ECE after "
+      "it (ece_ts, overall and per shot group) with the T used; predictions are unchanged.");
   }
 };
 

@@ -8,6 +8,7 @@
 #include <torch/utils.h>
 
 #include <chrono>
+#include <cmath>
 #include <numeric>
 
 namespace tailor::host {
@@ -63,6 +64,10 @@ EvalResult EvalLoop::pass(Split split, const LossPlugin& loss, int64_t epoch) {
   Evaluator evaluator(class_counts_, eval_.many_threshold, eval_.few_threshold, eval_.ece_bins,
                       eval_.majority_threshold);
   if (split == Split::kTest) evaluator.keep_samples();  // the predictions files
+  if (eval_.temperature_scaling) {
+    if (split == Split::kVal) evaluator.fit_temperature();
+    if (split == Split::kTest && temperature_ > 0) evaluator.set_temperature(temperature_);
+  }
   model_.train(false);
   torch::NoGradGuard no_grad;
   while (auto batch = loader.next()) {
@@ -100,6 +105,7 @@ EvalResult EvalLoop::evaluate(Split split, const LossPlugin& loss, const std::st
   } else {
     r = pass(split, loss, epoch);
   }
+  if (split == Split::kVal && !std::isnan(r.temperature)) temperature_ = r.temperature;
   record.update(to_json(r));
   dir_.append_metrics(record);
   return r;

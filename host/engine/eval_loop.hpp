@@ -49,6 +49,7 @@ class EvalLoop {
   std::vector<int64_t> class_counts_;
   c10::Device device_;
   Collective* dist_;
+  double temperature_ = 0;  // fitted on the latest val pass; 0 before one (test: no ece_ts)
 };
 
 }  // namespace tailor::host

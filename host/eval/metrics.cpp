@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <stdexcept>
 
 namespace tailor::host {
 
@@ -50,12 +51,30 @@ void Evaluator::add(const at::Tensor& logits, const at::Tensor& targets) {
       samples_.true_prob.push_back(tp[i]);
     }
   }
-  const int64_t nbins = bins_.size(1);
+  bin(bins_, confidence, pred, t);
+  if (nll_grid_.defined()) {
+    const at::Tensor ld = l.to(at::kDouble);
+    const at::Tensor true_logit = ld.gather(1, t.unsqueeze(1)).squeeze(1);
+    auto* nll = nll_grid_.data_ptr<double>();
+    const std::vector<double> grid = temperature_grid();
+    for (size_t g = 0; g < grid.size(); ++g)
+      nll[g] += (at::logsumexp(ld / grid[g], 1) - true_logit / grid[g]).sum().item<double>();
+  }
+  if (temperature_ > 0) {
+    // Scaling keeps the argmax: the predictions (and which bin counts as correct) are the same.
+    const at::Tensor scaled_confidence = std::get<0>(at::softmax(l / temperature_, 1).max(1));
+    bin(bins_ts_, scaled_confidence.contiguous(), pred, t);
+  }
+}
+
+void Evaluator::bin(at::Tensor& bins, const at::Tensor& confidence, const at::Tensor& pred,
+                    const at::Tensor& targets) const {
+  const int64_t nbins = bins.size(1);
   const auto* conf = confidence.data_ptr<float>();
   const auto* p = pred.data_ptr<int64_t>();
-  const auto* y = t.data_ptr<int64_t>();
-  auto* b = bins_.data_ptr<double>();
-  for (int64_t i = 0; i < t.size(0); ++i) {
+  const auto* y = targets.data_ptr<int64_t>();
+  auto* b = bins.data_ptr<double>();
+  for (int64_t i = 0; i < targets.size(0); ++i) {
     // Bin edges (j/B, (j+1)/B], as the usual ECE implementations use.
     const int64_t bin =
         std::clamp<int64_t>(static_cast<int64_t>(std::ceil(conf[i] * nbins)) - 1, 0, nbins - 1);
@@ -69,10 +88,45 @@ void Evaluator::add(const at::Tensor& logits, const at::Tensor& targets) {
   }
 }
 
+std::vector<double> Evaluator::temperature_grid() {
+  constexpr int kPoints = 161;
+  const double lo = std::log(0.05), hi = std::log(20.0);
+  std::vector<double> grid(kPoints);
+  for (int i = 0; i < kPoints; ++i) grid[i] = std::exp(lo + (hi - lo) * i / (kPoints - 1));
+  return grid;
+}
+
+void Evaluator::fit_temperature() {
+  nll_grid_ = at::zeros({static_cast<int64_t>(temperature_grid().size())}, at::kDouble);
+}
+
+void Evaluator::set_temperature(double t) {
+  if (!(t > 0)) throw std::invalid_argument("temperature must be > 0");
+  temperature_ = t;
+  bins_ts_ = at::zeros_like(bins_);
+}
+
+double Evaluator::fitted_temperature() const {
+  const std::vector<double> grid = temperature_grid();
+  const auto* f = nll_grid_.data_ptr<double>();
+  const size_t n = grid.size();
+  const size_t k = static_cast<size_t>(std::min_element(f, f + n) - f);
+  if (k == 0 || k + 1 == n) return grid[k];  // at the edge of the range: no bracket to refine
+  // Vertex of the parabola through (log T, NLL) at k-1, k, k+1 (the grid is even in log T).
+  const double h = std::log(grid[1] / grid[0]);
+  const double curvature = f[k + 1] - 2 * f[k] + f[k - 1];
+  if (!(curvature > 0)) return grid[k];
+  const double offset = 0.5 * h * (f[k - 1] - f[k + 1]) / curvature;
+  return grid[k] * std::exp(offset);
+}
+
 void Evaluator::reduce(const std::function<void(std::vector<at::Tensor>)>& all_reduce_sum) {
   at::Tensor scalars = at::tensor(
       {static_cast<double>(top5_correct_), loss_sum_, static_cast<double>(count_)}, at::kDouble);
-  all_reduce_sum({confusion_, bins_, scalars});
+  std::vector<at::Tensor> sums = {confusion_, bins_, scalars};
+  if (nll_grid_.defined()) sums.push_back(nll_grid_);
+  if (bins_ts_.defined()) sums.push_back(bins_ts_);
+  all_reduce_sum(std::move(sums));
   const auto* v = scalars.data_ptr<double>();
   top5_correct_ = static_cast<int64_t>(v[0]);
   loss_sum_ = v[1];
@@ -150,9 +204,9 @@ EvalResult Evaluator::result() const {
     r.mean_class_recall = recall_sum / classes;
     r.mean_class_precision = precision_sum / classes;
   }
-  const int64_t nbins = bins_.size(1);
-  const auto* b = bins_.data_ptr<double>();
-  auto ece = [&](int g) {
+  auto ece = [&](const at::Tensor& bins, int g) {
+    const int64_t nbins = bins.size(1);
+    const auto* b = bins.data_ptr<double>();
     double total = 0, gap = 0;
     for (int64_t j = 0; j < nbins; ++j) {
       const double* cell = b + (g * nbins + j) * 3;
@@ -161,8 +215,15 @@ EvalResult Evaluator::result() const {
     }
     return total > 0 ? gap / total : 0.0;
   };
-  r.ece = ece(0);
-  for (int g = 0; g < 3; ++g) groups[g]->ece = groups[g]->samples > 0 ? ece(g + 1) : nan;
+  r.ece = ece(bins_, 0);
+  for (int g = 0; g < 3; ++g) groups[g]->ece = groups[g]->samples > 0 ? ece(bins_, g + 1) : nan;
+  if (nll_grid_.defined() && count_ > 0) r.temperature = fitted_temperature();
+  if (bins_ts_.defined()) {
+    r.temperature = temperature_;
+    r.ece_ts = ece(bins_ts_, 0);
+    for (int g = 0; g < 3; ++g)
+      groups[g]->ece_ts = groups[g]->samples > 0 ? ece(bins_ts_, g + 1) : nan;
+  }
   return r;
 }
 

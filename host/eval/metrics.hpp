@@ -9,12 +9,19 @@
 // CDB's majority/minority split on EGTEA: classes with more / fewer train samples than a
 // threshold (a class exactly at it is in neither), each with its mean recall and mean
 // precision over the group's classes with samples.
+//
+// Post-hoc temperature scaling (Guo et al. 2017): a val pass can fit the temperature T that
+// minimises the mean NLL of softmax(logits / T) — over a log-spaced grid of candidates,
+// refined by the parabola through the best grid point and its neighbours in log T — and a
+// test pass given that T adds the ECE of softmax(logits / T), overall and per group. T never
+// changes a prediction, only the confidences.
 #pragma once
 
 #include <ATen/Tensor.h>
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -28,6 +35,7 @@ struct GroupResult {
   int64_t samples = 0;  ///< evaluated samples whose true class is in the group
   double accuracy = 0;  ///< mean per-class recall over the group's classes with samples
   double ece = 0;       ///< calibration error over the group's samples
+  double ece_ts = std::numeric_limits<double>::quiet_NaN();  ///< after temperature scaling
 };
 
 /// A group's accuracy in percent with one decimal, or "–" for an empty group.
@@ -59,6 +67,10 @@ struct EvalResult {
   double mean_class_precision = 0;  ///< unweighted mean over classes with samples
   double loss = 0;                  ///< mean cross-entropy of the evaluated logits
   double ece = 0;                   ///< expected calibration error, all samples
+  /// Val pass with fit_temperature(): the fitted T. Test pass with set_temperature(): the T
+  /// applied. NaN otherwise (then ece_ts is NaN too).
+  double temperature = std::numeric_limits<double>::quiet_NaN();
+  double ece_ts = std::numeric_limits<double>::quiet_NaN();  ///< ECE of softmax(logits / T)
   GroupResult many, medium, few;
   int64_t majority_threshold = 0;  ///< 0: no majority/minority split
   ThresholdGroupResult majority;   ///< train count > majority_threshold
@@ -88,10 +100,25 @@ class Evaluator {
   void reduce(const std::function<void(std::vector<at::Tensor>)>& all_reduce_sum);
   /// Also keep every sample's outcome (EvalResult::samples); call before the first add().
   void keep_samples() { keep_samples_ = true; }
+  /// Fit the temperature on this pass (EvalResult::temperature); call before the first add().
+  void fit_temperature();
+  /// Also measure the ECE at temperature `t` > 0 (EvalResult::ece_ts); before the first add().
+  void set_temperature(double t);
   EvalResult result() const;
 
+  /// The candidate temperatures fit_temperature() scores: exp of an even grid over
+  /// [log 0.05, log 20].
+  static std::vector<double> temperature_grid();
+
  private:
+  void bin(at::Tensor& bins, const at::Tensor& confidence, const at::Tensor& pred,
+           const at::Tensor& targets) const;
+  double fitted_temperature() const;
+
   bool keep_samples_ = false;
+  at::Tensor nll_grid_;  // [G] summed NLL per candidate temperature (fit_temperature)
+  double temperature_ = 0;  // > 0: set_temperature
+  at::Tensor bins_ts_;      // like bins_, at temperature_
   SampleOutcomes samples_;
   int64_t num_classes_;
   std::vector<int64_t> train_counts_;

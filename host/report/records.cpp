@@ -27,11 +27,14 @@ nlohmann::json number_or_null(double v) {
   return std::isnan(v) ? nlohmann::json() : nlohmann::json(v);
 }
 
-nlohmann::json group_json(const GroupResult& g) {
-  return {{"classes", g.classes},
-          {"samples", g.samples},
-          {"accuracy", number_or_null(g.accuracy)},
-          {"ece", number_or_null(g.ece)}};
+// `scaled`: the pass was also scored after temperature scaling (ece_ts; null when empty).
+nlohmann::json group_json(const GroupResult& g, bool scaled) {
+  nlohmann::json j = {{"classes", g.classes},
+                      {"samples", g.samples},
+                      {"accuracy", number_or_null(g.accuracy)},
+                      {"ece", number_or_null(g.ece)}};
+  if (scaled) j["ece_ts"] = number_or_null(g.ece_ts);
+  return j;
 }
 
 // null (an empty group) reads back as NaN.
@@ -45,6 +48,7 @@ GroupResult group_from(const nlohmann::json& j) {
   g.samples = j.at("samples").get<int64_t>();
   g.accuracy = number_or_nan(j.at("accuracy"));
   g.ece = number_or_nan(j.at("ece"));
+  if (j.contains("ece_ts")) g.ece_ts = number_or_nan(j.at("ece_ts"));
   return g;
 }
 
@@ -67,6 +71,7 @@ ThresholdGroupResult threshold_group_from(const nlohmann::json& j) {
 }  // namespace
 
 nlohmann::json headline(const EvalResult& r) {
+  const bool scaled = !std::isnan(r.ece_ts);
   nlohmann::json j = {{"samples", r.num_samples},
                       {"top1", r.top1},
                       {"top5", r.top5},
@@ -75,9 +80,12 @@ nlohmann::json headline(const EvalResult& r) {
                       {"mean_class_precision", r.mean_class_precision},
                       {"loss", r.loss},
                       {"ece", r.ece},
-                      {"many", group_json(r.many)},
-                      {"medium", group_json(r.medium)},
-                      {"few", group_json(r.few)}};
+                      {"many", group_json(r.many, scaled)},
+                      {"medium", group_json(r.medium, scaled)},
+                      {"few", group_json(r.few, scaled)}};
+  // Temperature scaling: the T fitted (val) or applied (test), and the test ECE at T.
+  if (!std::isnan(r.temperature)) j["temperature"] = r.temperature;
+  if (!std::isnan(r.ece_ts)) j["ece_ts"] = r.ece_ts;
   if (r.majority_threshold > 0) {
     // CDB's EGTEA groups: train count above / below the threshold.
     j["majority_threshold"] = r.majority_threshold;
@@ -109,6 +117,8 @@ EvalResult eval_from_json(const nlohmann::json& j) {
   r.many = group_from(j.at("many"));
   r.medium = group_from(j.at("medium"));
   r.few = group_from(j.at("few"));
+  if (j.contains("temperature")) r.temperature = j.at("temperature").get<double>();
+  if (j.contains("ece_ts")) r.ece_ts = j.at("ece_ts").get<double>();
   if (j.contains("majority_threshold")) {
     r.majority_threshold = j.at("majority_threshold").get<int64_t>();
     r.majority = threshold_group_from(j.at("majority"));

@@ -32,6 +32,13 @@ double number(const nlohmann::json& j, const char* key) {
   return j[key].get<double>();
 }
 
+std::string temperature(double t) {
+  if (std::isnan(t)) return "–";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", t);
+  return buf;
+}
+
 double group_accuracy(const nlohmann::json& j, const char* group) {
   if (!j.contains(group) || !j[group].is_object() || j[group].value("classes", 0) == 0) return kNaN;
   return number(j[group], "accuracy");
@@ -112,14 +119,15 @@ std::string header(const RunData& d) {
   out << "</p>\n";
   if (!d.summary.is_object()) return out.str();
   out << "<table><tr><th class=\"l\">test</th><th>top-1</th><th>mean class recall</th>"
-         "<th>many</th><th>medium</th><th>few</th><th>ECE</th></tr>\n";
+         "<th>many</th><th>medium</th><th>few</th><th>ECE</th><th>ECE after T</th><th>T</th></tr>\n";
   auto row = [&](const std::string& what, const nlohmann::json& t) {
     out << "<tr><td class=\"l\">" << svg::escape(what) << "</td><td>"
         << html::pct(number(t, "top1")) << "</td><td>" << html::pct(number(t, "mean_class_recall"))
         << "</td><td>" << html::pct(group_accuracy(t, "many")) << "</td><td>"
         << html::pct(group_accuracy(t, "medium")) << "</td><td>"
         << html::pct(group_accuracy(t, "few")) << "</td><td>" << html::pct(number(t, "ece"))
-        << "</td></tr>\n";
+        << "</td><td>" << html::pct(number(t, "ece_ts")) << "</td><td>"
+        << temperature(number(t, "temperature")) << "</td></tr>\n";
   };
   const auto& s = d.summary;
   if (s.contains("last_epoch") && s["last_epoch"].contains("test"))
@@ -130,7 +138,9 @@ std::string header(const RunData& d) {
   out << "</table>\n<p class=\"note\">Percent. Groups by train count: many &gt; "
       << d.many_threshold << ", few &lt; " << d.few_threshold
       << ", medium the rest; a group's value is the mean recall of its classes. ECE over "
-      << d.ece_bins << " equal-width confidence bins.</p>\n";
+      << d.ece_bins
+      << " equal-width confidence bins; \"after T\": of softmax(logits / T), T fitted on val "
+         "by least NLL ([eval] temperature_scaling).</p>\n";
   return out.str();
 }
 

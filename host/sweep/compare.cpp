@@ -130,7 +130,8 @@ std::vector<double> values_of(const nlohmann::json& test) {
           group("many"),
           group("medium"),
           group("few"),
-          test.value("ece", nan)};
+          test.value("ece", nan),
+          test.value("ece_ts", nan)};
 }
 
 std::string value_or_unset(const std::map<std::string, std::string>& m, const std::string& key) {
@@ -151,7 +152,8 @@ const std::vector<Metric>& compare_metrics() {
   static const std::vector<Metric> metrics = {
       {"top1", "top-1"}, {"mean_class_recall", "mean class recall"},
       {"many", "many"},  {"medium", "medium"},
-      {"few", "few"},    {"ece", "ECE"}};
+      {"few", "few"},    {"ece", "ECE"},
+      {"ece_ts", "ECE after T"}};
   return metrics;
 }
 

@@ -10,6 +10,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
@@ -200,6 +201,88 @@ TEST_CASE("expected calibration error on a hand-made example", "[metrics]") {
   // 0.6 x2 with accuracy 1 -> |1.2 - 2|. ECE = (0.8 + 0.8) / 4.
   CHECK(r.ece == Approx(0.4).epsilon(1e-5));
   CHECK(r.many.ece == Approx(0.4).epsilon(1e-5));
+}
+
+namespace {
+nlohmann::json calibration_golden() {
+  std::ifstream in(std::string(TAILOR_SOURCE_DIR) + "/tests/golden/data/calibration.json");
+  REQUIRE(in);
+  return nlohmann::json::parse(in);
+}
+
+at::Tensor golden_logits(const nlohmann::json& c) {
+  const auto rows = c.at("logits").get<std::vector<std::vector<float>>>();
+  std::vector<float> flat;
+  for (const auto& r : rows) flat.insert(flat.end(), r.begin(), r.end());
+  return at::tensor(flat).view({static_cast<int64_t>(rows.size()), -1});
+}
+
+double nan_if_null(const nlohmann::json& j) {
+  return j.is_null() ? std::nan("") : j.get<double>();
+}
+}  // namespace
+
+// tests/golden/calibration.py: SciPy's bounded minimiser for T, the ECE from its definition.
+TEST_CASE("temperature scaling fits the least-NLL temperature and scores the ECE after it",
+          "[metrics][golden]") {
+  for (const auto& c : calibration_golden().at("cases")) {
+    DYNAMIC_SECTION(c.at("name").get<std::string>()) {
+      const auto counts = c.at("class_counts").get<std::vector<int64_t>>();
+      const at::Tensor logits = golden_logits(c);
+      const at::Tensor targets = at::tensor(c.at("targets").get<std::vector<int64_t>>());
+      const int64_t bins = c.at("bins").get<int64_t>();
+      const double t = c.at("temperature").get<double>();
+
+      Evaluator fit(counts, 100, 20, bins);
+      fit.fit_temperature();
+      // Two batches, as an evaluation pass adds them.
+      const int64_t half = logits.size(0) / 2;
+      fit.add(logits.slice(0, 0, half), targets.slice(0, 0, half));
+      fit.add(logits.slice(0, half), targets.slice(0, half));
+      const EvalResult fitted = fit.result();
+      // Grid plus parabola: within 0.1 % of the exact minimiser; no ECE after T on a fit pass.
+      CHECK(fitted.temperature == Approx(t).epsilon(1e-3));
+      CHECK(std::isnan(fitted.ece_ts));
+      CHECK_FALSE(headline(fitted).contains("ece_ts"));
+
+      Evaluator scored(counts, 100, 20, bins);
+      scored.set_temperature(t);
+      scored.add(logits, targets);
+      const EvalResult r = scored.result();
+      CHECK(r.temperature == t);
+      CHECK(r.ece_ts == Approx(c.at("ece_ts").get<double>()).margin(1e-6));
+      const GroupResult* groups[3] = {&r.many, &r.medium, &r.few};
+      const char* names[3] = {"many_ece_ts", "medium_ece_ts", "few_ece_ts"};
+      for (int g = 0; g < 3; ++g) {
+        const double expected = nan_if_null(c.at(names[g]));
+        if (std::isnan(expected)) {
+          CHECK(std::isnan(groups[g]->ece_ts));
+        } else {
+          CHECK(groups[g]->ece_ts == Approx(expected).margin(1e-6));
+        }
+      }
+      // Scaling never changes a prediction: the same accuracy as without it.
+      Evaluator plain(counts, 100, 20, bins);
+      plain.add(logits, targets);
+      CHECK(plain.result().top1 == r.top1);
+      CHECK(std::isnan(plain.result().ece_ts));
+      const nlohmann::json j = headline(r);
+      CHECK(j.at("ece_ts").get<double>() == r.ece_ts);
+      CHECK(j.at("temperature").get<double>() == t);
+    }
+  }
+}
+
+TEST_CASE("an empty group's ECE after temperature scaling is null", "[metrics]") {
+  Evaluator e({500, 300}, 100, 20, 15);
+  e.set_temperature(2.0);
+  e.add(at::tensor({2.0f, 0.0f, 0.0f, 1.0f}).view({2, 2}), at::tensor({0, 1}, at::kLong));
+  const nlohmann::json j = headline(e.result());
+  CHECK(j.at("few").at("ece_ts").is_null());
+  CHECK(j.at("medium").at("ece_ts").is_null());
+  CHECK(j.at("many").at("ece_ts").is_number());
+  CHECK_THROWS_WITH(Evaluator({1, 1}, 100, 20, 15).set_temperature(0.0),
+                    "temperature must be > 0");
 }
 
 // ---- launchers' environment variables -----------------------------------------------------

@@ -69,6 +69,10 @@ at::Tensor LdamLoss::forward(const LossInput& in) {
   return per_sample.sum() / w_y.sum();  // class-balanced weights are positive
 }
 
+at::Tensor LdamLoss::adjust_logits(const at::Tensor& logits) const {
+  return options_.eval_logits == Options::EvalLogits::kScaled ? options_.s * logits : logits;
+}
+
 NamedTensors LdamLoss::class_vectors() const {
   NamedTensors out{{"margins", margins_.f32()}};
   if (weights_.defined()) out.emplace_back("drw_weights", weights_.f32());

@@ -17,6 +17,9 @@ class LdamLoss final : public Loss {
  public:
   struct Options {
     enum class Reduction { kMean, kBatchMean, kSum };
+    enum class EvalLogits { kScaled, kCosine };
+    static constexpr auto kEvalLogits =
+        choice<EvalLogits>({{"scaled", EvalLogits::kScaled}, {"cosine", EvalLogits::kCosine}});
     static constexpr auto kReductions = choice<Reduction>({{"mean", Reduction::kMean},
                                                            {"batch_mean", Reduction::kBatchMean},
                                                            {"sum", Reduction::kSum}});
@@ -26,6 +29,7 @@ class LdamLoss final : public Loss {
     bool reweight = false;
     double drw_beta = 0.9999;
     Reduction reduction = Reduction::kMean;
+    EvalLogits eval_logits = EvalLogits::kScaled;
 
     template <class V>
     void visit(V& v) {
@@ -39,6 +43,11 @@ class LdamLoss final : public Loss {
         "mean: sum_i l_i / sum_i w_{y_i} (PyTorch's weighted mean, the official code); "
         "batch_mean: sum_i l_i / N; sum: sum_i l_i.",
         kReductions);
+      v("eval_logits", eval_logits,
+        "Logits evaluated (accuracy, ECE, predictions): scaled = s z, the predictive "
+        "distribution the loss trains; cosine = z, whose softmax is nearly flat. The argmax, "
+        "and so every accuracy, is the same.",
+        kEvalLogits);
     }
   };
 
@@ -46,6 +55,8 @@ class LdamLoss final : public Loss {
   uint32_t needs() const override { return needs::kNormedHead; }
   at::Tensor forward(const LossInput& input) override;
   at::Tensor class_weights() const override { return weights_.f32(); }
+  /// s z with eval_logits = scaled, else z.
+  at::Tensor adjust_logits(const at::Tensor& logits) const override;
   /// "margins": m_c; "drw_weights": w_c, with reweight = true only.
   NamedTensors class_vectors() const override;
 

@@ -78,6 +78,15 @@ TEST_CASE("ldam subtracts the margin from the target logit only, then scales", "
   CHECK(loss.forward({z, y}).item<double>() == Approx(expected).epsilon(1e-6));
 }
 
+TEST_CASE("ldam evaluates the scaled logits unless told to keep the cosines", "[ldam]") {
+  const at::Tensor z = at::tensor(std::vector<float>{0.3f, -0.1f, 0.2f, 0.6f}).view({2, 2});
+  LdamLoss::Options o;
+  o.s = 30.0;
+  CHECK(at::allclose(LdamLoss(o, loss_context({1, 16})).adjust_logits(z), 30.0 * z));
+  o = stage_options(R"(eval_logits = "cosine")");
+  CHECK(at::equal(LdamLoss(o, loss_context({1, 16})).adjust_logits(z), z));
+}
+
 TEST_CASE("ldam with reweight uses class-balanced DRW weights", "[ldam]") {
   LdamLoss::Options o;
   CHECK_FALSE(LdamLoss(o, loss_context({10, 2})).class_weights().defined());
