@@ -9,7 +9,7 @@ libtomlplusplus-dev libspdlog-dev libfmt-dev catch2 libcli11-dev \
 nlohmann-json3-dev zlib1g-dev dataset-fashion-mnist python3 binutils file \
 libjpeg62-turbo-dev libssl-dev libsimdjson-dev libavformat-dev libavcodec-dev \
 libswscale-dev libavutil-dev ffmpeg libgloo-dev libprotobuf-dev protobuf-compiler \
-python3-protobuf python3-crc32c chromium clang libclang-rt-dev"
+python3-protobuf python3-crc32c chromium clang libclang-rt-dev python3-torch"
 # Extra packages from the command line: `make bench` adds the Python side of the benchmarks.
 PACKAGES="$PACKAGES $*"
 
