@@ -116,7 +116,7 @@ class Evaluator {
   double fitted_temperature() const;
 
   bool keep_samples_ = false;
-  at::Tensor nll_grid_;  // [G] summed NLL per candidate temperature (fit_temperature)
+  at::Tensor nll_grid_;     // [G] summed NLL per candidate temperature (fit_temperature)
   double temperature_ = 0;  // > 0: set_temperature
   at::Tensor bins_ts_;      // like bins_, at temperature_
   SampleOutcomes samples_;

@@ -119,7 +119,8 @@ std::string header(const RunData& d) {
   out << "</p>\n";
   if (!d.summary.is_object()) return out.str();
   out << "<table><tr><th class=\"l\">test</th><th>top-1</th><th>mean class recall</th>"
-         "<th>many</th><th>medium</th><th>few</th><th>ECE</th><th>ECE after T</th><th>T</th></tr>\n";
+         "<th>many</th><th>medium</th><th>few</th><th>ECE</th>"
+         "<th>ECE after T</th><th>T</th></tr>\n";
   auto row = [&](const std::string& what, const nlohmann::json& t) {
     out << "<tr><td class=\"l\">" << svg::escape(what) << "</td><td>"
         << html::pct(number(t, "top1")) << "</td><td>" << html::pct(number(t, "mean_class_recall"))

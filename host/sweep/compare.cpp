@@ -150,9 +150,9 @@ std::string csv_field(const std::string& text) {
 
 const std::vector<Metric>& compare_metrics() {
   static const std::vector<Metric> metrics = {
-      {"top1", "top-1"}, {"mean_class_recall", "mean class recall"},
-      {"many", "many"},  {"medium", "medium"},
-      {"few", "few"},    {"ece", "ECE"},
+      {"top1", "top-1"},        {"mean_class_recall", "mean class recall"},
+      {"many", "many"},         {"medium", "medium"},
+      {"few", "few"},           {"ece", "ECE"},
       {"ece_ts", "ECE after T"}};
   return metrics;
 }

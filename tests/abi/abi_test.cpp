@@ -108,6 +108,35 @@ TEST_CASE("a current plugin loads and its loss backpropagates into host tensors"
   CHECK(state[0].second.item<int64_t>() == 3);
 }
 
+TEST_CASE("the host refuses a meta loss that cannot carry a gradient, naming the plugin", "[abi]") {
+  const LoadedPlugin& p = loader().load("good_loss", TAILOR_KIND_LOSS);
+  const at::Tensor targets = at::tensor({0, 2}, at::kLong);
+  auto logits = [] {
+    return at::tensor({2.0, 0.5, -1.0, 0.1, 0.2, 0.3}).view({2, 3}).requires_grad_(true);
+  };
+  {
+    auto config = defaults(p, toml::table{{"scale", 2.0}});
+    LossPlugin loss(p, config.config(), context());
+    const at::Tensor value = loss.meta_loss(logits(), targets);
+    CHECK(value.requires_grad());
+    CHECK(value.item<double>() ==
+          Approx(2.0 * at::cross_entropy_loss(logits(), targets).item<double>()).epsilon(1e-12));
+  }
+  {
+    auto config = defaults(p, toml::table{{"output", "detached"}});
+    LossPlugin loss(p, config.config(), context());
+    CHECK_THROWS_WITH(loss.meta_loss(logits(), targets),
+                      Contains("loss plugin 'good_loss': meta_loss() must return a floating "
+                               "scalar that depends on the logits") &&
+                          Contains("without gradient"));
+  }
+  {
+    auto config = defaults(p, toml::table{{"output", "integer"}});
+    LossPlugin loss(p, config.config(), context());
+    CHECK_THROWS_WITH(loss.meta_loss(logits(), targets), Contains("of Long"));
+  }
+}
+
 TEST_CASE("a plugin built against the frozen 1.0 headers still loads after the minor bump",
           "[abi]") {
   STATIC_REQUIRE(TAILOR_ABI_MINOR >= 1);

@@ -281,8 +281,7 @@ TEST_CASE("an empty group's ECE after temperature scaling is null", "[metrics]")
   CHECK(j.at("few").at("ece_ts").is_null());
   CHECK(j.at("medium").at("ece_ts").is_null());
   CHECK(j.at("many").at("ece_ts").is_number());
-  CHECK_THROWS_WITH(Evaluator({1, 1}, 100, 20, 15).set_temperature(0.0),
-                    "temperature must be > 0");
+  CHECK_THROWS_WITH(Evaluator({1, 1}, 100, 20, 15).set_temperature(0.0), "temperature must be > 0");
 }
 
 // ---- launchers' environment variables -----------------------------------------------------
