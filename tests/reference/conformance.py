@@ -4,8 +4,8 @@
 Runs every method with tailor (`tailor sweep` over experiments/fashion_mnist_lt/) and with
 train.py over the same seeds, then reports, per method, each side's test top-1 and few-shot
 recall at the epoch of best val top-1 as mean ± 95 % Student-t interval over seeds, and the
-difference of the means with Welch's 95 % interval; a method whose interval excludes 0 is
-marked. Reruns resume: finished runs on either side are kept.
+difference of the means with Welch's 95 % interval and Welch's t-test p-value,
+Holm-adjusted across every comparison in the table (* where it is below 0.05; needs SciPy). Reruns resume: finished runs on either side are kept.
 
     python3 tests/reference/conformance.py --tailor build/host/tailor --seeds 5 \
         --out runs/conformance --markdown conformance_table.md
@@ -58,6 +58,27 @@ def welch(a, b):
         return ma - mb, float("nan")
     dof = se2 ** 2 / ((va / len(a)) ** 2 / (len(a) - 1) + (vb / len(b)) ** 2 / (len(b) - 1))
     return ma - mb, t975(dof) * math.sqrt(se2)
+
+
+def welch_p(a, b):
+    """Two-sided Welch t-test p-value; None without SciPy or with fewer than 2 runs a side."""
+    try:
+        from scipy import stats
+    except ImportError:
+        return None
+    if len(a) < 2 or len(b) < 2:
+        return None
+    return float(stats.ttest_ind(a, b, equal_var=False).pvalue)
+
+
+def holm(pvalues):
+    """Holm's step-down adjustment; None entries stay None and are not counted."""
+    known = sorted((p, i) for i, p in enumerate(pvalues) if p is not None)
+    adjusted, running = [None] * len(pvalues), 0.0
+    for rank, (p, i) in enumerate(known):
+        running = max(running, min(1.0, (len(known) - rank) * p))
+        adjusted[i] = running
+    return adjusted
 
 
 def run_tailor(args, methods):
@@ -126,9 +147,10 @@ def main(argv):
         reference = {k: f.result() for k, f in futures.items()}
 
     failures = []
-    lines = ["| method | seeds | tailor top-1 | reference top-1 | Δ top-1 [Welch 95 %] "
-             "| tailor few | reference few | Δ few [Welch 95 %] |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| method | seeds | tailor top-1 | reference top-1 | Δ top-1 [Welch 95 %] | p "
+             "| tailor few | reference few | Δ few [Welch 95 %] | p |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    cells, pvalues = [], []
     for m in methods:
         t = [tailor_result(args, m, s) for s in range(args.seeds)]
         r = [reference[(m, s)] for s in range(args.seeds)]
@@ -141,9 +163,9 @@ def main(argv):
             a = [x[key] for x in t]
             b = [x[key] for x in r]
             diff, half = welch(a, b)
-            mark = " *" if not math.isnan(half) and abs(diff) > half else ""
-            row += [cell(a), cell(b), (f"{100 * diff:+.2f} [±{100 * half:.2f}]{mark}"
-                                       if not math.isnan(half) else f"{100 * diff:+.2f}")]
+            pvalues.append(welch_p(a, b))
+            row += [cell(a), cell(b), (f"{100 * diff:+.2f} [±{100 * half:.2f}]"
+                                       if not math.isnan(half) else f"{100 * diff:+.2f}"), None]
             if args.quick and key == "top1":
                 for side, values in (("tailor", a), ("reference", b)):
                     if min(values) < 0.15:  # chance is 0.10
@@ -151,6 +173,15 @@ def main(argv):
                                         f"{args.epochs} x {args.max_steps} steps")
                 if abs(diff) > 0.15:
                     failures.append(f"{m}: top-1 differs by {100 * diff:+.1f} points")
+        cells.append(row)
+    # Holm across every comparison of the table: * where the adjusted p is below 0.05.
+    adjusted = iter(holm(pvalues))
+    for row in cells:
+        for k in (5, 9):
+            p = next(adjusted)
+            row[k] = "–" if p is None else f"{p:.3f}"
+            if p is not None and p < 0.05:
+                row[k - 1] += " *"
         lines.append("| " + " | ".join(row) + " |")
     table = "\n".join(lines) + "\n"
     print(table)
