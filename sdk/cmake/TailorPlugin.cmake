@@ -1,10 +1,10 @@
 # TailorPlugin.cmake - tailor_add_plugin(), the one call that builds a plugin.
 #
-#   tailor_add_plugin(<name> KIND <dataset|backbone|loss|sampler|head> SOURCES <src>...
+#   tailor_add_plugin(<name> KIND <dataset|backbone|loss|sampler|head|batch_mix> SOURCES <src>...
 #                     [NO_INSTALL])
 #
 # Creates MODULE library <name>.so (target <name>) for datasets, backbones and losses, and
-# <kind>_<name>.so (target <kind>_<name>) for samplers and heads, whose names often match a
+# <kind>_<name>.so (target <kind>_<name>) for samplers, heads and batch mixes, whose names may match a
 # loss's (the class_balanced loss and sampler); the host looks for both file names. It links Tailor::sdk and LibTorch only, compiled with
 # hidden visibility and linked with a version script so that exactly two symbols are
 # exported: tailor_plugin_v<major> and the fingerprint marker. Fails at configure time when the
@@ -29,9 +29,9 @@ configure_file("${TAILOR_PLUGIN_MAP}.in" "${TAILOR_PLUGIN_MAP}" COPYONLY)
 
 function(tailor_add_plugin name)
   cmake_parse_arguments(PARSE_ARGV 1 arg "NO_INSTALL" "KIND" "SOURCES")
-  if(NOT arg_KIND MATCHES "^(dataset|backbone|loss|sampler|head)$")
+  if(NOT arg_KIND MATCHES "^(dataset|backbone|loss|sampler|head|batch_mix)$")
     message(FATAL_ERROR "tailor_add_plugin(${name}): KIND must be dataset, backbone, loss, "
-                        "sampler or head, got '${arg_KIND}'")
+                        "sampler, head or batch_mix, got '${arg_KIND}'")
   endif()
   if(NOT arg_SOURCES)
     message(FATAL_ERROR "tailor_add_plugin(${name}): SOURCES is empty")
@@ -53,7 +53,7 @@ function(tailor_add_plugin name)
   endif()
 
   set(target ${name})
-  if(arg_KIND MATCHES "^(sampler|head)$")
+  if(arg_KIND MATCHES "^(sampler|head|batch_mix)$")
     set(target ${arg_KIND}_${name})
   endif()
   add_library(${target} MODULE ${arg_SOURCES})

@@ -1,6 +1,8 @@
-// The sampler and head kinds (ABI 1.3) through the host's handles: the C glue carries the
-// context, the epoch and the stream; the host refuses a stream with a position outside the
-// train split; a head's module, logits, reset, evaluation knob and flags cross intact.
+// The sampler and head kinds (ABI 1.3) and the batch-mix kind and multi-expert heads (ABI 1.4)
+// through the host's handles: the C glue carries the context, the epoch and the stream; the
+// host refuses a stream with a position outside the train split; a head's module, logits,
+// reset, evaluation knob and flags cross intact; a batch mix's outputs are checked by name; a
+// multi-expert head's own aggregate is used.
 #include "config/schema.hpp"
 #include "plugins/instances.hpp"
 #include "plugins/loader.hpp"
@@ -125,4 +127,99 @@ TEST_CASE("a sampler and a loss may share a name: the kind-qualified file wins",
   CHECK(l.load("class_balanced", TAILOR_KIND_SAMPLER).kind == TAILOR_KIND_SAMPLER);
   CHECK_THROWS_WITH(l.load("ce", TAILOR_KIND_SAMPLER),
                     Catch::Contains("is a loss plugin, but the experiment uses it as a sampler"));
+}
+
+namespace {
+
+BatchMixContext mix_context() {
+  BatchMixContext c;
+  c.num_classes = 2;
+  c.class_counts = {3, 2};
+  c.total_epochs = 4;
+  return c;
+}
+
+MixInput mix_input() {
+  MixInput in;
+  in.inputs = at::arange(12, at::kFloat).view({4, 3});
+  in.targets = at::tensor(std::vector<int64_t>{0, 1, 1, 0});
+  in.clock.epoch = 1;
+  in.seed = 9;
+  return in;
+}
+
+}  // namespace
+
+TEST_CASE("a batch mix crosses the C layer: mixed inputs, paired targets, the second batch",
+          "[abi][batch_mix]") {
+  const LoadedPlugin& p = loader().load("swap_mix", TAILOR_KIND_BATCH_MIX);
+  CHECK(std::string(kind_name(p.kind)) == "batch_mix");
+  CHECK(plugin_file_name("swap_mix", TAILOR_KIND_BATCH_MIX) == "batch_mix_swap_mix.so");
+  SECTION("one batch") {
+    BatchMixPlugin mix(p, section("batch_mix", p).config(), mix_context());
+    CHECK_FALSE(mix.wants_second_batch());
+    const MixInput in = mix_input();
+    const MixOutput out = mix.mix(in);
+    CHECK(at::equal(out.inputs, in.inputs.flip(0)));
+    CHECK(at::equal(out.targets_b, at::tensor(std::vector<int64_t>{0, 1, 1, 0})));
+    CHECK(at::equal(out.mix_weight, at::full({4}, 0.25, at::kFloat)));
+  }
+  SECTION("a second batch") {
+    BatchMixPlugin mix(p, section("batch_mix", p, "second = true").config(), mix_context());
+    CHECK(mix.wants_second_batch());
+    MixInput in = mix_input();
+    in.inputs_b = at::ones({4, 3});
+    in.targets_b = at::tensor(std::vector<int64_t>{1, 1, 1, 1});
+    const MixOutput out = mix.mix(in);
+    CHECK(at::equal(out.inputs, in.inputs_b));
+    CHECK(at::equal(out.targets_b, in.targets_b));
+  }
+  SECTION("a batch left unmixed") {
+    BatchMixPlugin mix(p, section("batch_mix", p, "mode = \"skip\"").config(), mix_context());
+    CHECK_FALSE(mix.mix(mix_input()).inputs.defined());
+  }
+}
+
+TEST_CASE("the host refuses a batch mix's malformed output by name", "[abi][batch_mix]") {
+  const LoadedPlugin& p = loader().load("swap_mix", TAILOR_KIND_BATCH_MIX);
+  auto mixed = [&](const char* mode) {
+    BatchMixPlugin mix(p, section("batch_mix", p, std::string("mode = \"") + mode + "\"").config(),
+                       mix_context());
+    return mix.mix(mix_input());
+  };
+  CHECK_THROWS_WITH(mixed("bad_shape"), Catch::Contains("batch_mix plugin 'swap_mix'") &&
+                                            Catch::Contains("must keep the batch's shape"));
+  CHECK_THROWS_WITH(mixed("float_targets"), Catch::Contains("batch_mix plugin 'swap_mix'") &&
+                                                Catch::Contains("targets_b as an int64 vector"));
+  CHECK_THROWS_WITH(mixed("no_weight"), Catch::Contains("batch_mix plugin 'swap_mix'") &&
+                                            Catch::Contains("mix_weight as a float vector"));
+  // A second batch asked for but not given fails in the plugin; the host names it.
+  BatchMixPlugin second(p, section("batch_mix", p, "second = true").config(), mix_context());
+  CHECK_THROWS_WITH(second.mix(mix_input()), Catch::Contains("batch_mix plugin 'swap_mix'") &&
+                                                 Catch::Contains("no second batch"));
+}
+
+TEST_CASE("a multi-expert head: flag, K in the context, the plugin's aggregate", "[abi][head]") {
+  const LoadedPlugin& p = loader().load("max_experts", TAILOR_KIND_HEAD);
+  CHECK((p.descriptor->flags & TAILOR_PLUGIN_MULTI_EXPERT) != 0);
+  HeadContext context;
+  context.in_features = 2;
+  context.num_classes = 3;
+  context.class_counts = {4, 2, 1};
+  context.num_experts = 3;
+  HeadPlugin head(p, section("head", p).config(), context);
+  REQUIRE(head.multi_expert());
+  const at::Tensor f = at::ones({3, 5, 2});
+  const at::Tensor z = head.forward(f);
+  REQUIRE(z.sizes() == at::IntArrayRef({3, 5, 3}));
+  CHECK(z[2][0][0].item<float>() == 6.0f);
+  CHECK(at::equal(head.aggregate(z), at::full({5, 3}, 6.0)));  // the plugin's max, not the mean
+  CHECK_THROWS_WITH(head.forward(at::ones({2, 5, 2})),
+                    Catch::Contains("head plugin 'max_experts'"));
+  HeadPlugin bad(p, section("head", p, "bad_aggregate = true").config(), context);
+  CHECK_THROWS_WITH(bad.aggregate(z), Catch::Contains("aggregate returned logits of shape") &&
+                                          Catch::Contains("expected [5, 3]"));
+  // A head without the flag is a single-expert head.
+  const LoadedPlugin& single = loader().load("knob_head", TAILOR_KIND_HEAD);
+  CHECK((single.descriptor->flags & TAILOR_PLUGIN_MULTI_EXPERT) == 0);
 }

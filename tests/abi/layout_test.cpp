@@ -81,9 +81,10 @@ PIN_AT(TailorBackboneContext, num_classes, 40);
 PIN_AT(TailorBackboneContext, sync_batchnorm, 48);
 PIN_SIZE(TailorBackboneContext, 56);
 
-PIN_SIZE(TailorBackboneVTable, 40);
+PIN_SIZE(TailorBackboneVTable, 48);
 PIN_AT(TailorBackboneVTable, feature_dim, 8);
 PIN_AT(TailorBackboneVTable, forward_functional, 32);
+PIN_AT(TailorBackboneVTable, num_experts, 40);  // 1.4
 
 PIN_SIZE(TailorLossContext, 48);
 PIN_AT(TailorLossContext, class_counts, 16);
@@ -95,9 +96,12 @@ PIN_AT(TailorClock, epoch, 8);
 PIN_AT(TailorClock, global_step, 40);
 PIN_AT(TailorClock, stage, 48);
 
-PIN_SIZE(TailorLossInput, 48);
+PIN_SIZE(TailorLossInput, 72);
 PIN_AT(TailorLossInput, logits, 8);
 PIN_AT(TailorLossInput, clock, 40);
+PIN_AT(TailorLossInput, targets_b, 48);  // 1.4
+PIN_AT(TailorLossInput, mix_weight, 56);
+PIN_AT(TailorLossInput, expert_logits, 64);
 
 PIN_SIZE(TailorClassStats, 40);
 PIN_AT(TailorClassStats, accuracy, 16);
@@ -131,11 +135,12 @@ PIN_AT(TailorSamplerEpoch, seed, 16);
 PIN_AT(TailorSamplerEpoch, val_stats, 24);
 PIN_SIZE(TailorSamplerVTable, 16);
 PIN_AT(TailorSamplerVTable, epoch_indices, 8);
-PIN_SIZE(TailorHeadContext, 32);
+PIN_SIZE(TailorHeadContext, 40);
 PIN_AT(TailorHeadContext, in_features, 8);
 PIN_AT(TailorHeadContext, num_classes, 16);
 PIN_AT(TailorHeadContext, class_counts, 24);
-PIN_SIZE(TailorHeadVTable, 64);
+PIN_AT(TailorHeadContext, num_experts, 32);  // 1.4
+PIN_SIZE(TailorHeadVTable, 72);
 PIN_AT(TailorHeadVTable, module, 8);
 PIN_AT(TailorHeadVTable, forward, 16);
 PIN_AT(TailorHeadVTable, forward_functional, 24);
@@ -143,6 +148,28 @@ PIN_AT(TailorHeadVTable, reset_parameters, 32);
 PIN_AT(TailorHeadVTable, eval_knob, 40);
 PIN_AT(TailorHeadVTable, get_eval_knob, 48);
 PIN_AT(TailorHeadVTable, set_eval_knob, 56);
+PIN_AT(TailorHeadVTable, aggregate, 64);  // 1.4
+
+// The 1.4 kind: batch mix; the multi-expert flag and the loss flags of mixed and expert inputs.
+static_assert(TAILOR_KIND_BATCH_MIX == 6, "kind value changed");
+static_assert(TAILOR_PLUGIN_MULTI_EXPERT == 0x8u, "flag value changed");
+static_assert(TAILOR_LOSS_MIXED_TARGETS == 0x40u && TAILOR_LOSS_NEEDS_EXPERTS == 0x80u,
+              "loss flag values changed");
+static_assert(TAILOR_MIX_NEEDS_SECOND_BATCH == 0x1u, "batch-mix flag value changed");
+PIN_SIZE(TailorBatchMixContext, 32);
+PIN_AT(TailorBatchMixContext, num_classes, 8);
+PIN_AT(TailorBatchMixContext, class_counts, 16);
+PIN_AT(TailorBatchMixContext, total_epochs, 24);
+PIN_SIZE(TailorMixInput, 56);
+PIN_AT(TailorMixInput, inputs, 8);
+PIN_AT(TailorMixInput, targets, 16);
+PIN_AT(TailorMixInput, inputs_b, 24);
+PIN_AT(TailorMixInput, targets_b, 32);
+PIN_AT(TailorMixInput, seed, 40);
+PIN_AT(TailorMixInput, clock, 48);
+PIN_SIZE(TailorBatchMixVTable, 24);
+PIN_AT(TailorBatchMixVTable, needs, 8);
+PIN_AT(TailorBatchMixVTable, mix, 16);
 
 PIN_SIZE(TailorCreateArgs, 32);
 PIN_AT(TailorCreateArgs, config, 16);

@@ -43,9 +43,14 @@ extern "C" {
  *         TailorLossVTable.class_vectors (named per-class vectors for reports) and
  *         TailorLossVTable.meta_loss (the meta batch's loss of a meta-learned loss); the kinds
  *         sampler (TailorSamplerContext, TailorSamplerEpoch, TailorSamplerVTable) and head
- *         (TailorHeadContext, TailorHeadVTable) and the flag TAILOR_PLUGIN_NORMED_LOGITS. */
+ *         (TailorHeadContext, TailorHeadVTable) and the flag TAILOR_PLUGIN_NORMED_LOGITS.
+ *    1.4  appended the kind batch mix (TailorBatchMixContext, TailorMixInput,
+ *         TailorBatchMixVTable), mixed and expert inputs of losses (TailorLossInput.targets_b,
+ *         mix_weight, expert_logits; TAILOR_LOSS_MIXED_TARGETS, TAILOR_LOSS_NEEDS_EXPERTS) and
+ *         multi-expert models (TailorBackboneVTable.num_experts, TailorHeadContext.num_experts,
+ *         TailorHeadVTable.aggregate, TAILOR_PLUGIN_MULTI_EXPERT). */
 #define TAILOR_ABI_MAJOR 1
-#define TAILOR_ABI_MINOR 3
+#define TAILOR_ABI_MINOR 4
 
 /** True when a plugin struct `s` (whose first member is its struct_size) is large enough to
  *  hold `member` of struct type `type`. Check before reading any member appended after 1.0. */
@@ -138,10 +143,10 @@ typedef struct TailorInstanceOpaque* TailorInstance;
 /** What a plugin was compiled against. Filled in by SDK macros at plugin compile time. */
 typedef struct TailorBuildFingerprint {
   uint32_t struct_size;
-  uint16_t torch_major; /**< TORCH_VERSION_MAJOR */
-  uint16_t torch_minor; /**< TORCH_VERSION_MINOR; patch is unreliable and ignored */
-  uint16_t cxx11_abi;   /**< _GLIBCXX_USE_CXX11_ABI */
-  uint16_t has_cuda;    /**< 1 when built against a CUDA-enabled LibTorch */
+  uint16_t torch_major;       /**< TORCH_VERSION_MAJOR */
+  uint16_t torch_minor;       /**< TORCH_VERSION_MINOR; patch is unreliable and ignored */
+  uint16_t cxx11_abi;         /**< _GLIBCXX_USE_CXX11_ABI */
+  uint16_t has_cuda;          /**< 1 when built against a CUDA-enabled LibTorch */
   const char* torch_build_id; /**< e.g. "1.13:libtorch_cpu.so.1.13"; recorded by the SDK */
   const char* compiler;       /**< e.g. "gcc 12.2.0" (diagnostics only) */
 } TailorBuildFingerprint;
@@ -165,15 +170,15 @@ typedef enum TailorValueType {
  *  plugin's schema (so its type is the declared one; ints are widened for float keys). */
 typedef struct TailorValue {
   uint32_t struct_size;
-  uint32_t type;          /**< TailorValueType */
-  const char* key;        /**< key inside the plugin table, e.g. "beta" */
-  const char* origin;     /**< where it was set: "file.toml:12:9", "--set", or "default" */
-  int64_t int_value;      /**< BOOL (0/1) and INT */
-  double float_value;     /**< FLOAT */
-  const char* string_value; /**< STRING */
-  size_t count;           /**< element count of the array types */
-  const int64_t* ints;    /**< INT_ARRAY */
-  const double* floats;   /**< FLOAT_ARRAY */
+  uint32_t type;              /**< TailorValueType */
+  const char* key;            /**< key inside the plugin table, e.g. "beta" */
+  const char* origin;         /**< where it was set: "file.toml:12:9", "--set", or "default" */
+  int64_t int_value;          /**< BOOL (0/1) and INT */
+  double float_value;         /**< FLOAT */
+  const char* string_value;   /**< STRING */
+  size_t count;               /**< element count of the array types */
+  const int64_t* ints;        /**< INT_ARRAY */
+  const double* floats;       /**< FLOAT_ARRAY */
   const char* const* strings; /**< STRING_ARRAY */
 } TailorValue;
 
@@ -238,8 +243,9 @@ typedef enum TailorKind {
   TAILOR_KIND_DATASET = 1,
   TAILOR_KIND_BACKBONE = 2,
   TAILOR_KIND_LOSS = 3,
-  TAILOR_KIND_SAMPLER = 4, /**< since 1.3 */
-  TAILOR_KIND_HEAD = 5     /**< since 1.3 */
+  TAILOR_KIND_SAMPLER = 4,  /**< since 1.3 */
+  TAILOR_KIND_HEAD = 5,     /**< since 1.3 */
+  TAILOR_KIND_BATCH_MIX = 6 /**< since 1.4 */
 } TailorKind;
 
 /** Descriptor flags. */
@@ -249,9 +255,17 @@ typedef enum TailorKind {
 /** Since 1.3, heads: the logits are scaled cosine similarities of normalised features and
  *  class weights (LDAM's NormedLinear); losses with TAILOR_LOSS_NORMED_HEAD need such a head. */
 #define TAILOR_PLUGIN_NORMED_LOGITS 0x4u
+/** Since 1.4, heads: classifies the K experts of a multi-expert backbone: forward() maps
+ *  features [K, N, D] to logits [K, N, C] and aggregate() combines them. A backbone with
+ *  num_experts() > 1 needs such a head. */
+#define TAILOR_PLUGIN_MULTI_EXPERT 0x8u
 
 /** Dataset splits. */
-typedef enum TailorSplit { TAILOR_SPLIT_TRAIN = 0, TAILOR_SPLIT_VAL = 1, TAILOR_SPLIT_TEST = 2 } TailorSplit;
+typedef enum TailorSplit {
+  TAILOR_SPLIT_TRAIN = 0,
+  TAILOR_SPLIT_VAL = 1,
+  TAILOR_SPLIT_TEST = 2
+} TailorSplit;
 
 /** Input modality of a dataset. */
 typedef enum TailorModality { TAILOR_MODALITY_IMAGE = 1, TAILOR_MODALITY_VIDEO = 2 } TailorModality;
@@ -260,10 +274,10 @@ typedef enum TailorModality { TAILOR_MODALITY_IMAGE = 1, TAILOR_MODALITY_VIDEO =
 typedef struct TailorDatasetInfo {
   uint32_t struct_size;
   int64_t num_classes;
-  int32_t modality;        /**< TailorModality */
-  int32_t input_rank;      /**< rank of one sample: 3 for C,H,W; 4 for C,T,H,W */
-  int64_t input_shape[4];  /**< shape of one sample as served by batch() */
-  int64_t split_size[3];   /**< samples per TailorSplit; 0 when the split is absent */
+  int32_t modality;       /**< TailorModality */
+  int32_t input_rank;     /**< rank of one sample: 3 for C,H,W; 4 for C,T,H,W */
+  int64_t input_shape[4]; /**< shape of one sample as served by batch() */
+  int64_t split_size[3];  /**< samples per TailorSplit; 0 when the split is absent */
 } TailorDatasetInfo;
 
 /** Request for one batch. Decoding and augmentation are the plugin's business; the call
@@ -275,7 +289,7 @@ typedef struct TailorBatchRequest {
   int32_t augment;        /**< 1: training augmentation; 0: evaluation transform */
   const int64_t* indices; /**< sample indices within the split */
   size_t count;
-  uint64_t seed;          /**< per-batch seed; derive per-sample seeds from it and the position */
+  uint64_t seed; /**< per-batch seed; derive per-sample seeds from it and the position */
   /* ---- end of ABI 1.0 ---- */
   /** Since 1.3 (check with TAILOR_HAS_MEMBER; 0 when absent): the position of indices[0]
    *  within the whole batch. Under data parallelism each rank asks for its slice of a batch;
@@ -339,6 +353,11 @@ typedef struct TailorBackboneVTable {
   TailorStatus (*forward_functional)(TailorInstance self, TailorTensor inputs,
                                      TailorTensorDict params, TailorTensor out_features,
                                      TailorError* err);
+  /* ---- end of ABI 1.0 to 1.3 ---- */
+  /** Optional, since 1.4: the number of experts K (shared stem, K branches). When it is
+   *  greater than 1, forward() returns [K, N, feature_dim], expert k's features at [k]. NULL
+   *  or 1: a single feature vector per sample. */
+  int64_t (*num_experts)(TailorInstance self);
 } TailorBackboneVTable;
 
 /** Context a loss is created with. Pointers are valid only during create(). */
@@ -349,16 +368,22 @@ typedef struct TailorLossContext {
   int64_t feature_dim;         /**< backbone feature width */
   int32_t device_type;         /**< 0 CPU, 1 CUDA */
   int32_t device_index;
-  int64_t total_epochs;        /**< epochs of the stage that owns this loss */
+  int64_t total_epochs; /**< epochs of the stage that owns this loss */
 } TailorLossContext;
 
 /** Loss capability flags, returned by needs(). */
-#define TAILOR_LOSS_NEEDS_FEATURES 0x1u   /**< forward() reads input->features */
-#define TAILOR_LOSS_NEEDS_INDICES 0x2u    /**< forward() reads input->indices */
-#define TAILOR_LOSS_NEEDS_VAL_STATS 0x4u  /**< wants on_validation() after each validation */
+#define TAILOR_LOSS_NEEDS_FEATURES 0x1u     /**< forward() reads input->features */
+#define TAILOR_LOSS_NEEDS_INDICES 0x2u      /**< forward() reads input->indices */
+#define TAILOR_LOSS_NEEDS_VAL_STATS 0x4u    /**< wants on_validation() after each validation */
 #define TAILOR_LOSS_NEEDS_FEATURE_BANK 0x8u /**< wants on_feature_bank() at epoch start */
-#define TAILOR_LOSS_NEEDS_META_STEP 0x10u /**< wants the one-step look-ahead meta update */
-#define TAILOR_LOSS_NORMED_HEAD 0x20u     /**< expects a cosine (normed) classifier head */
+#define TAILOR_LOSS_NEEDS_META_STEP 0x10u   /**< wants the one-step look-ahead meta update */
+#define TAILOR_LOSS_NORMED_HEAD 0x20u       /**< expects a cosine (normed) classifier head */
+/** Since 1.4: forward() honours input->targets_b and input->mix_weight of a mixed batch. The
+ *  host refuses a batch mix with a loss that lacks this flag. */
+#define TAILOR_LOSS_MIXED_TARGETS 0x40u
+/** Since 1.4: forward() reads input->expert_logits; the host refuses the loss unless the
+ *  backbone has more than one expert. */
+#define TAILOR_LOSS_NEEDS_EXPERTS 0x80u
 
 /** The training clock. */
 typedef struct TailorClock {
@@ -367,8 +392,8 @@ typedef struct TailorClock {
   int64_t total_epochs; /**< epochs in the stage */
   int64_t step;         /**< 0-based step within the epoch */
   int64_t steps_per_epoch;
-  int64_t global_step;  /**< steps since the stage began */
-  int32_t stage;        /**< 0-based stage index */
+  int64_t global_step; /**< steps since the stage began */
+  int32_t stage;       /**< 0-based stage index */
 } TailorClock;
 
 /** One batch as a loss sees it. Handles are borrowed for the call. */
@@ -379,12 +404,22 @@ typedef struct TailorLossInput {
   TailorTensor features; /**< [N, D] or NULL when the loss did not ask for them */
   TailorTensor indices;  /**< [N] int64 sample indices or NULL */
   const TailorClock* clock;
+  /* ---- end of ABI 1.0 to 1.3 ---- */
+  /** Since 1.4 (check with TAILOR_HAS_MEMBER): a mixed batch's second targets [N] int64, or
+   *  NULL when the batch was not mixed. Only losses with TAILOR_LOSS_MIXED_TARGETS get it. */
+  TailorTensor targets_b;
+  /** Since 1.4: [N] float, the label mass of `targets` in each sample (targets_b has one
+   *  minus it); NULL exactly when targets_b is. */
+  TailorTensor mix_weight;
+  /** Since 1.4: every expert's logits [K, N, C] for losses with TAILOR_LOSS_NEEDS_EXPERTS
+   *  (`logits` is then the head's aggregate of them), else NULL. */
+  TailorTensor expert_logits;
 } TailorLossInput;
 
 /** Per-class statistics of one evaluation pass, reduced across ranks. */
 typedef struct TailorClassStats {
   uint32_t struct_size;
-  int32_t split;          /**< TailorSplit the stats come from */
+  int32_t split; /**< TailorSplit the stats come from */
   int64_t num_classes;
   const double* accuracy; /**< per-class recall in [0,1]; NaN for classes without samples */
   const int64_t* support; /**< samples per class in the evaluated split */
@@ -502,9 +537,13 @@ typedef struct TailorSamplerVTable {
  *  afterwards. Pointers are valid only during create(). \since 1.3 */
 typedef struct TailorHeadContext {
   uint32_t struct_size;
-  int64_t in_features;         /**< the backbone's feature_dim */
+  int64_t in_features; /**< the backbone's feature_dim */
   int64_t num_classes;
   const int64_t* class_counts; /**< train samples per class, [num_classes] */
+  /* ---- end of ABI 1.3 ---- */
+  /** Since 1.4: the backbone's number of experts K; heads with TAILOR_PLUGIN_MULTI_EXPERT
+   *  receive features [K, N, in_features] (also when K = 1), others are never built for K > 1. */
+  int64_t num_experts;
 } TailorHeadContext;
 
 /** Head vtable: features [N, in_features] -> logits [N, num_classes]. \since 1.3 */
@@ -533,15 +572,61 @@ typedef struct TailorHeadVTable {
   double (*get_eval_knob)(TailorInstance self);
   /** Optional (NULL when eval_knob is): sets the knob; fails for a value out of range. */
   TailorStatus (*set_eval_knob)(TailorInstance self, double value, TailorError* err);
+  /* ---- end of ABI 1.3 ---- */
+  /** Optional, since 1.4, heads with TAILOR_PLUGIN_MULTI_EXPERT: the model's logits [N, C]
+   *  from the experts' logits [K, N, C] that forward() returned; assign to `out`. NULL: the
+   *  mean over experts. */
+  TailorStatus (*aggregate)(TailorInstance self, TailorTensor expert_logits, TailorTensor out,
+                            TailorError* err);
 } TailorHeadVTable;
+
+/* ------------------------------------------------------------------------------------ */
+/* Batch mix (since 1.4)                                                                 */
+/* ------------------------------------------------------------------------------------ */
+
+/** Context a batch mix is created with, once per stage. Pointers are valid only during
+ *  create(). \since 1.4 */
+typedef struct TailorBatchMixContext {
+  uint32_t struct_size;
+  int64_t num_classes;
+  const int64_t* class_counts; /**< train samples per class, [num_classes] */
+  int64_t total_epochs;        /**< epochs of the stage that owns this batch mix */
+} TailorBatchMixContext;
+
+/** Batch-mix capability flags, returned by needs(). */
+#define TAILOR_MIX_NEEDS_SECOND_BATCH 0x1u /**< mix() reads inputs_b and targets_b */
+
+/** One training batch, on the training device after augmentation. Handles are borrowed for
+ *  the call. \since 1.4 */
+typedef struct TailorMixInput {
+  uint32_t struct_size;
+  TailorTensor inputs;    /**< [N, ...sample_shape] float */
+  TailorTensor targets;   /**< [N] int64 */
+  TailorTensor inputs_b;  /**< second batch from the second sampler stream, or NULL */
+  TailorTensor targets_b; /**< its targets [N] int64, or NULL */
+  uint64_t seed;          /**< the step's seed; every random draw of mix() derives from it */
+  const TailorClock* clock;
+} TailorMixInput;
+
+/** Batch-mix vtable: a training batch in, mixed inputs and paired targets out. \since 1.4 */
+typedef struct TailorBatchMixVTable {
+  uint32_t struct_size;
+  /** Capability flags TAILOR_MIX_*. */
+  uint32_t (*needs)(TailorInstance self);
+  /** Assign the mixed inputs [N, ...] to `out_inputs`, the second targets [N] int64 to
+   *  `out_targets_b` and the label mass of the first targets [N] float to `out_mix_weight`;
+   *  leave `out_inputs` undefined to pass the batch on unmixed. */
+  TailorStatus (*mix)(TailorInstance self, const TailorMixInput* input, TailorTensor out_inputs,
+                      TailorTensor out_targets_b, TailorTensor out_mix_weight, TailorError* err);
+} TailorBatchMixVTable;
 
 /* ------------------------------------------------------------------------------------ */
 /* The descriptor                                                                        */
 /* ------------------------------------------------------------------------------------ */
 
 /** Context passed to create(); `kind_context` points to the kind's context struct
- *  (TailorBackboneContext, TailorLossContext, TailorSamplerContext, TailorHeadContext; NULL
- *  for datasets). */
+ *  (TailorBackboneContext, TailorLossContext, TailorSamplerContext, TailorHeadContext,
+ *  TailorBatchMixContext; NULL for datasets). */
 typedef struct TailorCreateArgs {
   uint32_t struct_size;
   const TailorHostApi* api;
@@ -556,10 +641,10 @@ typedef struct TailorPluginDescriptor {
   uint32_t struct_size; /**< sizeof(TailorPluginDescriptor) as the plugin compiled it */
   uint16_t abi_major;
   uint16_t abi_minor;
-  uint32_t kind;        /**< TailorKind */
-  uint32_t flags;       /**< TAILOR_PLUGIN_* */
-  const char* name;     /**< registry name, [a-z0-9_]+ */
-  const char* version;  /**< plugin version, semver */
+  uint32_t kind;       /**< TailorKind */
+  uint32_t flags;      /**< TAILOR_PLUGIN_* */
+  const char* name;    /**< registry name, [a-z0-9_]+ */
+  const char* version; /**< plugin version, semver */
   const char* description;
   /** Parameter schema, one line per key: "key\ttype\tdefault\tconstraint\tdoc", where type
    *  is bool|int|float|string|int[]|float[]|string[] and default is a TOML literal, or
@@ -572,7 +657,8 @@ typedef struct TailorPluginDescriptor {
   TailorStatus (*create)(const TailorCreateArgs* args, TailorInstance* out, TailorError* err);
   void (*destroy)(TailorInstance self);
   /** Kind vtable: TailorDatasetVTable, TailorBackboneVTable, TailorLossVTable,
-   *  TailorSamplerVTable or TailorHeadVTable; each starts with its own struct_size. */
+   *  TailorSamplerVTable, TailorHeadVTable or TailorBatchMixVTable; each starts with its
+   *  own struct_size. */
   const void* vtable;
   void* reserved[4];
 } TailorPluginDescriptor;

@@ -1,11 +1,12 @@
 // tailor/components.hpp - the C++ base classes plugin authors implement.
 //
-// Subclass one of tailor::Dataset, tailor::Backbone, tailor::Loss, tailor::Sampler or
-// tailor::Head, give the class a nested `Options` struct (see tailor/options.hpp) and the
-// constructor the kind requires, then name it once with TAILOR_DATASET_PLUGIN,
-// TAILOR_BACKBONE_PLUGIN, TAILOR_LOSS_PLUGIN, TAILOR_SAMPLER_PLUGIN or TAILOR_HEAD_PLUGIN
-// (tailor/plugin.hpp). Every virtual call may throw: the generated trampolines turn
-// tailor::Error, c10::Error and any other exception into a status and message for the host.
+// Subclass one of tailor::Dataset, tailor::Backbone, tailor::Loss, tailor::Sampler,
+// tailor::Head or tailor::BatchMix, give the class a nested `Options` struct (see
+// tailor/options.hpp) and the constructor the kind requires, then name it once with
+// TAILOR_DATASET_PLUGIN, TAILOR_BACKBONE_PLUGIN, TAILOR_LOSS_PLUGIN, TAILOR_SAMPLER_PLUGIN,
+// TAILOR_HEAD_PLUGIN or TAILOR_BATCH_MIX_PLUGIN (tailor/plugin.hpp). Every virtual call may throw:
+// the generated trampolines turn tailor::Error, c10::Error and any other exception into a status
+// and message for the host.
 #pragma once
 
 #include <ATen/Tensor.h>
@@ -138,6 +139,11 @@ struct BackboneContext {
 /// A backbone maps a batch of inputs to features [N, feature_dim()]. Every parameter and
 /// buffer must be registered on module(): the host moves it between devices, switches
 /// train/eval, optimises and checkpoints through it.
+///
+/// Multi-expert backbones (RIDE, SADE: a shared stem and K expert branches) return
+/// num_experts() = K > 1 and then forward() returns [K, N, feature_dim()], expert k's
+/// features at [k]. The host pairs them with a multi-expert head (Head::kMultiExpert), which
+/// gives each expert its own classifier; a single-expert head is refused at config time.
 class Backbone {
  public:
   /// Set to true in a subclass whose BatchNorm layers honour BackboneContext::sync_batchnorm
@@ -161,6 +167,9 @@ class Backbone {
                                         const NamedTensors& /*params*/) {
     throw Error("this backbone has no functional forward");
   }
+  /// Number of experts K; forward() returns [K, N, D] when K > 1. Must not change after
+  /// construction. Default: 1. \since SDK 1.4
+  virtual int64_t num_experts() const { return 1; }
 };
 
 // ----------------------------------------------------------------------------------------
@@ -184,16 +193,47 @@ constexpr uint32_t kValidationStats = TAILOR_LOSS_NEEDS_VAL_STATS;  ///< on_vali
 constexpr uint32_t kFeatureBank = TAILOR_LOSS_NEEDS_FEATURE_BANK;   ///< on_feature_bank()
 constexpr uint32_t kMetaStep = TAILOR_LOSS_NEEDS_META_STEP;         ///< meta_update()
 constexpr uint32_t kNormedHead = TAILOR_LOSS_NORMED_HEAD;           ///< cosine classifier
+/// forward() honours LossInput::targets_b and mix_weight (a batch-mix plugin's mixed batch);
+/// the host refuses a batch mix with a loss that does not say so. \since SDK 1.4
+constexpr uint32_t kMixedTargets = TAILOR_LOSS_MIXED_TARGETS;
+/// forward() reads LossInput::expert_logits; the host refuses the loss without a
+/// multi-expert model. \since SDK 1.4
+constexpr uint32_t kExpertLogits = TAILOR_LOSS_NEEDS_EXPERTS;
 }  // namespace needs
 
 /// One batch as a loss sees it.
 struct LossInput {
-  at::Tensor logits;    ///< [N, C]
+  at::Tensor logits;    ///< [N, C]; of a multi-expert model, the aggregate of the experts'
   at::Tensor targets;   ///< [N] int64
   at::Tensor features;  ///< [N, D]; undefined unless needs() has kFeatures
   at::Tensor indices;   ///< [N] int64; undefined unless needs() has kIndices
   Clock clock;
+  /// A mixed batch's second targets [N] int64 (CutMix, mixup); undefined when the batch was
+  /// not mixed. Only passed to losses with needs::kMixedTargets. \since SDK 1.4
+  at::Tensor targets_b;
+  /// [N] float: the label mass of `targets` in sample i; `targets_b` has 1 - mix_weight.
+  /// Defined exactly when targets_b is. \since SDK 1.4
+  at::Tensor mix_weight;
+  /// [K, N, C]: every expert's logits, for losses with needs::kExpertLogits (RIDE, SADE);
+  /// undefined otherwise. \since SDK 1.4
+  at::Tensor expert_logits;
+
+  /// Whether the batch was mixed (targets_b and mix_weight are defined).
+  bool mixed() const { return targets_b.defined(); }
 };
+
+/// The loss of a batch that may be mixed, from `term(targets, multiplier)`, the loss on the
+/// given targets with sample i's contribution multiplied by multiplier[i] (an undefined
+/// multiplier means 1) and reduced as the loss reduces (its mean, or its weighted mean with
+/// the denominator it uses unmixed). Unmixed: term(targets, {}). Mixed: term(targets, m) +
+/// term(targets_b, 1 - m), m = mix_weight, which is the official CutMix/mixup criterion
+/// `lam * L(out, y_a) + (1 - lam) * L(out, y_b)` when m is lam everywhere, for any L,
+/// margins and weights that depend on the target included. \since SDK 1.4
+template <class Term>
+at::Tensor paired_targets_loss(const LossInput& in, Term&& term) {
+  if (!in.mixed()) return term(in.targets, at::Tensor());
+  return term(in.targets, in.mix_weight) + term(in.targets_b, in.mix_weight.neg().add(1.0));
+}
 
 /// Per-class results of one evaluation pass.
 struct ClassStats {
@@ -296,6 +336,9 @@ struct HeadContext {
   int64_t in_features = 0;  ///< the backbone's feature_dim
   int64_t num_classes = 0;
   std::vector<int64_t> class_counts;  ///< train samples per class
+  /// The backbone's number of experts K (>= 1). Only multi-expert heads are built for K > 1.
+  /// \since SDK 1.4
+  int64_t num_experts = 1;
 };
 
 /// Base class of head plugins: the classifier on the backbone's features, logits [N, C] =
@@ -311,6 +354,11 @@ class Head {
   /// NormedLinear); the descriptor then carries TAILOR_PLUGIN_NORMED_LOGITS, which losses
   /// that need a cosine classifier require.
   static constexpr bool kNormedLogits = false;
+  /// Set to true in a subclass that classifies K experts' features: forward() then maps
+  /// [K, N, D] to [K, N, C] (one classifier per expert, K = HeadContext::num_experts, also
+  /// when K = 1) and aggregate() combines the experts' logits. The descriptor then carries
+  /// TAILOR_PLUGIN_MULTI_EXPERT. \since SDK 1.4
+  static constexpr bool kMultiExpert = false;
 
   virtual ~Head() = default;
 
@@ -336,6 +384,58 @@ class Head {
   virtual double eval_knob_value() const { return 0.0; }
   /// Sets the knob; throw tailor::Error for a value out of range.
   virtual void set_eval_knob(double /*value*/) { throw Error("this head has no evaluation knob"); }
+  /// Multi-expert heads: the model's logits [N, C] from the experts' logits [K, N, C] (what
+  /// evaluation scores, and what losses without needs::kExpertLogits train). Default: the
+  /// mean over experts. Override for learned weights or routing. \since SDK 1.4
+  virtual at::Tensor aggregate(const at::Tensor& expert_logits) { return expert_logits.mean(0); }
+};
+
+// ----------------------------------------------------------------------------------------
+// BatchMix
+// ----------------------------------------------------------------------------------------
+
+/// What a batch mix is built for (once per stage). \since SDK 1.4
+struct BatchMixContext {
+  int64_t num_classes = 0;
+  std::vector<int64_t> class_counts;  ///< train samples per class
+  int64_t total_epochs = 0;           ///< epochs of the stage that owns this batch mix
+};
+
+/// One training batch as a batch mix sees it, on the training device after augmentation.
+/// \since SDK 1.4
+struct MixInput {
+  at::Tensor inputs;     ///< [N, ...sample_shape]
+  at::Tensor targets;    ///< [N] int64
+  at::Tensor inputs_b;   ///< a second batch of the same shape from the second sampler stream
+  at::Tensor targets_b;  ///< its targets; both undefined unless wants_second_batch()
+  /// The step's seed: draw every random number (lambda, box, permutation) from it, e.g.
+  /// with tailor::SampleRng(seed, 0), so that a step is reproducible and every
+  /// data-parallel rank draws the same numbers.
+  uint64_t seed = 0;
+  Clock clock;
+};
+
+/// What a batch mix returns. Leave `inputs` undefined to pass the batch on unmixed (a mix
+/// probability, a schedule that mixes only in some epochs).
+struct MixOutput {
+  at::Tensor inputs;      ///< [N, ...] the mixed inputs
+  at::Tensor targets_b;   ///< [N] int64 second targets
+  at::Tensor mix_weight;  ///< [N] float: label mass of the original targets (of targets_b: 1 - it)
+};
+
+/// Base class of batch-mix plugins: between the loader and the model, mixes the inputs of a
+/// training batch and returns paired targets, which LossInput carries to losses that declare
+/// needs::kMixedTargets (tailor::paired_targets_loss). Construct with
+/// `Class(const Options&, const BatchMixContext&)`. \since SDK 1.4
+class BatchMix {
+ public:
+  virtual ~BatchMix() = default;
+
+  /// True: the host draws a second batch for every step from the second sampler stream
+  /// (`[batch_mix.sampler]`, default class_balanced), e.g. CMO's minority-oversampled batch.
+  virtual bool wants_second_batch() const { return false; }
+  /// The mixed batch.
+  virtual MixOutput mix(const MixInput& input) = 0;
 };
 
 }  // namespace tailor

@@ -11,8 +11,8 @@
 //   };
 //   TAILOR_LOSS_PLUGIN(MyLoss, "my_loss", "1.0.0", "One-line description.")
 //
-// TAILOR_DATASET_PLUGIN, TAILOR_BACKBONE_PLUGIN, TAILOR_SAMPLER_PLUGIN and TAILOR_HEAD_PLUGIN
-// do the same for the other kinds.
+// TAILOR_DATASET_PLUGIN, TAILOR_BACKBONE_PLUGIN, TAILOR_SAMPLER_PLUGIN, TAILOR_HEAD_PLUGIN and
+// TAILOR_BATCH_MIX_PLUGIN do the same for the other kinds.
 // The macro emits the two exported symbols (tailor_plugin_v<major> and the fingerprint marker)
 // and a static descriptor whose function pointers are noexcept trampolines: each catches
 // tailor::Error, c10::Error, any std::exception and any other type and reports it as a
@@ -120,6 +120,9 @@ constexpr bool overrides_forward_functional =
 template <typename Class>
 constexpr bool overrides_head_forward_functional =
     !std::is_same_v<decltype(&Class::forward_functional), decltype(&Head::forward_functional)>;
+template <typename Class>
+constexpr bool overrides_aggregate =
+    !std::is_same_v<decltype(&Class::aggregate), decltype(&Head::aggregate)>;
 
 inline ClassStats to_class_stats(const TailorClassStats& s) {
   ClassStats stats;
@@ -288,9 +291,20 @@ struct BackboneGlue : GlueCommon<Class, Backbone> {
           self_of<Backbone>(self).forward_functional(payload::tensor(inputs), read_dict(params));
     });
   }
+  static int64_t num_experts(TailorInstance self) noexcept {
+    try {
+      return self_of<Backbone>(self).num_experts();
+    } catch (...) {
+      return 1;
+    }
+  }
   static constexpr TailorBackboneVTable vtable = {
-      sizeof(TailorBackboneVTable), &feature_dim, &module, &forward,
-      overrides_forward_functional<Class> ? &forward_functional : nullptr};
+      sizeof(TailorBackboneVTable),
+      &feature_dim,
+      &module,
+      &forward,
+      overrides_forward_functional<Class> ? &forward_functional : nullptr,
+      &num_experts};
 };
 
 // -- loss glue -----------------------------------------------------------------------------
@@ -337,6 +351,13 @@ struct LossGlue : GlueCommon<Class, Loss> {
       if (in->features != nullptr) input.features = payload::tensor(in->features);
       if (in->indices != nullptr) input.indices = payload::tensor(in->indices);
       input.clock = to_clock(in->clock);
+      if (TAILOR_HAS_MEMBER(in, TailorLossInput, expert_logits)) {
+        if (in->targets_b != nullptr && in->mix_weight != nullptr) {
+          input.targets_b = payload::tensor(in->targets_b);
+          input.mix_weight = payload::tensor(in->mix_weight);
+        }
+        if (in->expert_logits != nullptr) input.expert_logits = payload::tensor(in->expert_logits);
+      }
       payload::tensor(out) = self_of<Loss>(self).forward(input);
     });
   }
@@ -447,7 +468,8 @@ template <typename Class>
 struct HeadGlue : GlueCommon<Class, Head> {
   using Common = GlueCommon<Class, Head>;
   static constexpr uint32_t kKind = TAILOR_KIND_HEAD;
-  static constexpr uint32_t kFlags = Class::kNormedLogits ? TAILOR_PLUGIN_NORMED_LOGITS : 0u;
+  static constexpr uint32_t kFlags = (Class::kNormedLogits ? TAILOR_PLUGIN_NORMED_LOGITS : 0u) |
+                                     (Class::kMultiExpert ? TAILOR_PLUGIN_MULTI_EXPERT : 0u);
 
   static TailorStatus create(const TailorCreateArgs* args, TailorInstance* out,
                              TailorError* err) noexcept {
@@ -461,6 +483,8 @@ struct HeadGlue : GlueCommon<Class, Head> {
       context.num_classes = c->num_classes;
       if (c->class_counts != nullptr)
         context.class_counts.assign(c->class_counts, c->class_counts + c->num_classes);
+      if (TAILOR_HAS_MEMBER(c, TailorHeadContext, num_experts) && c->num_experts > 0)
+        context.num_experts = c->num_experts;
       auto inst = std::make_unique<Instance<Head>>();
       inst->object = std::make_unique<Class>(options, context);
       *out = reinterpret_cast<TailorInstance>(inst.release());
@@ -503,6 +527,14 @@ struct HeadGlue : GlueCommon<Class, Head> {
   static TailorStatus set_eval_knob(TailorInstance self, double value, TailorError* err) noexcept {
     return guarded(err, [&] { self_of<Head>(self).set_eval_knob(value); });
   }
+  static TailorStatus aggregate(TailorInstance self, TailorTensor expert_logits, TailorTensor out,
+                                TailorError* err) noexcept {
+    return guarded(err, [&] {
+      payload::tensor(out) = self_of<Head>(self).aggregate(payload::tensor(expert_logits));
+    });
+  }
+  static_assert(Class::kMultiExpert || !overrides_aggregate<Class>,
+                "aggregate() is for multi-expert heads: set kMultiExpert = true");
   static constexpr TailorHeadVTable vtable = {
       sizeof(TailorHeadVTable),
       &module,
@@ -511,7 +543,59 @@ struct HeadGlue : GlueCommon<Class, Head> {
       &reset_parameters,
       &eval_knob,
       &get_eval_knob,
-      &set_eval_knob};
+      &set_eval_knob,
+      overrides_aggregate<Class> ? &aggregate : nullptr};
+};
+
+// -- batch-mix glue ------------------------------------------------------------------------
+
+template <typename Class>
+struct BatchMixGlue : GlueCommon<Class, BatchMix> {
+  using Common = GlueCommon<Class, BatchMix>;
+  static constexpr uint32_t kKind = TAILOR_KIND_BATCH_MIX;
+
+  static TailorStatus create(const TailorCreateArgs* args, TailorInstance* out,
+                             TailorError* err) noexcept {
+    return guarded(err, [&] {
+      Common::adopt_api(args);
+      auto options = read_options<typename Class::Options>(*args->config);
+      const auto* c = static_cast<const TailorBatchMixContext*>(args->kind_context);
+      TAILOR_CHECK(c != nullptr, "batch mix created without a context");
+      BatchMixContext context;
+      context.num_classes = c->num_classes;
+      if (c->class_counts != nullptr)
+        context.class_counts.assign(c->class_counts, c->class_counts + c->num_classes);
+      context.total_epochs = c->total_epochs;
+      auto inst = std::make_unique<Instance<BatchMix>>();
+      inst->object = std::make_unique<Class>(options, context);
+      *out = reinterpret_cast<TailorInstance>(inst.release());
+    });
+  }
+  static uint32_t needs(TailorInstance self) noexcept {
+    try {
+      return self_of<BatchMix>(self).wants_second_batch() ? TAILOR_MIX_NEEDS_SECOND_BATCH : 0u;
+    } catch (...) {
+      return 0;
+    }
+  }
+  static TailorStatus mix(TailorInstance self, const TailorMixInput* in, TailorTensor out_inputs,
+                          TailorTensor out_targets_b, TailorTensor out_weight,
+                          TailorError* err) noexcept {
+    return guarded(err, [&] {
+      MixInput input;
+      input.inputs = payload::tensor(in->inputs);
+      input.targets = payload::tensor(in->targets);
+      if (in->inputs_b != nullptr) input.inputs_b = payload::tensor(in->inputs_b);
+      if (in->targets_b != nullptr) input.targets_b = payload::tensor(in->targets_b);
+      input.seed = in->seed;
+      input.clock = to_clock(in->clock);
+      MixOutput result = self_of<BatchMix>(self).mix(input);
+      payload::tensor(out_inputs) = std::move(result.inputs);
+      payload::tensor(out_targets_b) = std::move(result.targets_b);
+      payload::tensor(out_weight) = std::move(result.mix_weight);
+    });
+  }
+  static constexpr TailorBatchMixVTable vtable = {sizeof(TailorBatchMixVTable), &needs, &mix};
 };
 
 }  // namespace detail
@@ -567,3 +651,7 @@ struct HeadGlue : GlueCommon<Class, Head> {
 /// \since SDK 1.3
 #define TAILOR_HEAD_PLUGIN(CLASS, NAME, VERSION, DESCRIPTION) \
   TAILOR_DEFINE_PLUGIN_(::tailor::detail::HeadGlue<CLASS>, NAME, VERSION, DESCRIPTION)
+
+/// Names a tailor::BatchMix subclass as a batch-mix plugin. \since SDK 1.4
+#define TAILOR_BATCH_MIX_PLUGIN(CLASS, NAME, VERSION, DESCRIPTION) \
+  TAILOR_DEFINE_PLUGIN_(::tailor::detail::BatchMixGlue<CLASS>, NAME, VERSION, DESCRIPTION)
