@@ -3,11 +3,11 @@
 
 #include "cli/run_command.hpp"
 
-#include "config/experiment.hpp"
-#include "config/schema.hpp"
 #include "cli/run_control.hpp"
-#include "engine/experiment.hpp"
+#include "config/experiment.hpp"
 #include "config/options.hpp"
+#include "config/schema.hpp"
+#include "engine/experiment.hpp"
 #include "engine/threads.hpp"
 #include "engine/trainer.hpp"
 #include "plugins/host_api.hpp"
@@ -24,17 +24,17 @@
 #include <c10/util/Exception.h>
 #include <torch/version.h>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include <cmath>
-#include <cstdlib>
-#include <optional>
 #include <csignal>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #ifndef TAILOR_GIT_REVISION
@@ -108,11 +108,15 @@ int plugins_list(const Command& cmd) {
   std::vector<Shadowed> shadowed;
   const auto found = loader.discover(&refused, &shadowed);
   for (uint32_t kind : {TAILOR_KIND_DATASET, TAILOR_KIND_BACKBONE, TAILOR_KIND_HEAD,
-                        TAILOR_KIND_LOSS, TAILOR_KIND_SAMPLER}) {
-    std::cout << (kind == TAILOR_KIND_LOSS ? "losses" : std::string(kind_name(kind)) + "s") << ":\n";
+                        TAILOR_KIND_LOSS, TAILOR_KIND_SAMPLER, TAILOR_KIND_BATCH_MIX}) {
+    std::cout << (kind == TAILOR_KIND_LOSS        ? std::string("losses")
+                  : kind == TAILOR_KIND_BATCH_MIX ? std::string("batch mixes")
+                                                  : std::string(kind_name(kind)) + "s")
+              << ":\n";
     for (const auto* p : found)
       if (p->kind == kind)
-        std::cout << "  " << p->name << std::string(p->name.size() < 22 ? 22 - p->name.size() : 1, ' ')
+        std::cout << "  " << p->name
+                  << std::string(p->name.size() < 22 ? 22 - p->name.size() : 1, ' ')
                   << p->descriptor->description << "\n"
                   << "  " << std::string(22, ' ') << p->path.string() << "\n";
   }
@@ -166,11 +170,13 @@ int plugins_inspect(const Command& cmd) {
 
 template <class T>
 void reference_table(std::ostream& out, const std::string& section, const std::string& about) {
-  out << "## [" << section << "]\n\n" << about << "\n\n"
+  out << "## [" << section << "]\n\n"
+      << about << "\n\n"
       << "| key | type | default | constraint | meaning |\n|---|---|---|---|---|\n";
   for (const auto& e : parse_schema(schema_of<T>())) {
     std::string doc = e.doc;
-    for (size_t p = 0; (p = doc.find('|', p)) != std::string::npos; p += 2) doc.replace(p, 1, "\\|");
+    for (size_t p = 0; (p = doc.find('|', p)) != std::string::npos; p += 2)
+      doc.replace(p, 1, "\\|");
     out << "| `" << e.key << "` | " << e.type << " | `" << e.default_literal << "` | "
         << e.constraint << " | " << doc << " |\n";
   }
@@ -180,17 +186,28 @@ void reference_table(std::ostream& out, const std::string& section, const std::s
 int config_reference() {
   std::ostream& out = std::cout;
   reference_table<ExperimentOptions>(out, "experiment", "The run as a whole.");
-  reference_table<TrainOptions>(out, "train", "Shared by every stage unless a stage's `[stage.train]` overrides it.");
-  reference_table<OptimizerOptions>(out, "optimizer", "Per stage: `[stage.optimizer]` overrides keys.");
-  reference_table<ScheduleOptions>(out, "schedule", "Per stage: `[stage.schedule]` overrides keys; epochs count from the stage's start.");
+  reference_table<TrainOptions>(
+      out, "train", "Shared by every stage unless a stage's `[stage.train]` overrides it.");
+  reference_table<OptimizerOptions>(out, "optimizer",
+                                    "Per stage: `[stage.optimizer]` overrides keys.");
+  reference_table<ScheduleOptions>(
+      out, "schedule",
+      "Per stage: `[stage.schedule]` overrides keys; epochs count from the stage's start.");
   reference_table<EvalOptions>(out, "eval", "The evaluation convention, recorded in summary.json.");
-  reference_table<MetaOptions>(out, "meta", "The one-step look-ahead for losses that request a meta step.");
+  reference_table<MetaOptions>(out, "meta",
+                               "The one-step look-ahead for losses that request a meta step.");
   reference_table<ReportOptions>(
       out, "report",
       "What a run writes besides its metrics: the HTML report and TensorBoard event files.");
-  reference_table<DistributedOptions>(out, "distributed", "Data-parallel training over several processes (`docs/distributed.md`); a single process ignores it.");
+  reference_table<DistributedOptions>(out, "distributed",
+                                      "Data-parallel training over several processes "
+                                      "(`docs/distributed.md`); a single process ignores it.");
   reference_table<PluginsOptions>(out, "plugins", "Where plugins are searched.");
-  reference_table<StageOptions>(out, "[stage]", "Each `[[stage]]` table; its `train`, `optimizer`, `schedule`, `sampler` and `loss` sub-tables override the global sections for that stage. A stage without a `loss` table shares the global loss instance (and its state).");
+  reference_table<StageOptions>(
+      out, "[stage]",
+      "Each `[[stage]]` table; its `train`, `optimizer`, `schedule`, `sampler` and `loss` "
+      "sub-tables override the global sections for that stage. A stage without a `loss` table "
+      "shares the global loss instance (and its state).");
   return 0;
 }
 
@@ -199,15 +216,24 @@ int config_reference() {
 int execute(const Command& cmd) {
   try {
     switch (cmd.kind) {
-      case Command::Kind::kRun: return run_command(cmd);
-      case Command::Kind::kValidate: return validate_command(cmd);
-      case Command::Kind::kSweep: return sweep(cmd);
-      case Command::Kind::kCompare: return compare(cmd);
-      case Command::Kind::kReport: return report(cmd);
-      case Command::Kind::kPluginsList: return plugins_list(cmd);
-      case Command::Kind::kPluginsDescribe: return plugins_describe(cmd);
-      case Command::Kind::kPluginsInspect: return plugins_inspect(cmd);
-      case Command::Kind::kConfigReference: return config_reference();
+      case Command::Kind::kRun:
+        return run_command(cmd);
+      case Command::Kind::kValidate:
+        return validate_command(cmd);
+      case Command::Kind::kSweep:
+        return sweep(cmd);
+      case Command::Kind::kCompare:
+        return compare(cmd);
+      case Command::Kind::kReport:
+        return report(cmd);
+      case Command::Kind::kPluginsList:
+        return plugins_list(cmd);
+      case Command::Kind::kPluginsDescribe:
+        return plugins_describe(cmd);
+      case Command::Kind::kPluginsInspect:
+        return plugins_inspect(cmd);
+      case Command::Kind::kConfigReference:
+        return config_reference();
     }
   } catch (const c10::Error& e) {
     // LibTorch's messages carry a C++ stack trace; the user needs the first line only.

@@ -274,6 +274,7 @@ struct StageOptions {
   std::vector<std::string> freeze = {};
   std::vector<std::string> reinit = {};
   bool reset_optimizer = false;
+  bool shift_bn = false;
 
   template <class V>
   void visit(V& v) {
@@ -286,6 +287,10 @@ struct StageOptions {
     v("reset_optimizer", reset_optimizer,
       "Start the stage with a fresh optimizer state; otherwise momentum carries over when the "
       "trainable parameters are the same.");
+    v("shift_bn", shift_bn,
+      "With freeze = [\"backbone\"]: keep the backbone's BatchNorm in training mode, so its "
+      "running statistics are re-estimated on this stage's sampler while every weight stays "
+      "fixed (MiSLAS's shifted BatchNorm).");
   }
 };
 

@@ -4,6 +4,7 @@
 #include "config/experiment.hpp"
 #include "engine/preflight.hpp"
 
+#include <spdlog/spdlog.h>
 #include <torch/cuda.h>
 #include <torch/utils.h>
 
@@ -64,6 +65,36 @@ LossPlugin& Experiment::create_loss(const PluginSection& section, int64_t epochs
   return loss;
 }
 
+void Experiment::create_batch_mix(StagePlan& plan, const BatchMixSection& section,
+                                  const SamplerContext& sampler) {
+  const std::string& mix = section.mix.plugin->name;
+  if ((plan.loss->needs() & TAILOR_LOSS_MIXED_TARGETS) == 0)
+    throw ConfigError("stage '" + plan.stage.name + "': batch mix '" + mix +
+                      "' mixes samples of two classes, but loss '" + plan.loss->name() +
+                      "' cannot take mixed targets (its needs() lacks tailor::needs::"
+                      "kMixedTargets); use a loss that can (ce, balanced_softmax, "
+                      "logit_adjustment, ldam) or set [batch_mix] plugin = \"none\"");
+  if (plan.train.cuda_graph)
+    spdlog::warn("stage '{}': [train] cuda_graph is ignored with batch mix '{}'", plan.stage.name,
+                 mix);
+  BatchMixContext context;
+  context.num_classes = sampler.num_classes;
+  context.class_counts = sampler.class_counts;
+  context.total_epochs = sampler.total_epochs;
+  try {
+    batch_mixes_.push_back(std::make_unique<BatchMixPlugin>(*section.mix.plugin,
+                                                            section.mix.values.config(), context));
+    plan.batch_mix = batch_mixes_.back().get();
+    if (plan.batch_mix->wants_second_batch()) {
+      mix_samplers_.push_back(std::make_unique<SamplerPlugin>(
+          *section.sampler.plugin, section.sampler.values.config(), sampler));
+      plan.mix_sampler = mix_samplers_.back().get();
+    }
+  } catch (const PluginError& error) {
+    throw ConfigError("stage '" + plan.stage.name + "': " + error.what());
+  }
+}
+
 // After the losses, as the host-built head was: its weights are the next draws from
 // LibTorch's generator.
 void Experiment::create_head() {
@@ -73,6 +104,30 @@ void Experiment::create_head() {
                context.in_features, "; it must be positive");
   context.num_classes = dataset_->info().num_classes;
   context.class_counts = class_counts_;
+  context.num_experts = backbone_->num_experts();
+  const std::string& head_name = config_.head.plugin->name;
+  const bool multi = (config_.head.plugin->descriptor->flags & TAILOR_PLUGIN_MULTI_EXPERT) != 0;
+  if (context.num_experts > 1 && !multi)
+    throw ConfigError("backbone '" + backbone_->name() + "' has " +
+                      std::to_string(context.num_experts) + " experts, but head '" + head_name +
+                      "' is a single-expert head; set [head] plugin = \"experts\" (one "
+                      "classifier per expert) or [backbone] num_experts = 1");
+  for (const auto& loss : losses_) {
+    const uint32_t needs = loss->needs();
+    if ((needs & TAILOR_LOSS_NEEDS_EXPERTS) != 0 && context.num_experts < 2)
+      throw ConfigError("loss '" + loss->name() + "' trains several experts, but backbone '" +
+                        backbone_->name() + "' has one; set [backbone] num_experts (e.g. 3) " +
+                        "and [head] plugin = \"experts\"");
+    const uint32_t per_feature =
+        TAILOR_LOSS_NEEDS_FEATURES | TAILOR_LOSS_NEEDS_FEATURE_BANK | TAILOR_LOSS_NEEDS_META_STEP;
+    if (multi && (needs & per_feature) != 0)
+      throw ConfigError("loss '" + loss->name() +
+                        "' reads the features or takes a meta step, which a multi-expert model "
+                        "(head '" +
+                        head_name +
+                        "') does not offer: its features are per expert; "
+                        "use a single-expert head and backbone with this loss");
+  }
   head_ = std::make_unique<HeadPlugin>(*config_.head.plugin, config_.head.values.config(), context);
   bool meta = false;
   for (const auto& loss : losses_)
@@ -148,6 +203,7 @@ std::unique_ptr<Experiment> Experiment::build(ResolvedConfig config, int cuda_in
       throw ConfigError("stage '" + plan.stage.name + "': " + error.what());
     }
     plan.sampler = e->samplers_.back().get();
+    if (s.batch_mix) e->create_batch_mix(plan, *s.batch_mix, sampler);
     if ((plan.loss->needs() & TAILOR_LOSS_NEEDS_META_STEP) != 0 && plan.train.accumulate > 1)
       throw ConfigError("stage '" + plan.stage.name + "': loss '" + plan.loss->name() +
                         "' takes a meta step on every batch, which gradient accumulation would "

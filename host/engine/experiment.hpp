@@ -12,8 +12,10 @@ namespace tailor::host {
 
 /// One stage as the trainer runs it: its resolved options, its loss and its sampler.
 struct StagePlan : StageSettings {
-  LossPlugin* loss = nullptr;        ///< owned by the Experiment; stages may share one
-  SamplerPlugin* sampler = nullptr;  ///< owned by the Experiment; one per stage
+  LossPlugin* loss = nullptr;            ///< owned by the Experiment; stages may share one
+  SamplerPlugin* sampler = nullptr;      ///< owned by the Experiment; one per stage
+  BatchMixPlugin* batch_mix = nullptr;   ///< owned by the Experiment; null: no mixing
+  SamplerPlugin* mix_sampler = nullptr;  ///< the batch mix's second stream, when it wants one
 };
 
 /// The components of a resolved configuration: the dataset, backbone, losses, head and
@@ -46,6 +48,9 @@ class Experiment {
  private:
   explicit Experiment(ResolvedConfig config) : config_(std::move(config)) {}
   LossPlugin& create_loss(const PluginSection& section, int64_t epochs);
+  /// The stage's batch mix and its second sampler; refuses a loss without mixed targets.
+  void create_batch_mix(StagePlan& plan, const BatchMixSection& section,
+                        const SamplerContext& sampler);
   void create_head();
 
   ResolvedConfig config_;
@@ -54,6 +59,8 @@ class Experiment {
   std::vector<std::unique_ptr<LossPlugin>> losses_;  // parallel to config_.losses
   std::unique_ptr<HeadPlugin> head_;
   std::vector<std::unique_ptr<SamplerPlugin>> samplers_;  // parallel to stages_
+  std::vector<std::unique_ptr<BatchMixPlugin>> batch_mixes_;
+  std::vector<std::unique_ptr<SamplerPlugin>> mix_samplers_;
   std::vector<StagePlan> stages_;
   std::vector<int64_t> class_counts_;
   std::vector<int64_t> train_labels_;

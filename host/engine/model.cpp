@@ -15,18 +15,35 @@ Model::Model(BackbonePlugin& backbone, HeadPlugin& head)
 Model::Output Model::forward(const at::Tensor& inputs) {
   Output out;
   out.features = backbone_.forward(inputs);
-  TAILOR_CHECK(out.features.dim() == 2 && out.features.size(1) == feature_dim_, "backbone '",
-               backbone_.name(), "' returned features of shape ", out.features.sizes(),
-               ", expected [N, ", feature_dim_, "]");
-  out.logits = head_.forward(out.features);
+  if (!head_.multi_expert()) {
+    TAILOR_CHECK(out.features.dim() == 2 && out.features.size(1) == feature_dim_, "backbone '",
+                 backbone_.name(), "' returned features of shape ", out.features.sizes(),
+                 ", expected [N, ", feature_dim_, "]");
+    out.logits = head_.forward(out.features);
+    return out;
+  }
+  // Multi-expert: [K, N, D] features (a single-expert backbone's [N, D] is expert 0 of 1).
+  const int64_t k = backbone_.num_experts();
+  if (k == 1 && out.features.dim() == 2) out.features = out.features.unsqueeze(0);
+  TAILOR_CHECK(
+      out.features.dim() == 3 && out.features.size(0) == k && out.features.size(2) == feature_dim_,
+      "backbone '", backbone_.name(), "' returned features of shape ", out.features.sizes(),
+      ", expected [", k, ", N, ", feature_dim_, "] for its ", k, " experts");
+  out.expert_logits = head_.forward(out.features);
+  out.logits = head_.aggregate(out.expert_logits);
   return out;
 }
 
 Model::Output Model::forward_functional(const at::Tensor& inputs, const NamedTensors& params) {
+  TAILOR_CHECK(!head_.multi_expert(), "head '", head_.name(),
+               "' is a multi-expert head, which has no functional forward (the meta-learning "
+               "look-ahead); use a single-expert backbone and head with a meta-learned loss");
   NamedTensors backbone_params, head_params;
   for (const auto& [name, t] : params) {
-    if (name.rfind("backbone.", 0) == 0) backbone_params.emplace_back(name.substr(9), t);
-    else if (name.rfind("head.", 0) == 0) head_params.emplace_back(name.substr(5), t);
+    if (name.rfind("backbone.", 0) == 0)
+      backbone_params.emplace_back(name.substr(9), t);
+    else if (name.rfind("head.", 0) == 0)
+      head_params.emplace_back(name.substr(5), t);
   }
   Output out;
   out.features = backbone_params.empty() ? backbone_.forward(inputs)
@@ -58,8 +75,10 @@ bool Model::freeze(const std::vector<std::string>& parts) {
     if (!any) {
       std::string names;
       for (size_t i = 0; i < params.size() && i < 8; ++i) names += " " + params[i].first;
-      throw Error("freezes '" + part + "', which matches no parameter; use backbone, head, or a "
-                  "prefix of a parameter name, e.g.:" + names + " ...");
+      throw Error("freezes '" + part +
+                  "', which matches no parameter; use backbone, head, or a "
+                  "prefix of a parameter name, e.g.:" +
+                  names + " ...");
     }
   }
   for (auto& [name, p] : params) {

@@ -1,4 +1,4 @@
-// host/engine/model.hpp - a backbone plugin plus a head plugin.
+// host/engine/model.hpp - a backbone plugin plus a head plugin (one or K experts).
 #pragma once
 
 #include "plugins/instances.hpp"
@@ -14,9 +14,12 @@ class Model {
  public:
   Model(BackbonePlugin& backbone, HeadPlugin& head);
 
+  /// For a multi-expert head, features are [K, N, D], expert_logits [K, N, C] and logits the
+  /// head's aggregate [N, C]; otherwise features [N, D], logits [N, C], no expert_logits.
   struct Output {
     at::Tensor features;
     at::Tensor logits;
+    at::Tensor expert_logits;
   };
   Output forward(const at::Tensor& inputs);
   /// forward() with parameters substituted by full name; backbone names need the

@@ -14,9 +14,10 @@ namespace tailor::host {
 namespace {
 
 const std::vector<std::string> kSections = {
-    "experiment", "dataset", "backbone", "head",    "loss",  "train", "optimizer",
-    "schedule",   "sampler", "eval",     "meta",    "report",  "plugins", "stage", "distributed"};
-const std::vector<std::string> kStageTables = {"train", "optimizer", "schedule", "sampler", "loss"};
+    "experiment", "dataset", "backbone", "head",   "loss",    "train", "optimizer",   "schedule",
+    "sampler",    "eval",    "meta",     "report", "plugins", "stage", "distributed", "batch_mix"};
+const std::vector<std::string> kStageTables = {"train",   "optimizer", "schedule",
+                                               "sampler", "loss",      "batch_mix"};
 
 // The `plugin = "name"` key of a component table.
 std::string plugin_name(const toml::table* table, const std::string& section,
@@ -53,7 +54,8 @@ T read_layers(const std::string& name, const std::vector<const toml::table*>& la
   return value;
 }
 
-const toml::table* subtable(const toml::table& t, const std::string& key, const std::string& where) {
+const toml::table* subtable(const toml::table& t, const std::string& key,
+                            const std::string& where) {
   const toml::node* n = t.get(key);
   if (n == nullptr) return nullptr;
   if (!n->is_table())
@@ -68,8 +70,11 @@ PluginSection plugin_section(PluginLoader& loader, const std::string& name, uint
                              const Elsewhere& elsewhere) {
   PluginSection p;
   p.plugin = &loader.load(name, kind);
-  p.values = resolve_section(section, layers, parse_schema(p.plugin->schema_text), {"plugin"},
-                             elsewhere);
+  // A batch mix's table also holds the sub-table of its second sampler.
+  std::vector<std::string> ignored = {"plugin"};
+  if (kind == TAILOR_KIND_BATCH_MIX) ignored.push_back("sampler");
+  p.values =
+      resolve_section(section, layers, parse_schema(p.plugin->schema_text), ignored, elsewhere);
   return p;
 }
 
@@ -96,6 +101,44 @@ class KeyIndex {
 toml::table with_plugin(toml::table t, const PluginSection& p) {
   t.insert_or_assign("plugin", p.plugin->name);
   return t;
+}
+
+// The second stream of a batch mix: class-balanced unless [batch_mix.sampler] says otherwise.
+const ComponentKind kMixSamplerKind = {
+    "batch_mix.sampler", TAILOR_KIND_SAMPLER, "class_balanced", {}};
+
+// The plugin a [batch_mix] table names: "" for none (no table, no key, or "none").
+std::string mix_plugin(const toml::table* table, const std::string& where) {
+  if (table == nullptr || table->get("plugin") == nullptr) return "";
+  const toml::node* n = table->get("plugin");
+  if (!n->is_string())
+    throw ConfigError(origin_of(*n) + ": [" + where +
+                      "] plugin must be a string naming a batch-mix plugin, e.g. plugin = "
+                      "\"cmo\", or \"none\"");
+  const std::string name = n->as_string()->get();
+  return name == "none" ? "" : name;
+}
+
+// A stage's batch mix: `own` ([stage.batch_mix], may be null) over `global` ([batch_mix]).
+// The global table is a layer only under the same plugin, as for a stage's loss.
+std::optional<BatchMixSection> resolve_batch_mix(PluginLoader& loader, const std::string& where,
+                                                 const toml::table* own, const toml::table* global,
+                                                 const Elsewhere& elsewhere) {
+  const bool own_names = own != nullptr && own->get("plugin") != nullptr;
+  const std::string name = own_names ? mix_plugin(own, where) : mix_plugin(global, "batch_mix");
+  if (name.empty()) return std::nullopt;
+  const bool same = global != nullptr && mix_plugin(global, "batch_mix") == name;
+  auto sampler_of = [&](const toml::table* t, const std::string& at) -> const toml::table* {
+    return t != nullptr ? subtable(*t, "sampler", at) : nullptr;
+  };
+  BatchMixSection out;
+  out.mix = plugin_section(loader, name, TAILOR_KIND_BATCH_MIX, where,
+                           {own, same ? global : nullptr}, elsewhere);
+  // resolve_section ignores only "plugin"; the sampler sub-table is read below.
+  out.sampler =
+      resolve_component(loader, kMixSamplerKind, where + ".sampler", sampler_of(own, where),
+                        same ? sampler_of(global, "batch_mix") : nullptr, elsewhere);
+  return out;
 }
 
 }  // namespace
@@ -135,6 +178,9 @@ ResolvedConfig resolve(const fs::path& file, const std::vector<std::string>& ove
   index.add("head",
             parse_schema(
                 loader.load(chosen_plugin(head_table, kHeadKind), TAILOR_KIND_HEAD).schema_text));
+  const toml::table* mix_table = find_section(root, "batch_mix");
+  if (const std::string mix = mix_plugin(mix_table, "batch_mix"); !mix.empty())
+    index.add("batch_mix", parse_schema(loader.load(mix, TAILOR_KIND_BATCH_MIX).schema_text));
   index.add_host<ExperimentOptions>("experiment");
   index.add_host<TrainOptions>("train");
   index.add_host<OptimizerOptions>("optimizer");
@@ -165,8 +211,8 @@ ResolvedConfig resolve(const fs::path& file, const std::vector<std::string>& ove
     throw ConfigError("[eval] few_threshold (" + std::to_string(c.eval.few_threshold) +
                       ") is above many_threshold (" + std::to_string(c.eval.many_threshold) +
                       "); few-shot classes must have fewer samples than many-shot ones");
-  c.dataset = plugin_section(loader, dataset_name, TAILOR_KIND_DATASET, "dataset",
-                             {dataset_table}, elsewhere);
+  c.dataset = plugin_section(loader, dataset_name, TAILOR_KIND_DATASET, "dataset", {dataset_table},
+                             elsewhere);
   c.backbone = plugin_section(loader, backbone_name, TAILOR_KIND_BACKBONE, "backbone",
                               {backbone_table}, elsewhere);
   c.losses.push_back(
@@ -184,6 +230,7 @@ ResolvedConfig resolve(const fs::path& file, const std::vector<std::string>& ove
     s.schedule = schedule;
     s.sampler =
         resolve_component(loader, kSamplerKind, "sampler", sampler_table, nullptr, elsewhere);
+    s.batch_mix = resolve_batch_mix(loader, "batch_mix", mix_table, nullptr, elsewhere);
     c.stages.push_back(std::move(s));
     return c;
   }
@@ -200,6 +247,11 @@ ResolvedConfig resolve(const fs::path& file, const std::vector<std::string>& ove
     if (s.stage.name.empty()) s.stage.name = "stage" + std::to_string(i);
     if (s.stage.epochs < 1)
       throw ConfigError(origin_of(t) + ": [[stage]] " + where + " needs `epochs = N` (N >= 1)");
+    if (s.stage.shift_bn &&
+        std::find(s.stage.freeze.begin(), s.stage.freeze.end(), "backbone") == s.stage.freeze.end())
+      throw ConfigError(origin_of(t) + ": " + where +
+                        ".shift_bn = true re-estimates a frozen backbone's BatchNorm statistics; "
+                        "add freeze = [\"backbone\"] or remove shift_bn");
     for (const auto& part : s.stage.reinit)
       if (part != "head")
         throw ConfigError(origin_of(t) + ": " + where + ".reinit names '" + part +
@@ -207,7 +259,8 @@ ResolvedConfig resolve(const fs::path& file, const std::vector<std::string>& ove
     auto layers = [&](const char* name) {
       return std::vector<const toml::table*>{subtable(t, name, where), find_section(root, name)};
     };
-    s.train = read_layers<TrainOptions>(where + ".train", layers("train"), &s.train_values, elsewhere);
+    s.train =
+        read_layers<TrainOptions>(where + ".train", layers("train"), &s.train_values, elsewhere);
     s.train.epochs = s.stage.epochs;
     s.optimizer = read_layers<OptimizerOptions>(where + ".optimizer", layers("optimizer"),
                                                 &s.optimizer_values, elsewhere);
@@ -215,6 +268,8 @@ ResolvedConfig resolve(const fs::path& file, const std::vector<std::string>& ove
                                               &s.schedule_values, elsewhere);
     s.sampler = resolve_component(loader, kSamplerKind, where + ".sampler",
                                   subtable(t, "sampler", where), sampler_table, elsewhere);
+    s.batch_mix = resolve_batch_mix(loader, where + ".batch_mix", subtable(t, "batch_mix", where),
+                                    mix_table, elsewhere);
     if (const toml::table* own = subtable(t, "loss", where)) {
       const toml::node* named = own->get("plugin");
       const std::string name =
@@ -238,7 +293,13 @@ std::vector<const LoadedPlugin*> ResolvedConfig::loaded_plugins() const {
   };
   for (const auto& loss : losses) add(loss.plugin);
   add(sampler.plugin);
-  for (const auto& s : stages) add(s.sampler.plugin);
+  for (const auto& s : stages) {
+    add(s.sampler.plugin);
+    if (s.batch_mix) {
+      add(s.batch_mix->mix.plugin);
+      add(s.batch_mix->sampler.plugin);
+    }
+  }
   return out;
 }
 
@@ -267,7 +328,16 @@ toml::table ResolvedConfig::table() const {
   out.insert_or_assign("loss", with_plugin(losses.front().values.table(), losses.front()));
   out.insert_or_assign("head", component_table(head));
   out.insert_or_assign("sampler", component_table(sampler));
-  if (implicit_stage) return out;
+  auto mix_table = [](const BatchMixSection& m) {
+    toml::table t = with_plugin(m.mix.values.table(), m.mix);
+    t.insert_or_assign("sampler", component_table(m.sampler));
+    return t;
+  };
+  if (implicit_stage) {
+    if (stages.front().batch_mix)
+      out.insert_or_assign("batch_mix", mix_table(*stages.front().batch_mix));
+    return out;
+  }
   toml::array list;
   for (const auto& s : stages) {
     toml::table t;
@@ -279,12 +349,23 @@ toml::table ResolvedConfig::table() const {
     t.insert("freeze", std::move(freeze));
     t.insert("reinit", std::move(reinit));
     t.insert("reset_optimizer", s.stage.reset_optimizer);
+    if (s.stage.shift_bn) t.insert("shift_bn", true);
     toml::table train = s.train_values.table();
     train.erase("epochs");
     t.insert("train", std::move(train));
     t.insert("optimizer", s.optimizer_values.table());
     t.insert("schedule", s.schedule_values.table());
     t.insert("sampler", component_table(s.sampler));
+    // Every stage states its batch mix, "none" included, so that the file reads the same
+    // without a global [batch_mix].
+    if (s.batch_mix) {
+      t.insert("batch_mix", mix_table(*s.batch_mix));
+    } else if (std::any_of(stages.begin(), stages.end(),
+                           [](const auto& x) { return x.batch_mix.has_value(); })) {
+      toml::table none;
+      none.insert("plugin", "none");
+      t.insert("batch_mix", std::move(none));
+    }
     // A stage without a loss table shares the global loss instance (and its state).
     if (s.loss != 0) t.insert("loss", with_plugin(losses[s.loss].values.table(), losses[s.loss]));
     list.push_back(std::move(t));

@@ -17,6 +17,7 @@
 #include <toml++/toml.h>
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,9 +38,18 @@ struct StageSettings {
   ScheduleOptions schedule;
 };
 
+/// A stage's batch mix: the plugin and the sampler of its second stream.
+struct BatchMixSection {
+  PluginSection mix;      ///< [stage.batch_mix] over [batch_mix]
+  PluginSection sampler;  ///< [stage.batch_mix.sampler] over [batch_mix.sampler]; class_balanced
+};
+
 /// One stage with every option resolved.
 struct StageConfig : StageSettings {
   PluginSection sampler;  ///< [stage.sampler] over [sampler] (see component_sections.hpp)
+  /// Absent when neither [stage.batch_mix] nor [batch_mix] names a plugin, or one says
+  /// plugin = "none".
+  std::optional<BatchMixSection> batch_mix;
   size_t loss = 0;  ///< index into ResolvedConfig::losses; stages without a loss table share 0
   ResolvedSection train_values, optimizer_values, schedule_values;
 };

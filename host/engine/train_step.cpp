@@ -20,6 +20,7 @@ void TrainStep::begin_epoch(const StagePlan& plan, Optimizer& optimizer, MetaLoo
   const uint32_t needs = plan.loss->needs();
   needs_features_ = (needs & TAILOR_LOSS_NEEDS_FEATURES) != 0;
   needs_indices_ = (needs & TAILOR_LOSS_NEEDS_INDICES) != 0;
+  needs_experts_ = (needs & TAILOR_LOSS_NEEDS_EXPERTS) != 0;
   bf16_ = plan.train.precision == TrainOptions::Precision::kBf16;
   if (!plan.train.cuda_graph) {
     graph_.reset();
@@ -30,6 +31,8 @@ void TrainStep::begin_epoch(const StagePlan& plan, Optimizer& optimizer, MetaLoo
     why = "the device is not a CUDA GPU";
   else if (meta != nullptr || needs_indices_)
     why = "the loss needs a meta step or sample indices";
+  else if (plan.batch_mix != nullptr)
+    why = "a batch mix changes the batch on the host side";
   else if (plan.train.grad_clip > 0)
     why = "grad_clip reads the gradient norm on the host";
   else if (sync != nullptr || plan.train.accumulate > 1)
@@ -76,6 +79,11 @@ at::Tensor TrainStep::compute_loss(const at::Tensor& x, const at::Tensor& y,
   if (needs_features_) input.features = out.features;
   if (needs_indices_) input.indices = indices;
   input.clock = context.clock;
+  if (context.targets_b.defined()) {
+    input.targets_b = context.targets_b;
+    input.mix_weight = context.mix_weight;
+  }
+  if (needs_experts_) input.expert_logits = out.expert_logits;
   return loss.forward(input);
 }
 
@@ -123,9 +131,14 @@ at::Tensor TrainStep::run_synchronised(const at::Tensor& x, const at::Tensor& y,
     const bool last = k + 1 == parts;
     // Only the last micro-batch's backward synchronises; the others accumulate locally.
     if (sync_ != nullptr && last) sync_->prepare_forward();
+    StepContext part = context;
+    if (context.targets_b.defined()) {
+      part.targets_b = context.targets_b.narrow(0, begin, count);
+      part.mix_weight = context.mix_weight.narrow(0, begin, count);
+    }
     const at::Tensor value =
         compute_loss(x.narrow(0, begin, count), y.narrow(0, begin, count),
-                     indices.defined() ? indices.narrow(0, begin, count) : indices, context);
+                     indices.defined() ? indices.narrow(0, begin, count) : indices, part);
     check(value);
     const at::Tensor scaled = value * (context.share * static_cast<double>(count) / n);
     if (sync_ != nullptr && last) sync_->prepare_backward({scaled});

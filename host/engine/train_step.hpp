@@ -25,6 +25,9 @@ struct StepContext {
   /// by it so that the Reducer's mean over ranks is the global batch's mean (1 unless the
   /// last batch splits unevenly).
   double share = 1.0;
+  /// A batch mix's paired targets for this batch ([N] int64 and [N] float), undefined when the
+  /// batch was not mixed; micro-batches take their slices.
+  at::Tensor targets_b, mix_weight;
 };
 
 /// One optimizer step. In a data-parallel run (`dist` given) the gradients are averaged over
@@ -76,7 +79,7 @@ class TrainStep {
   const StagePlan* plan_ = nullptr;
   Optimizer* optimizer_ = nullptr;
   MetaLookahead* meta_ = nullptr;
-  bool needs_features_ = false, needs_indices_ = false, bf16_ = false;
+  bool needs_features_ = false, needs_indices_ = false, needs_experts_ = false, bf16_ = false;
   std::unique_ptr<GraphedStep> graph_;
   int graph_stage_ = -1, graph_warned_ = -1;
   StepContext graph_context_;

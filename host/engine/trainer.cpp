@@ -22,6 +22,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <memory>
 #include <optional>
 
 namespace fs = std::filesystem;
@@ -183,6 +184,22 @@ struct Trainer::Impl {
     lo.start_batch = pos.step;
     lo.rank = rank;
     lo.world = world;
+    // A batch mix's second stream (CMO's minority-oversampled batch), in step with the first:
+    // the second sampler's streams, drawn again until they cover the epoch, cut to its length.
+    std::unique_ptr<BatchLoader> second;
+    if (plan.mix_sampler != nullptr) {
+      std::vector<int64_t> stream;
+      for (uint64_t draw = 0; stream.size() < order.size(); ++draw) {
+        SamplerEpoch again = epoch;
+        again.seed = mix_seed(mix_seed(epoch_seed, 2), draw);
+        const auto more = plan.mix_sampler->indices(again);
+        stream.insert(stream.end(), more.begin(), more.end());
+      }
+      stream.resize(order.size());
+      BatchLoader::Options so = lo;
+      so.seed = mix_seed(epoch_seed, 3);
+      second = std::make_unique<BatchLoader>(dataset, Split::kTrain, std::move(stream), so);
+    }
     BatchLoader loader(dataset, Split::kTrain, std::move(order), lo);
     clock.steps_per_epoch = loader.num_batches();
     if (pos.step == 0) {
@@ -192,7 +209,8 @@ struct Trainer::Impl {
         loss.on_feature_bank(features, labels, clock);
       }
     }
-    model.train(true, backbone_frozen);
+    // MiSLAS's shifted BatchNorm: a frozen backbone whose BatchNorm statistics still move.
+    model.train(true, backbone_frozen && !plan.stage.shift_bn);
     observer.epoch_begin(
         fmt::format("{} epoch {}/{}", plan.stage.name, pos.epoch + 1, plan.stage.epochs),
         clock.steps_per_epoch);
@@ -224,15 +242,40 @@ struct Trainer::Impl {
       }
       clock.step = step;
       clock.global_step = pos.epoch * clock.steps_per_epoch + step;
-      at::Tensor x = batch->inputs.to(device, /*non_blocking=*/true);
+      const auto on_device = [&](const BatchLoader& from, const Batch& b) {
+        at::Tensor inputs = b.inputs.to(device, /*non_blocking=*/true);
+        if (!augment_on_device) return inputs;
+        const auto served = from.batch_indices(step);
+        return dataset.augment_batch(
+            {Split::kTrain, true, served.data(), served.size(), from.batch_seed(step),
+             static_cast<uint64_t>(from.batch_position(step))},
+            inputs);
+      };
+      at::Tensor x = on_device(loader, *batch);
       const auto indices = loader.batch_indices(step);
-      if (augment_on_device)
-        x = dataset.augment_batch(
-            {Split::kTrain, true, indices.data(), indices.size(), loader.batch_seed(step),
-             static_cast<uint64_t>(loader.batch_position(step))},
-            x);
-      if (train.channels_last) x = channels_last_input(x);
       const at::Tensor y = batch->targets.to(device, /*non_blocking=*/true);
+      context.targets_b = context.mix_weight = at::Tensor();
+      if (plan.batch_mix != nullptr) {
+        MixInput mix;
+        mix.inputs = x;
+        mix.targets = y;
+        if (second) {
+          auto other = second->next();
+          TAILOR_CHECK(other, "the second stream of batch mix '", plan.batch_mix->name(),
+                       "' ended at step ", step + 1, " of ", clock.steps_per_epoch);
+          mix.inputs_b = on_device(*second, *other);
+          mix.targets_b = other->targets.to(device, /*non_blocking=*/true);
+        }
+        mix.seed = mix_seed(loader.batch_seed(step), 4);
+        mix.clock = clock;
+        MixOutput mixed = plan.batch_mix->mix(mix);
+        if (mixed.inputs.defined()) {
+          x = mixed.inputs;
+          context.targets_b = mixed.targets_b.to(device);
+          context.mix_weight = mixed.mix_weight.to(device);
+        }
+      }
+      if (train.channels_last) x = channels_last_input(x);
       const at::Tensor index_tensor =
           steps.needs_indices() ? at::tensor(indices, at::kLong).to(device) : at::Tensor();
       context.share = static_cast<double>(y.size(0) * world) /

@@ -185,6 +185,12 @@ BackbonePlugin::BackbonePlugin(const LoadedPlugin& plugin, const TailorConfig& c
     : PluginInstance(plugin), vt_(vtable_of<TailorBackboneVTable>(plugin)) {
   const TailorBackboneContext c = backbone_context(context);
   create(config, &c);
+  if (TAILOR_HAS_MEMBER(vt_, TailorBackboneVTable, num_experts) && vt_->num_experts != nullptr)
+    num_experts_ = vt_->num_experts(self_);
+  if (num_experts_ < 1)
+    throw PluginError("backbone plugin '" + plugin_.name + "' (" + plugin_.path.string() +
+                      ") reports " + std::to_string(num_experts_) +
+                      " experts; num_experts() must be at least 1");
 }
 
 int64_t BackbonePlugin::feature_dim() const {
@@ -246,6 +252,9 @@ at::Tensor LossPlugin::forward(const LossInput& in) const {
   c.features = in.features.defined() ? payload::handle(in.features) : nullptr;
   c.indices = in.indices.defined() ? payload::handle(in.indices) : nullptr;
   c.clock = &clock;
+  c.targets_b = in.targets_b.defined() ? payload::handle(in.targets_b) : nullptr;
+  c.mix_weight = in.mix_weight.defined() ? payload::handle(in.mix_weight) : nullptr;
+  c.expert_logits = in.expert_logits.defined() ? payload::handle(in.expert_logits) : nullptr;
   at::Tensor out;
   TailorError err = new_error();
   check(vt_->forward(self_, &c, payload::handle(out), &err), err, "forward");
@@ -442,7 +451,8 @@ HeadPlugin::HeadPlugin(const LoadedPlugin& plugin, const TailorConfig& config,
                        const HeadContext& context)
     : PluginInstance(plugin),
       vt_(vtable_of<TailorHeadVTable>(plugin)),
-      num_classes_(context.num_classes) {
+      num_classes_(context.num_classes),
+      num_experts_(context.num_experts) {
   TAILOR_CHECK(static_cast<int64_t>(context.class_counts.size()) == context.num_classes,
                "head context: ", context.class_counts.size(), " class counts for ",
                context.num_classes, " classes");
@@ -451,6 +461,7 @@ HeadPlugin::HeadPlugin(const LoadedPlugin& plugin, const TailorConfig& config,
   c.in_features = context.in_features;
   c.num_classes = context.num_classes;
   c.class_counts = context.class_counts.data();
+  c.num_experts = context.num_experts;
   create(config, &c);
   if (vt_->eval_knob != nullptr && vt_->get_eval_knob != nullptr && vt_->set_eval_knob != nullptr)
     if (const char* knob = vt_->eval_knob(self_)) eval_knob_ = knob;
@@ -464,12 +475,35 @@ at::Tensor HeadPlugin::forward(const at::Tensor& features) const {
   at::Tensor out;
   TailorError err = new_error();
   check(vt_->forward(self_, payload::handle(features), payload::handle(out), &err), err, "forward");
-  if (!out.defined() || out.dim() != 2 || out.size(0) != features.size(0) ||
-      out.size(1) != num_classes_)
+  const bool experts = multi_expert();
+  const int64_t n = features.size(experts ? 1 : 0);
+  const bool good = out.defined() &&
+                    (experts ? out.dim() == 3 && out.size(0) == num_experts_ && out.size(1) == n &&
+                                   out.size(2) == num_classes_
+                             : out.dim() == 2 && out.size(0) == n && out.size(1) == num_classes_);
+  if (!good)
     throw PluginError("head plugin '" + plugin_.name + "' (" + plugin_.path.string() +
                       "): forward returned logits of shape " +
                       (out.defined() ? c10::str(out.sizes()) : std::string("(none)")) +
-                      ", expected [" + std::to_string(features.size(0)) + ", " +
+                      ", expected [" +
+                      (experts ? std::to_string(num_experts_) + ", " : std::string()) +
+                      std::to_string(n) + ", " + std::to_string(num_classes_) + "]");
+  return out;
+}
+
+at::Tensor HeadPlugin::aggregate(const at::Tensor& expert_logits) const {
+  if (!TAILOR_HAS_MEMBER(vt_, TailorHeadVTable, aggregate) || vt_->aggregate == nullptr)
+    return expert_logits.mean(0);
+  at::Tensor out;
+  TailorError err = new_error();
+  check(vt_->aggregate(self_, payload::handle(expert_logits), payload::handle(out), &err), err,
+        "aggregate");
+  if (!out.defined() || out.dim() != 2 || out.size(0) != expert_logits.size(1) ||
+      out.size(1) != num_classes_)
+    throw PluginError("head plugin '" + plugin_.name + "' (" + plugin_.path.string() +
+                      "): aggregate returned logits of shape " +
+                      (out.defined() ? c10::str(out.sizes()) : std::string("(none)")) +
+                      ", expected [" + std::to_string(expert_logits.size(1)) + ", " +
                       std::to_string(num_classes_) + "]");
   return out;
 }
@@ -503,6 +537,53 @@ void HeadPlugin::set_eval_knob(double value) const {
   TAILOR_CHECK(!eval_knob_.empty(), "head '", plugin_.name, "' has no evaluation knob");
   TailorError err = new_error();
   check(vt_->set_eval_knob(self_, value, &err), err, "set_eval_knob");
+}
+
+// -- batch mix -------------------------------------------------------------------------------
+
+BatchMixPlugin::BatchMixPlugin(const LoadedPlugin& plugin, const TailorConfig& config,
+                               const BatchMixContext& context)
+    : PluginInstance(plugin), vt_(vtable_of<TailorBatchMixVTable>(plugin)) {
+  TailorBatchMixContext c{};
+  c.struct_size = sizeof(TailorBatchMixContext);
+  c.num_classes = context.num_classes;
+  c.class_counts = context.class_counts.data();
+  c.total_epochs = context.total_epochs;
+  create(config, &c);
+  second_batch_ = (vt_->needs(self_) & TAILOR_MIX_NEEDS_SECOND_BATCH) != 0;
+}
+
+MixOutput BatchMixPlugin::mix(const MixInput& in) const {
+  TailorClock clock = to_c(in.clock);
+  TailorMixInput c{};
+  c.struct_size = sizeof(TailorMixInput);
+  c.inputs = payload::handle(in.inputs);
+  c.targets = payload::handle(in.targets);
+  c.inputs_b = in.inputs_b.defined() ? payload::handle(in.inputs_b) : nullptr;
+  c.targets_b = in.targets_b.defined() ? payload::handle(in.targets_b) : nullptr;
+  c.seed = in.seed;
+  c.clock = &clock;
+  MixOutput out;
+  TailorError err = new_error();
+  check(vt_->mix(self_, &c, payload::handle(out.inputs), payload::handle(out.targets_b),
+                 payload::handle(out.mix_weight), &err),
+        err, "mix");
+  if (!out.inputs.defined()) return {};
+  const int64_t n = in.inputs.size(0);
+  const std::string who = "batch_mix plugin '" + plugin_.name + "' (" + plugin_.path.string() + ")";
+  if (out.inputs.sizes() != in.inputs.sizes())
+    throw PluginError(who + ": mix returned inputs of shape " + c10::str(out.inputs.sizes()) +
+                      " for a batch of shape " + c10::str(in.inputs.sizes()) +
+                      "; the mixed batch must keep the batch's shape");
+  if (!out.targets_b.defined() || out.targets_b.dim() != 1 || out.targets_b.size(0) != n ||
+      out.targets_b.scalar_type() != at::kLong)
+    throw PluginError(who + ": mix must return targets_b as an int64 vector of " +
+                      std::to_string(n) + " targets with the mixed inputs");
+  if (!out.mix_weight.defined() || out.mix_weight.dim() != 1 || out.mix_weight.size(0) != n ||
+      !out.mix_weight.is_floating_point())
+    throw PluginError(who + ": mix must return mix_weight as a float vector of " +
+                      std::to_string(n) + " label masses with the mixed inputs");
+  return out;
 }
 
 }  // namespace tailor::host

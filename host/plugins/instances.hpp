@@ -76,9 +76,13 @@ class BackbonePlugin final : public PluginInstance {
   at::Tensor forward(const at::Tensor& inputs) const;
   bool has_functional_forward() const { return vt_->forward_functional != nullptr; }
   at::Tensor forward_functional(const at::Tensor& inputs, const NamedTensors& params) const;
+  /// Number of experts K (1 for plugins built before ABI 1.4); forward() returns [K, N, D]
+  /// when K > 1.
+  int64_t num_experts() const { return num_experts_; }
 
  private:
   const TailorBackboneVTable* vt_;
+  int64_t num_experts_ = 1;
 };
 
 class LossPlugin final : public PluginInstance {
@@ -141,11 +145,36 @@ class HeadPlugin final : public PluginInstance {
   bool normed_logits() const {
     return (plugin_.descriptor->flags & TAILOR_PLUGIN_NORMED_LOGITS) != 0;
   }
+  /// The descriptor says the head classifies K experts: forward() maps [K, N, D] to
+  /// [K, N, C] and aggregate() combines them.
+  bool multi_expert() const {
+    return (plugin_.descriptor->flags & TAILOR_PLUGIN_MULTI_EXPERT) != 0;
+  }
+  /// The experts' logits [K, N, C] -> the model's logits [N, C]: the plugin's aggregate(),
+  /// or the mean where it has none.
+  at::Tensor aggregate(const at::Tensor& expert_logits) const;
 
  private:
   const TailorHeadVTable* vt_;
   int64_t num_classes_ = 0;
+  int64_t num_experts_ = 1;
   std::string eval_knob_;
+};
+
+/// A batch-mix plugin: mixes a training batch, returns paired targets.
+class BatchMixPlugin final : public PluginInstance {
+ public:
+  BatchMixPlugin(const LoadedPlugin& plugin, const TailorConfig& config,
+                 const BatchMixContext& context);
+  /// The plugin asks for a second batch per step (TAILOR_MIX_NEEDS_SECOND_BATCH).
+  bool wants_second_batch() const { return second_batch_; }
+  /// The mixed batch; `inputs` undefined when the plugin left this batch unmixed. Throws
+  /// PluginError for outputs of the wrong shape, type or range, naming the plugin.
+  MixOutput mix(const MixInput& input) const;
+
+ private:
+  const TailorBatchMixVTable* vt_;
+  bool second_batch_ = false;
 };
 
 }  // namespace tailor::host

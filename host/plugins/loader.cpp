@@ -6,9 +6,9 @@
 
 #include <vector>  // before Boost.DLL's library_info, which uses it without including it
 
+#include <spdlog/spdlog.h>
 #include <boost/dll/library_info.hpp>
 #include <boost/dll/shared_library.hpp>
-#include <spdlog/spdlog.h>
 
 #include <openssl/evp.h>
 #include <sys/stat.h>
@@ -38,8 +38,8 @@ bool debug_plugins() {
 
 std::string describe_fingerprint(const TailorBuildFingerprint& f) {
   std::ostringstream s;
-  s << "torch " << f.torch_major << "." << f.torch_minor << ", cxx11_abi=" << f.cxx11_abi
-    << ", " << (f.has_cuda ? "cuda" : "cpu") << ", build '"
+  s << "torch " << f.torch_major << "." << f.torch_minor << ", cxx11_abi=" << f.cxx11_abi << ", "
+    << (f.has_cuda ? "cuda" : "cpu") << ", build '"
     << (f.torch_build_id != nullptr ? f.torch_build_id : "?") << "'";
   return s.str();
 }
@@ -102,11 +102,18 @@ void check_permissions(const fs::path& path) {
 
 const char* kind_name(uint32_t kind) {
   switch (kind) {
-    case TAILOR_KIND_DATASET: return "dataset";
-    case TAILOR_KIND_BACKBONE: return "backbone";
-    case TAILOR_KIND_LOSS: return "loss";
-    case TAILOR_KIND_SAMPLER: return "sampler";
-    case TAILOR_KIND_HEAD: return "head";
+    case TAILOR_KIND_DATASET:
+      return "dataset";
+    case TAILOR_KIND_BACKBONE:
+      return "backbone";
+    case TAILOR_KIND_LOSS:
+      return "loss";
+    case TAILOR_KIND_SAMPLER:
+      return "sampler";
+    case TAILOR_KIND_HEAD:
+      return "head";
+    case TAILOR_KIND_BATCH_MIX:
+      return "batch_mix";
   }
   return "unknown";
 }
@@ -117,6 +124,7 @@ std::optional<uint32_t> parse_kind(const std::string& name) {
   if (name == "loss") return TAILOR_KIND_LOSS;
   if (name == "sampler") return TAILOR_KIND_SAMPLER;
   if (name == "head") return TAILOR_KIND_HEAD;
+  if (name == "batch_mix") return TAILOR_KIND_BATCH_MIX;
   return std::nullopt;
 }
 
@@ -190,7 +198,8 @@ std::optional<fs::path> PluginLoader::find(const std::string& name, uint32_t kin
   return std::nullopt;
 }
 
-void PluginLoader::check_before_load(const fs::path& path, std::vector<std::string>* exported) const {
+void PluginLoader::check_before_load(const fs::path& path,
+                                     std::vector<std::string>* exported) const {
   std::vector<std::string> symbols;
   try {
     boost::dll::library_info info(path);
@@ -204,19 +213,22 @@ void PluginLoader::check_before_load(const fs::path& path, std::vector<std::stri
   for (const auto& s : symbols) {
     if (s.rfind("tailor_", 0) != 0) continue;
     if (exported != nullptr) exported->push_back(s);
-    if (s == TAILOR_ENTRY_SYMBOL) has_entry = true;
-    else if (s.rfind("tailor_plugin_v", 0) == 0) other_entry = s;
-    else if (s.rfind(TAILOR_FINGERPRINT_PREFIX, 0) == 0) marker = s;
+    if (s == TAILOR_ENTRY_SYMBOL)
+      has_entry = true;
+    else if (s.rfind("tailor_plugin_v", 0) == 0)
+      other_entry = s;
+    else if (s.rfind(TAILOR_FINGERPRINT_PREFIX, 0) == 0)
+      marker = s;
   }
   if (!has_entry && !other_entry.empty()) {
     const std::string major = other_entry.substr(std::strlen("tailor_plugin_v"));
     throw PluginError(who(path) + " refused: built for tailor SDK ABI " + major + " (exports " +
-                      other_entry + "), this host speaks ABI " +
-                      std::to_string(TAILOR_ABI_MAJOR) + " (" + TAILOR_ENTRY_SYMBOL + "); " +
-                      kRebuildHint);
+                      other_entry + "), this host speaks ABI " + std::to_string(TAILOR_ABI_MAJOR) +
+                      " (" + TAILOR_ENTRY_SYMBOL + "); " + kRebuildHint);
   }
   if (!has_entry)
-    throw PluginError(who(path) + " refused: not a tailor plugin (no " TAILOR_ENTRY_SYMBOL
+    throw PluginError(who(path) +
+                      " refused: not a tailor plugin (no " TAILOR_ENTRY_SYMBOL
                       " symbol); build it with tailor_add_plugin() and a TAILOR_*_PLUGIN macro");
   if (marker != host_fingerprint_marker())
     throw PluginError(who(path) + " refused before loading: built against a different LibTorch " +
@@ -247,10 +259,9 @@ void PluginLoader::check_descriptor(const fs::path& path, const TailorPluginDesc
                       "; upgrade tailor or rebuild the plugin against SDK <= " + host_version);
   if (name == nullptr || !std::regex_match(name, std::regex("[a-z][a-z0-9_]*")))
     throw PluginError(who(path) + " refused: descriptor name is missing or not lower_snake_case");
-  if (d->kind < TAILOR_KIND_DATASET || d->kind > TAILOR_KIND_HEAD)
+  if (d->kind < TAILOR_KIND_DATASET || d->kind > TAILOR_KIND_BATCH_MIX)
     throw PluginError(who(path, name) + " refused: unknown kind " + std::to_string(d->kind));
-  if (d->create == nullptr || d->destroy == nullptr || d->vtable == nullptr ||
-      d->schema == nullptr)
+  if (d->create == nullptr || d->destroy == nullptr || d->vtable == nullptr || d->schema == nullptr)
     throw PluginError(who(path, name) + " refused: descriptor lacks create, destroy, schema " +
                       "or vtable");
   const auto& f = d->fingerprint;
@@ -290,8 +301,8 @@ const LoadedPlugin& PluginLoader::load_file(const fs::path& given) {
                       "; check that its dependencies are installed (ldd " + path.string() + ")");
   }
   boost::dll::shared_library* library = resident().keep(opening.release());
-  auto entry = library->get<const TailorPluginDescriptor*(const TailorHostInfo*)>(
-      TAILOR_ENTRY_SYMBOL);
+  auto entry =
+      library->get<const TailorPluginDescriptor*(const TailorHostInfo*)>(TAILOR_ENTRY_SYMBOL);
   const TailorPluginDescriptor* descriptor = entry(host_info());
   check_descriptor(path, descriptor);
 
@@ -325,17 +336,15 @@ const LoadedPlugin& PluginLoader::load(const std::string& name, uint32_t kind) {
     if (dirs.empty()) dirs = " (none)";
     const std::string guess = did_you_mean(name, installed);
     throw PluginError("no " + std::string(kind_name(kind)) + " plugin named '" + name + "'" +
-                      (guess.empty() ? "" : "; did you mean '" + guess + "'?") +
-                      " (looked for " + plugin_file_name(name, kind) + " and " + name +
-                      ".so in:" + dirs +
+                      (guess.empty() ? "" : "; did you mean '" + guess + "'?") + " (looked for " +
+                      plugin_file_name(name, kind) + " and " + name + ".so in:" + dirs +
                       "); run `tailor plugins list` to see what is installed, or add its "
                       "directory to [plugins] paths or TAILOR_PLUGIN_PATH");
   }
   const LoadedPlugin& plugin = load_file(*path);
   if (plugin.kind != kind)
-    throw PluginError(who(plugin.path, plugin.name.c_str()) + " is a " +
-                      kind_name(plugin.kind) + " plugin, but the experiment uses it as a " +
-                      kind_name(kind));
+    throw PluginError(who(plugin.path, plugin.name.c_str()) + " is a " + kind_name(plugin.kind) +
+                      " plugin, but the experiment uses it as a " + kind_name(kind));
   if (plugin.name != name)
     throw PluginError(who(plugin.path, plugin.name.c_str()) + " registers the name '" +
                       plugin.name + "' but its file is named " + path->filename().string() +

@@ -19,7 +19,7 @@ class PluginError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-/// Printable kind name: "dataset", "backbone", "loss", "sampler", "head".
+/// Printable kind name: "dataset", "backbone", "loss", "sampler", "head", "batch_mix".
 const char* kind_name(uint32_t kind);
 /// The kind-qualified file name of plugin `name` of `kind`: "<kind>_<name>.so". A plugin
 /// named N of kind K is the file K_N.so or N.so (the first wins within a directory), so two
@@ -54,7 +54,7 @@ struct Inspection {
   std::filesystem::path path;
   std::vector<std::string> exported;  ///< tailor_* symbols found by library_info
   bool compatible = false;
-  std::string verdict;                ///< "compatible" or the refusal message
+  std::string verdict;                   ///< "compatible" or the refusal message
   const LoadedPlugin* plugin = nullptr;  ///< set when compatible and loaded
 };
 
@@ -90,14 +90,16 @@ class PluginLoader {
   /// Every plugin file found in the search path, loaded; refusals are returned in
   /// `refused` (path, message) instead of thrown, and files hidden by a same-named file in an
   /// earlier directory in `shadowed`.
-  std::vector<const LoadedPlugin*> discover(std::vector<std::pair<std::string, std::string>>* refused,
-                                            std::vector<Shadowed>* shadowed = nullptr);
+  std::vector<const LoadedPlugin*> discover(
+      std::vector<std::pair<std::string, std::string>>* refused,
+      std::vector<Shadowed>* shadowed = nullptr);
   /// Pre-load report for one file; loads it only when the checks pass.
   Inspection inspect(const std::filesystem::path& path);
 
  private:
   std::optional<std::filesystem::path> find(const std::string& name, uint32_t kind) const;
-  void check_before_load(const std::filesystem::path& path, std::vector<std::string>* exported) const;
+  void check_before_load(const std::filesystem::path& path,
+                         std::vector<std::string>* exported) const;
   void check_descriptor(const std::filesystem::path& path, const TailorPluginDescriptor* d) const;
 
   std::vector<std::filesystem::path> dirs_;

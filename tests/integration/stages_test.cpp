@@ -25,17 +25,22 @@ TEST_CASE("cRT stage keeps the backbone fixed and retrains the head", "[stages]"
   fs::create_directories(tmp);
   const std::string src = TAILOR_SOURCE_DIR;
   REQUIRE(std::system(("python3 " + src + "/tests/integration/make_idx_fixture.py " +
-                       (tmp / "data").string()).c_str()) == 0);
-  const std::string cmd = std::string(TAILOR_BINARY) + " run " + src +
-                          "/tests/integration/tiny.toml --set dataset.root=" +
-                          (tmp / "data").string() + " --set train.checkpoint_every=1 --out " +
-                          (tmp / "run").string() + " > " + (tmp / "log.txt").string() + " 2>&1";
+                       (tmp / "data").string())
+                          .c_str()) == 0);
+  const std::string cmd =
+      std::string(TAILOR_BINARY) + " run " + src +
+      "/tests/integration/tiny.toml --set dataset.root=" + (tmp / "data").string() +
+      " --set train.checkpoint_every=1 --out " + (tmp / "run").string() + " > " +
+      (tmp / "log.txt").string() + " 2>&1";
   REQUIRE(std::system(cmd.c_str()) == 0);
 
   // Epochs 1-2 are stage "features", 3-4 stage "crt".
-  const auto start = by_name(tailor::host::load_checkpoint(tmp / "run/checkpoints/epoch_1.pt").model);
-  const auto stage1 = by_name(tailor::host::load_checkpoint(tmp / "run/checkpoints/epoch_2.pt").model);
-  const auto stage2 = by_name(tailor::host::load_checkpoint(tmp / "run/checkpoints/epoch_4.pt").model);
+  const auto start =
+      by_name(tailor::host::load_checkpoint(tmp / "run/checkpoints/epoch_1.pt").model);
+  const auto stage1 =
+      by_name(tailor::host::load_checkpoint(tmp / "run/checkpoints/epoch_2.pt").model);
+  const auto stage2 =
+      by_name(tailor::host::load_checkpoint(tmp / "run/checkpoints/epoch_4.pt").model);
   int backbone = 0;
   for (const auto& [name, t] : stage1) {
     INFO(name);
@@ -48,5 +53,48 @@ TEST_CASE("cRT stage keeps the backbone fixed and retrains the head", "[stages]"
   CHECK_FALSE(at::equal(stage1.at("head.weight"), stage2.at("head.weight")));
   // Stage 1 itself did train the backbone.
   CHECK_FALSE(at::equal(start.at("backbone.conv1.weight"), stage1.at("backbone.conv1.weight")));
+  fs::remove_all(tmp);
+}
+
+// MiSLAS's shifted BatchNorm: the same cRT stage with shift_bn = true re-estimates the frozen
+// backbone's BatchNorm running statistics on the class-balanced stream, and nothing else of the
+// backbone moves.
+TEST_CASE("shift_bn moves only a frozen backbone's BatchNorm statistics", "[stages]") {
+  const fs::path tmp = fs::temp_directory_path() / "tailor_stages_shift_bn";
+  fs::remove_all(tmp);
+  fs::create_directories(tmp);
+  const std::string src = TAILOR_SOURCE_DIR;
+  REQUIRE(std::system(("python3 " + src + "/tests/integration/make_idx_fixture.py " +
+                       (tmp / "data").string())
+                          .c_str()) == 0);
+  // tiny.toml with shift_bn = true in its second stage.
+  const std::string cmd =
+      "sed 's/^reinit = \\[\"head\"\\]$/&\\nshift_bn = true/' " + src +
+      "/tests/integration/tiny.toml > " + (tmp / "shift.toml").string() + " && " +
+      std::string(TAILOR_BINARY) + " run " + (tmp / "shift.toml").string() +
+      " --set dataset.root=" + (tmp / "data").string() + " --set train.checkpoint_every=1 --out " +
+      (tmp / "run").string() + " > " + (tmp / "log.txt").string() + " 2>&1";
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  const auto stage1 =
+      by_name(tailor::host::load_checkpoint(tmp / "run/checkpoints/epoch_2.pt").model);
+  const auto stage2 =
+      by_name(tailor::host::load_checkpoint(tmp / "run/checkpoints/epoch_4.pt").model);
+  int statistics = 0, fixed = 0;
+  for (const auto& [name, t] : stage1) {
+    if (name.rfind("backbone.", 0) != 0) continue;
+    INFO(name);
+    const bool running = name.find("running_mean") != std::string::npos ||
+                         name.find("running_var") != std::string::npos;
+    const bool counter = name.find("num_batches_tracked") != std::string::npos;
+    if (running) {
+      ++statistics;
+      CHECK_FALSE(at::equal(t, stage2.at(name)));
+    } else if (!counter) {
+      ++fixed;
+      CHECK(at::equal(t, stage2.at(name)));  // weights, biases, BatchNorm's affine parameters
+    }
+  }
+  CHECK(statistics >= 4);
+  CHECK(fixed > 4);
   fs::remove_all(tmp);
 }
