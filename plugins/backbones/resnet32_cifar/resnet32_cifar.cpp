@@ -16,6 +16,7 @@
 
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace tailor::plugins {
 
@@ -60,6 +61,12 @@ at::Tensor conv_bn_relu(const at::Tensor& x, torch::nn::Conv2d& conv, torch::nn:
   return y.is_cpu() ? at::_add_relu_(y, residual) : at::relu_(y.add_(residual));
 }
 
+// The blocks of one stage, in order. Reads `x`, never writes it: experts share their input.
+at::Tensor run_stage(torch::nn::ModuleList& layer, at::Tensor x) {
+  for (size_t i = 0; i < layer->size(); ++i) x = layer->at<CifarBasicBlockImpl>(i).forward(x);
+  return x;
+}
+
 }  // namespace
 
 CifarBasicBlockImpl::CifarBasicBlockImpl(int64_t in_planes_, int64_t planes_, int64_t stride_,
@@ -96,8 +103,11 @@ at::Tensor CifarBasicBlockImpl::forward(const at::Tensor& x) {
 }
 
 ResNetCifarImpl::ResNetCifarImpl(int64_t in_channels, int64_t depth, CifarShortcut shortcut,
-                                 bool channels_last, CifarBnOptions bn_options)
-    : channels_last_(channels_last), bn_options_(bn_options) {
+                                 bool channels_last, CifarBnOptions bn_options,
+                                 CifarExpertOptions expert_options)
+    : channels_last_(channels_last),
+      bn_options_(bn_options),
+      feature_dim_(expert_options.num_experts > 1 ? expert_options.layer3_width : 64) {
   const int64_t blocks = (depth - 2) / 6;
   conv1 = register_module("conv1", conv3x3(in_channels, 16, 1));
   bn1 = register_module("bn1", torch::nn::BatchNorm2d(16));
@@ -112,8 +122,20 @@ ResNetCifarImpl::ResNetCifarImpl(int64_t in_channels, int64_t depth, CifarShortc
     return layer;
   };
   layer1 = register_module("layer1", stage(16, 1));
-  layer2 = register_module("layer2", stage(32, 2));
-  layer3 = register_module("layer3", stage(64, 2));
+  if (expert_options.num_experts == 1) {
+    layer2 = register_module("layer2", stage(32, 2));
+    layer3 = register_module("layer3", stage(64, 2));
+  } else {
+    // RIDE's ResNet_s: every expert's layer2 starts from layer1's 16 channels.
+    experts = register_module("experts", torch::nn::ModuleList());
+    for (int64_t k = 0; k < expert_options.num_experts; ++k) {
+      in_planes = 16;
+      CifarExpert expert;
+      expert->layer2 = expert->register_module("layer2", stage(expert_options.layer2_width, 2));
+      expert->layer3 = expert->register_module("layer3", stage(expert_options.layer3_width, 2));
+      experts->push_back(expert);
+    }
+  }
 
   // LDAM-DRW's _weights_init: kaiming_normal_ with PyTorch's defaults (fan_in, gain sqrt(2)) on
   // every conv; BatchNorm keeps weight 1, bias 0.
@@ -129,14 +151,20 @@ ResNetCifarImpl::ResNetCifarImpl(int64_t in_channels, int64_t depth, CifarShortc
 at::Tensor ResNetCifarImpl::forward(const at::Tensor& input) {
   at::Tensor x = channels_last_ ? input.contiguous(at::MemoryFormat::ChannelsLast) : input;
   x = conv_bn_relu(x, conv1, bn1, 1, bn_options_);
-  for (auto* layer : {&layer1, &layer2, &layer3})
-    for (size_t i = 0; i < (*layer)->size(); ++i)
-      x = (*layer)->at<CifarBasicBlockImpl>(i).forward(x);
-  return x.mean({2, 3});
+  x = run_stage(layer1, x);
+  if (experts.is_empty()) return run_stage(layer3, run_stage(layer2, x)).mean({2, 3});
+  std::vector<at::Tensor> features;
+  for (size_t k = 0; k < experts->size(); ++k) {
+    auto& expert = experts->at<CifarExpertImpl>(k);
+    features.push_back(run_stage(expert.layer3, run_stage(expert.layer2, x)).mean({2, 3}));
+  }
+  return at::stack(features);
 }
 
 at::Tensor ResNetCifarImpl::forward_functional(const at::Tensor& input,
                                                const NamedTensors& params) {
+  TAILOR_CHECK(experts.is_empty(), "resnet32_cifar: no functional forward with num_experts > 1 (",
+               experts->size(), " experts); [meta] scope = \"full\" needs num_experts = 1");
   const auto own = named_parameters(/*recurse=*/true);
   std::unordered_map<std::string, at::Tensor> given;
   for (const auto& [name, tensor] : params) {
@@ -187,9 +215,18 @@ ResNet32Cifar::ResNet32Cifar(const Options& options, const BackboneContext& cont
                "; use an image dataset or another backbone");
   TAILOR_CHECK(options.depth >= 8 && (options.depth - 2) % 6 == 0, "resnet32_cifar: depth ",
                options.depth, " is not 6n + 2; use 20, 32, 44, 56 or 110");
+  TAILOR_CHECK(options.num_experts >= 1, "resnet32_cifar: num_experts is ", options.num_experts,
+               "; it must be at least 1");
+  const auto& widths = options.expert_widths;
+  TAILOR_CHECK(widths.size() == 2 && widths[0] >= 16 && widths[1] >= widths[0],
+               "resnet32_cifar: expert_widths must be [layer2, layer3] channels with 16 <= layer2 "
+               "<= layer3 (the parameter-free shortcuts only add zero channels), got ",
+               shape_text(widths), "; RIDE's are [24, 48], the full width [32, 64]");
+  num_experts_ = options.num_experts;
   net_ = ResNetCifar(
       shape[0], options.depth, options.shortcut, options.channels_last,
-      CifarBnOptions{options.fold_bn_eval, options.fuse_bn_relu, context.sync_batchnorm});
+      CifarBnOptions{options.fold_bn_eval, options.fuse_bn_relu, context.sync_batchnorm},
+      CifarExpertOptions{options.num_experts, widths[0], widths[1]});
 }
 
 at::Tensor ResNet32Cifar::forward(const at::Tensor& inputs) {

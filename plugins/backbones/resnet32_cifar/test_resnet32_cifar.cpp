@@ -283,6 +283,210 @@ TEST_CASE("resnet32_cifar rejects bad options", "[resnet32_cifar]") {
                     Catch::Contains("[C, H, W]") && Catch::Contains("[3072]"));
 }
 
+namespace {
+
+ResNet32Cifar make_experts(int64_t num_experts, std::vector<int64_t> widths = {24, 48},
+                           uint64_t seed = 0, int64_t depth = 32, bool channels_last = false) {
+  torch::manual_seed(seed);
+  ResNet32Cifar::Options o;
+  o.depth = depth;
+  o.channels_last = channels_last;
+  o.num_experts = num_experts;
+  o.expert_widths = std::move(widths);
+  tailor::BackboneContext ctx;
+  ctx.sample_shape = {3, 32, 32};
+  ctx.num_classes = 100;
+  return ResNet32Cifar(o, ctx);
+}
+
+std::vector<std::string> parameter_names(ResNet32Cifar& net) {
+  std::vector<std::string> names;
+  for (const auto& item : net.module().named_parameters()) names.push_back(item.key());
+  return names;
+}
+
+// Parameters of a CIFAR BasicBlock in -> out channels (two bias-free 3x3 convs, two BNs).
+int64_t block_parameters(int64_t in, int64_t out) {
+  return 9 * in * out + 9 * out * out + 4 * out;
+}
+
+}  // namespace
+
+TEST_CASE("resnet32_cifar with num_experts = 1 is the network of before", "[resnet32_cifar]") {
+  // Default options and an explicit num_experts = 1 (whatever expert_widths says): the same
+  // parameters, in the same order, drawn from the same generator state.
+  ResNet32Cifar plain = make(32, "subsample_pad", false, /*seed=*/9);
+  ResNet32Cifar one = make_experts(1, {32, 32}, /*seed=*/9);
+  CHECK(one.num_experts() == 1);
+  CHECK(one.feature_dim() == 64);
+  const auto a = plain.module().named_parameters(), b = one.module().named_parameters();
+  REQUIRE(parameter_names(one) == parameter_names(plain));
+  for (const auto& item : a) {
+    INFO(item.key());
+    CHECK(torch::equal(item.value(), b[item.key()]));
+  }
+  CHECK(parameter_names(one).size() == 3 + 15 * 6);
+  CHECK(parameter_names(one)[6] == "layer1.0.conv2.weight");
+  CHECK(parameter_names(one)[3 + 5 * 6] == "layer2.0.conv1.weight");
+  CHECK(parameter_names(one)[3 + 10 * 6] == "layer3.0.conv1.weight");
+  CHECK(parameter_count(one) == 463504);
+  const at::Tensor x = torch::randn({2, 3, 32, 32});
+  plain.module().eval();
+  one.module().eval();
+  CHECK(torch::equal(one.forward(x), plain.forward(x)));
+  CHECK(one.forward(x).sizes() == at::IntArrayRef({2, 64}));
+}
+
+TEST_CASE("resnet32_cifar with num_experts = 1 draws the weights of before", "[resnet32_cifar]") {
+  // Elements of the seed-0 initialisation written down from the build before num_experts
+  // existed: the last conv's last element is the end of the whole stream of draws.
+  ResNet32Cifar net = make();
+  const auto p = net.module().named_parameters();
+  CHECK(p["conv1.weight"].flatten()[0].item<float>() == 0x1.a32284p-3f);
+  CHECK(p["layer2.0.conv1.weight"].flatten()[100].item<float>() == -0x1.56e8aap-5f);
+  CHECK(p["layer3.4.conv2.weight"].flatten()[-1].item<float>() == -0x1.2bba6ep-5f);
+}
+
+TEST_CASE("resnet32_cifar with num_experts = 3 is RIDE's multi-expert ResNet-32",
+          "[resnet32_cifar]") {
+  ResNet32Cifar net = make_experts(3);
+  CHECK(net.num_experts() == 3);
+  CHECK(net.feature_dim() == 48);  // RIDE's reduce_dimension: layer2 24, layer3 48 channels
+  const std::vector<std::string> names = parameter_names(net);
+  // The stem once (conv1, bn1, layer1), then every expert's layer2 and layer3.
+  CHECK(names.size() == 3 + 5 * 6 + 3 * 10 * 6);
+  CHECK(names[0] == "conv1.weight");
+  CHECK(names[3 + 5 * 6 - 1] == "layer1.4.bn2.bias");
+  CHECK(names[3 + 5 * 6] == "experts.0.layer2.0.conv1.weight");
+  CHECK(names[3 + 5 * 6 + 5 * 6] == "experts.0.layer3.0.conv1.weight");
+  CHECK(names[3 + 5 * 6 + 10 * 6] == "experts.1.layer2.0.conv1.weight");
+  CHECK(names.back() == "experts.2.layer3.4.bn2.bias");
+  for (const auto& name : names) {
+    INFO(name);
+    CHECK(name.rfind("layer2", 0) != 0);
+    CHECK(name.rfind("layer3", 0) != 0);
+  }
+  CHECK(net.module().named_buffers().contains("experts.1.layer3.4.bn2.running_var"));
+  const auto p = net.module().named_parameters();
+  CHECK(p["experts.0.layer2.0.conv1.weight"].sizes() == at::IntArrayRef({24, 16, 3, 3}));
+  CHECK(p["experts.2.layer3.4.conv2.weight"].sizes() == at::IntArrayRef({48, 48, 3, 3}));
+
+  // Parameters: the stem and layer1 of ResNet-32 once (464 + 5 x 4,672 = 23,824), plus three
+  // experts of a 16 -> 24 stage and a 24 -> 48 stage of five blocks each.
+  const int64_t stem = 464 + 5 * 4672;
+  const int64_t expert = block_parameters(16, 24) + 4 * block_parameters(24, 24) +
+                         block_parameters(24, 48) + 4 * block_parameters(48, 48);
+  CHECK(expert == 248544);
+  CHECK(parameter_count(net) == stem + 3 * expert);
+  // Full-width experts: each is ResNet-32's layer2 + layer3 (88,192 + 351,488).
+  ResNet32Cifar full = make_experts(3, {32, 64});
+  CHECK(full.feature_dim() == 64);
+  CHECK(parameter_count(full) == stem + 3 * (88192 + 351488));
+
+  // Kaiming-normal on the experts' convs too.
+  CHECK(p["experts.1.layer3.4.conv2.weight"].std().item<double>() ==
+        Approx(std::sqrt(2.0 / (48 * 9))).epsilon(0.05));
+  // Independent draws: the experts start different.
+  CHECK_FALSE(
+      torch::allclose(p["experts.0.layer2.0.conv1.weight"], p["experts.1.layer2.0.conv1.weight"]));
+
+  // Features [K, N, D], one row per expert, different per expert.
+  net.module().eval();
+  const at::Tensor x = torch::randn({4, 3, 32, 32});
+  const at::Tensor y = net.forward(x);
+  CHECK(y.sizes() == at::IntArrayRef({3, 4, 48}));
+  CHECK_FALSE(torch::allclose(y[0], y[1], 1e-3, 1e-4));
+  CHECK_FALSE(torch::allclose(y[1], y[2], 1e-3, 1e-4));
+  // The evaluation pass without autograd (folded BatchNorm, in-place ReLUs) agrees with the
+  // pass that records gradients: no expert overwrites the stem's output the others read.
+  const at::Tensor recorded = net.forward(x).detach();
+  torch::NoGradGuard no_grad;
+  CHECK(torch::allclose(net.forward(x), recorded, 1e-4, 1e-5));
+}
+
+TEST_CASE("resnet32_cifar expert k computes the stem, then its own layer2 and layer3",
+          "[resnet32_cifar]") {
+  // Full-width experts have ResNet-32's shapes: copy the stem and expert k's stages into a
+  // plain ResNet-32 and both must compute the same features.
+  ResNet32Cifar experts = make_experts(3, {32, 64}, /*seed=*/4, /*depth=*/20);
+  experts.module().eval();
+  const at::Tensor x = torch::randn({3, 3, 32, 32});
+  const at::Tensor y = experts.forward(x);
+  REQUIRE(y.sizes() == at::IntArrayRef({3, 3, 64}));
+  for (int64_t k = 0; k < 3; ++k) {
+    INFO("expert " << k);
+    ResNet32Cifar plain = make(20, "subsample_pad", false, /*seed=*/100 + k);
+    plain.module().eval();
+    {
+      torch::NoGradGuard no_grad;
+      const std::string prefix = "experts." + std::to_string(k) + ".";
+      auto src = experts.module().named_parameters();
+      for (auto& item : plain.module().named_parameters()) {
+        const std::string& name = item.key();
+        const bool expert_stage = name.rfind("layer2", 0) == 0 || name.rfind("layer3", 0) == 0;
+        item.value().copy_(src[expert_stage ? prefix + name : name]);
+      }
+    }
+    CHECK(torch::allclose(plain.forward(x), y[k], 1e-5, 1e-6));
+  }
+}
+
+TEST_CASE("resnet32_cifar experts: gradients reach every expert and the shared stem once",
+          "[resnet32_cifar]") {
+  ResNet32Cifar net = make_experts(3, {24, 48}, /*seed=*/2, /*depth=*/20);
+  net.module().train();
+  const at::Tensor x = torch::randn({4, 3, 32, 32});
+  const auto p = net.module().named_parameters();
+  // A loss on expert 1 alone: its stages and the stem learn, the other experts do not.
+  net.forward(x)[1].pow(2).sum().backward();
+  auto grad_sum = [&](const std::string& name) {
+    const at::Tensor g = p[name].grad();
+    return g.defined() ? g.abs().sum().item<double>() : 0.0;
+  };
+  CHECK(grad_sum("conv1.weight") > 0.0);
+  CHECK(grad_sum("layer1.0.conv1.weight") > 0.0);
+  CHECK(grad_sum("experts.1.layer2.0.conv1.weight") > 0.0);
+  CHECK(grad_sum("experts.1.layer3.2.conv2.weight") > 0.0);
+  CHECK(grad_sum("experts.0.layer2.0.conv1.weight") == 0.0);
+  CHECK(grad_sum("experts.2.layer3.2.conv2.weight") == 0.0);
+  // A loss on all of them reaches every parameter.
+  net.module().zero_grad();
+  net.forward(x).pow(2).sum().backward();
+  for (const auto& item : p) {
+    INFO(item.key());
+    REQUIRE(item.value().grad().defined());
+    CHECK(item.value().grad().abs().sum().item<double>() > 0.0);
+  }
+  // Every expert's BatchNorms saw the batch (two training passes so far).
+  for (int k = 0; k < 3; ++k)
+    CHECK(net.module()
+              .named_buffers()["experts." + std::to_string(k) + ".layer3.2.bn2.num_batches_tracked"]
+              .item<int64_t>() == 2);
+}
+
+TEST_CASE("resnet32_cifar experts in channels-last memory", "[resnet32_cifar]") {
+  ResNet32Cifar plain = make_experts(2, {24, 48}, /*seed=*/6, /*depth=*/20);
+  ResNet32Cifar cl = make_experts(2, {24, 48}, /*seed=*/7, /*depth=*/20, /*channels_last=*/true);
+  copy_state(plain, cl);
+  plain.module().eval();
+  cl.module().eval();
+  const at::Tensor x = torch::randn({2, 3, 32, 32});
+  CHECK(torch::allclose(cl.forward(x), plain.forward(x), 1e-4, 1e-5));
+}
+
+TEST_CASE("resnet32_cifar experts refuse bad options and the functional forward",
+          "[resnet32_cifar]") {
+  ResNet32Cifar net = make_experts(3);
+  CHECK_THROWS_WITH(net.forward_functional(torch::randn({1, 3, 32, 32}), {}),
+                    Catch::Contains("resnet32_cifar") &&
+                        Catch::Contains("no functional forward with num_experts > 1"));
+  CHECK_THROWS_WITH(make_experts(3, {8, 48}),
+                    Catch::Contains("expert_widths") && Catch::Contains("[8, 48]"));
+  CHECK_THROWS_WITH(make_experts(3, {48, 24}), Catch::Contains("16 <= layer2 <= layer3"));
+  CHECK_THROWS_WITH(make_experts(3, {24}), Catch::Contains("got [24]"));
+  CHECK_THROWS_WITH(make_experts(0), Catch::Contains("num_experts is 0"));
+}
+
 TEST_CASE("resnet32_cifar README parameter table matches the options schema", "[resnet32_cifar]") {
   tailor::testing::check_readme_matches_schema(PLUGIN_README,
                                                tailor::schema_of<ResNet32Cifar::Options>());

@@ -170,8 +170,8 @@ TEST_CASE("resnext3d loads pretrained weights", "[resnext3d]") {
   CHECK_THROWS_WITH(make(deeper), Catch::Contains("missing from the file: layer1.2."));
 
   o.pretrained = (dir.path / "nope.pt").string();
-  CHECK_THROWS_WITH(
-      make(o), Catch::Contains("[backbone] pretrained") && Catch::Contains("nope.pt: pretrained weights not found"));
+  CHECK_THROWS_WITH(make(o), Catch::Contains("[backbone] pretrained") &&
+                                 Catch::Contains("nope.pt: pretrained weights not found"));
   std::ofstream(dir.path / "legacy.pth") << "\x80\x02legacy pickle";
   o.pretrained = (dir.path / "legacy.pth").string();
   CHECK_THROWS_WITH(
