@@ -25,6 +25,8 @@ class BalancedSoftmax final : public Loss {
   };
 
   BalancedSoftmax(const Options& options, const LossContext& context);
+  /// Mixed batches: lambda l(y_a) + (1 - lambda) l(y_b) per sample (BS+CMO).
+  uint32_t needs() const override { return needs::kMixedTargets; }
   at::Tensor forward(const LossInput& input) override;
 
   /// log n_c, [C] float32.

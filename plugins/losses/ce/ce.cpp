@@ -18,21 +18,28 @@ at::Tensor CrossEntropy::forward(const LossInput& in) {
   const double eps = options_.label_smoothing;
   const int64_t num_classes = in.logits.size(1);
   const at::Tensor log_p = at::log_softmax(in.logits, 1);
-  const at::Tensor nll = -log_p.gather(1, in.targets.unsqueeze(1)).squeeze(1);
-  at::Tensor w_y;
-  at::Tensor per_sample = nll;
-  if (weights_.defined()) {
-    const at::Tensor w = weights_.like(in.logits);
-    w_y = w.index_select(0, in.targets);
-    per_sample = w_y * nll;
-    if (eps > 0.0) per_sample = (1.0 - eps) * per_sample - (eps / num_classes) * (log_p * w).sum(1);
-  } else if (eps > 0.0) {
-    per_sample = (1.0 - eps) * nll - (eps / num_classes) * log_p.sum(1);
-  }
-  using Reduction = Options::Reduction;
-  if (options_.reduction == Reduction::kSum) return per_sample.sum();
-  if (options_.reduction == Reduction::kBatchMean || !w_y.defined()) return per_sample.mean();
-  return per_sample.sum() / w_y.sum();
+  const at::Tensor w = weights_.defined() ? weights_.like(in.logits) : at::Tensor();
+  // The loss on `targets` with sample i's term multiplied by multiplier[i] (undefined: 1),
+  // over the denominator of the unmixed loss; see tailor::paired_targets_loss.
+  const auto term = [&](const at::Tensor& targets, const at::Tensor& multiplier) {
+    const at::Tensor nll = -log_p.gather(1, targets.unsqueeze(1)).squeeze(1);
+    at::Tensor w_y;
+    at::Tensor per_sample = nll;
+    if (w.defined()) {
+      w_y = w.index_select(0, targets);
+      per_sample = w_y * nll;
+      if (eps > 0.0)
+        per_sample = (1.0 - eps) * per_sample - (eps / num_classes) * (log_p * w).sum(1);
+    } else if (eps > 0.0) {
+      per_sample = (1.0 - eps) * nll - (eps / num_classes) * log_p.sum(1);
+    }
+    if (multiplier.defined()) per_sample = multiplier * per_sample;
+    using Reduction = Options::Reduction;
+    if (options_.reduction == Reduction::kSum) return per_sample.sum();
+    if (options_.reduction == Reduction::kBatchMean || !w_y.defined()) return per_sample.mean();
+    return per_sample.sum() / w_y.sum();
+  };
+  return paired_targets_loss(in, term);
 }
 
 NamedTensors CrossEntropy::class_vectors() const {

@@ -37,6 +37,9 @@ class CrossEntropy final : public Loss {
   };
 
   CrossEntropy(const Options& options, const LossContext& context);
+  /// Mixed batches: lambda l(y_a) + (1 - lambda) l(y_b) per sample, over the unmixed
+  /// denominator.
+  uint32_t needs() const override { return needs::kMixedTargets; }
   at::Tensor forward(const LossInput& input) override;
   at::Tensor class_weights() const override { return weights_.f32(); }
   /// "weights": the configured w_c, when given.

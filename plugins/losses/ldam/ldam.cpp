@@ -53,20 +53,29 @@ at::Tensor LdamLoss::forward(const LossInput& in) {
   const at::Tensor& z = in.logits;
   TAILOR_CHECK(z.dim() == 2 && z.size(1) == num_classes_, "ldam: logits must be [N, ", num_classes_,
                "], got ", z.sizes());
-  const at::Tensor one_hot = at::one_hot(in.targets, num_classes_).to(z.scalar_type());
-  const at::Tensor m_y = margins_.like(z).index_select(0, in.targets).unsqueeze(1);
-  const at::Tensor adjusted = options_.s * (z - m_y * one_hot);
-  at::Tensor per_sample =
-      -at::log_softmax(adjusted, 1).gather(1, in.targets.unsqueeze(1)).squeeze(1);
-  at::Tensor w_y;
-  if (weights_.defined()) {
-    w_y = weights_.like(z).index_select(0, in.targets);
-    per_sample = w_y * per_sample;
-  }
-  if (options_.reduction == Options::Reduction::kSum) return per_sample.sum();
-  if (options_.reduction == Options::Reduction::kBatchMean || !w_y.defined())
-    return per_sample.mean();
-  return per_sample.sum() / w_y.sum();  // class-balanced weights are positive
+  const at::Tensor margins = margins_.like(z);
+  const at::Tensor weights = weights_.defined() ? weights_.like(z) : at::Tensor();
+  // The loss on `targets` (whose margins it applies) with sample i's term multiplied by
+  // multiplier[i] (undefined: 1), over the denominator of the unmixed loss; see
+  // tailor::paired_targets_loss.
+  const auto term = [&](const at::Tensor& targets, const at::Tensor& multiplier) {
+    const at::Tensor one_hot = at::one_hot(targets, num_classes_).to(z.scalar_type());
+    const at::Tensor m_y = margins.index_select(0, targets).unsqueeze(1);
+    const at::Tensor adjusted = options_.s * (z - m_y * one_hot);
+    at::Tensor per_sample =
+        -at::log_softmax(adjusted, 1).gather(1, targets.unsqueeze(1)).squeeze(1);
+    at::Tensor w_y;
+    if (weights.defined()) {
+      w_y = weights.index_select(0, targets);
+      per_sample = w_y * per_sample;
+    }
+    if (multiplier.defined()) per_sample = multiplier * per_sample;
+    if (options_.reduction == Options::Reduction::kSum) return per_sample.sum();
+    if (options_.reduction == Options::Reduction::kBatchMean || !w_y.defined())
+      return per_sample.mean();
+    return per_sample.sum() / w_y.sum();  // class-balanced weights are positive
+  };
+  return paired_targets_loss(in, term);
 }
 
 at::Tensor LdamLoss::adjust_logits(const at::Tensor& logits) const {

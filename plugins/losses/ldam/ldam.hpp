@@ -52,7 +52,9 @@ class LdamLoss final : public Loss {
   };
 
   LdamLoss(const Options& options, const LossContext& context);
-  uint32_t needs() const override { return needs::kNormedHead; }
+  /// A cosine head; mixed batches: lambda l(y_a) + (1 - lambda) l(y_b) per sample, each with
+  /// its own targets' margins, over the unmixed denominator.
+  uint32_t needs() const override { return needs::kNormedHead | needs::kMixedTargets; }
   at::Tensor forward(const LossInput& input) override;
   at::Tensor class_weights() const override { return weights_.f32(); }
   /// s z with eval_logits = scaled, else z.

@@ -4,11 +4,14 @@
 #include "../../../tests/support/class_vectors.hpp"
 #include "../../../tests/support/golden.hpp"
 
+#include <tailor/constant.hpp>
 #include <tailor/testing.hpp>
 
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <utility>
+#include <vector>
 
 using tailor::plugins::LdamLoss;
 using tailor::testing::loss_context;
@@ -18,6 +21,48 @@ namespace {
 // Options as the host reads them from the loss table of an experiment's second stage.
 LdamLoss::Options stage_options(const char* toml) {
   return tailor::testing::options<LdamLoss::Options>(toml, "stage[1].loss");
+}
+
+// The value of f(z) and its gradient w.r.t. z, for z a fresh leaf copy of `logits`.
+template <class F>
+std::pair<at::Tensor, at::Tensor> value_and_grad(const at::Tensor& logits, F&& f) {
+  at::Tensor z = logits.detach().clone().set_requires_grad(true);
+  at::Tensor value = f(z);
+  value.backward();
+  return {value.detach(), z.grad()};
+}
+
+// forward() as it was before mixed batches (SDK 1.3), op for op, with the margins and DRW
+// weights computed as the constructor computes them.
+at::Tensor ldam_before_mixing(const at::Tensor& z, const at::Tensor& targets,
+                              const std::vector<int64_t>& counts, const LdamLoss::Options& o) {
+  const int64_t num_classes = static_cast<int64_t>(counts.size());
+  const tailor::Constant margin_constant(LdamLoss::margins_for(counts, o.max_m), z.device());
+  tailor::Constant weight_constant;
+  if (o.reweight) {
+    std::vector<double> weights(counts.size());
+    double total = 0.0;
+    for (size_t c = 0; c < weights.size(); ++c) {
+      weights[c] =
+          (1.0 - o.drw_beta) / (1.0 - std::pow(o.drw_beta, static_cast<double>(counts[c])));
+      total += weights[c];
+    }
+    for (double& w : weights) w *= static_cast<double>(weights.size()) / total;
+    weight_constant = tailor::Constant(weights, z.device());
+  }
+  const at::Tensor one_hot = at::one_hot(targets, num_classes).to(z.scalar_type());
+  const at::Tensor m_y = margin_constant.like(z).index_select(0, targets).unsqueeze(1);
+  const at::Tensor adjusted = o.s * (z - m_y * one_hot);
+  at::Tensor per_sample = -at::log_softmax(adjusted, 1).gather(1, targets.unsqueeze(1)).squeeze(1);
+  at::Tensor w_y;
+  if (weight_constant.defined()) {
+    w_y = weight_constant.like(z).index_select(0, targets);
+    per_sample = w_y * per_sample;
+  }
+  if (o.reduction == LdamLoss::Options::Reduction::kSum) return per_sample.sum();
+  if (o.reduction == LdamLoss::Options::Reduction::kBatchMean || !w_y.defined())
+    return per_sample.mean();
+  return per_sample.sum() / w_y.sum();
 }
 
 }  // namespace
@@ -129,6 +174,62 @@ TEST_CASE("ldam rejects bad input with clear messages", "[ldam]") {
                     "exp.toml:1:5: [stage[1].loss] s must be > 0, got -30");
   CHECK_THROWS_WITH(LdamLoss(LdamLoss::Options{}, loss_context({100, 0, 4})),
                     Catch::Contains("class 1 has 0 training samples"));
+}
+
+// An unmixed batch runs the operations of forward() before mixed batches, bit for bit; a
+// mixed one with mix weight 1 is the unmixed loss, with a constant weight lam the official
+// lam L(y_a) + (1 - lam) L(y_b).
+TEST_CASE("ldam on unmixed and mixed batches", "[ldam][mixed]") {
+  using Reduction = LdamLoss::Options::Reduction;
+  const std::vector<int64_t> counts = {500, 200, 80, 30, 12, 5};
+  at::manual_seed(8);
+  const at::Tensor logits = at::rand({6, 6}, at::kDouble) * 2.0 - 1.0;  // cosines
+  const at::Tensor y = at::tensor(std::vector<int64_t>{0, 1, 2, 3, 4, 5});
+  const at::Tensor y_b = at::tensor(std::vector<int64_t>{5, 5, 0, 2, 3, 2});
+  for (const at::ScalarType dtype : {at::kFloat, at::kDouble})
+    for (const bool reweight : {false, true})
+      for (const Reduction reduction : {Reduction::kMean, Reduction::kBatchMean, Reduction::kSum}) {
+        DYNAMIC_SECTION(dtype << " reweight " << reweight << " "
+                              << LdamLoss::Options::kReductions.name(reduction)) {
+          LdamLoss::Options o;
+          o.reweight = reweight;
+          o.reduction = reduction;
+          LdamLoss loss(o, loss_context(counts));
+          CHECK((loss.needs() & tailor::needs::kMixedTargets) != 0);
+          CHECK((loss.needs() & tailor::needs::kNormedHead) != 0);
+          const at::Tensor z = logits.to(dtype);
+          const auto unmixed = value_and_grad(z, [&](const at::Tensor& x) {
+            return loss.forward({x, y});
+          });
+          const auto before = value_and_grad(
+              z, [&](const at::Tensor& x) { return ldam_before_mixing(x, y, counts, o); });
+          CHECK(at::equal(unmixed.first, before.first));
+          CHECK(at::equal(unmixed.second, before.second));
+          const auto ones = value_and_grad(z, [&](const at::Tensor& x) {
+            tailor::LossInput in{x, y};
+            in.targets_b = y_b;
+            in.mix_weight = at::ones({6}, x.options());
+            return loss.forward(in);
+          });
+          CHECK(at::equal(ones.first, unmixed.first));
+          CHECK(at::equal(ones.second, unmixed.second));
+          // A constant weight lambda: the official lam L(y) + (1 - lam) L(y_b).
+          const auto mixed = value_and_grad(z, [&](const at::Tensor& x) {
+            tailor::LossInput in{x, y};
+            in.targets_b = y_b;
+            in.mix_weight = at::full({6}, 0.3, x.options());
+            return loss.forward(in);
+          });
+          const auto official = value_and_grad(z, [&](const at::Tensor& x) {
+            return 0.3 * ldam_before_mixing(x, y, counts, o) +
+                   0.7 * ldam_before_mixing(x, y_b, counts, o);
+          });
+          const auto tol = tailor::test::tolerance(dtype);
+          CHECK(mixed.first.item<double>() ==
+                Approx(official.first.item<double>()).epsilon(tol.value));
+          CHECK(at::allclose(mixed.second, official.second, tol.rtol, tol.atol));
+        }
+      }
 }
 
 TEST_CASE("ldam README parameter table matches the options schema", "[ldam]") {

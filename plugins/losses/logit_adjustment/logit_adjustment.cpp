@@ -36,8 +36,15 @@ at::Tensor LogitAdjustment::forward(const LossInput& in) {
   TAILOR_CHECK(z.dim() == 2 && z.size(1) == num_classes_, "logit_adjustment: logits must be [N, ",
                num_classes_, "], got ", z.sizes());
   const at::Tensor trained = options_.mode == Options::Mode::kLoss ? z + offsets_.like(z) : z;
-  const at::Tensor nll = -at::log_softmax(trained, 1).gather(1, in.targets.unsqueeze(1)).squeeze(1);
-  return options_.reduction == Options::Reduction::kSum ? nll.sum() : nll.mean();
+  const at::Tensor log_p = at::log_softmax(trained, 1);
+  // The loss on `targets` with sample i's term multiplied by multiplier[i] (undefined: 1);
+  // see tailor::paired_targets_loss.
+  const auto term = [&](const at::Tensor& targets, const at::Tensor& multiplier) {
+    at::Tensor nll = -log_p.gather(1, targets.unsqueeze(1)).squeeze(1);
+    if (multiplier.defined()) nll = multiplier * nll;
+    return options_.reduction == Options::Reduction::kSum ? nll.sum() : nll.mean();
+  };
+  return paired_targets_loss(in, term);
 }
 
 at::Tensor LogitAdjustment::adjust_logits(const at::Tensor& logits) const {

@@ -39,6 +39,8 @@ class LogitAdjustment final : public Loss {
   };
 
   LogitAdjustment(const Options& options, const LossContext& context);
+  /// Mixed batches: lambda l(y_a) + (1 - lambda) l(y_b) per sample.
+  uint32_t needs() const override { return needs::kMixedTargets; }
   at::Tensor forward(const LossInput& input) override;
   at::Tensor adjust_logits(const at::Tensor& logits) const override;
   /// "offsets": o_c.

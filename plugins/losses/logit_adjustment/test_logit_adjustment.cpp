@@ -4,15 +4,48 @@
 #include "../../../tests/support/class_vectors.hpp"
 #include "../../../tests/support/golden.hpp"
 
+#include <tailor/constant.hpp>
 #include <tailor/testing.hpp>
 
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <utility>
+#include <vector>
 
 using tailor::plugins::LogitAdjustment;
 using tailor::testing::loss_context;
 using tailor::testing::options;
+
+namespace {
+
+// The value of f(z) and its gradient w.r.t. z, for z a fresh leaf copy of `logits`.
+template <class F>
+std::pair<at::Tensor, at::Tensor> value_and_grad(const at::Tensor& logits, F&& f) {
+  at::Tensor z = logits.detach().clone().set_requires_grad(true);
+  at::Tensor value = f(z);
+  value.backward();
+  return {value.detach(), z.grad()};
+}
+
+// forward() as it was before mixed batches (SDK 1.3), op for op, with the offsets
+// log(pi^tau + 1e-12) computed as the constructor computes them.
+at::Tensor logit_adjustment_before_mixing(const at::Tensor& z, const at::Tensor& targets,
+                                          const std::vector<int64_t>& counts,
+                                          const LogitAdjustment::Options& o) {
+  double total = 0.0;
+  for (int64_t n : counts) total += static_cast<double>(n);
+  std::vector<double> offsets;
+  for (int64_t n : counts)
+    offsets.push_back(std::log(std::pow(static_cast<double>(n) / total, o.tau) + o.prior_epsilon));
+  const tailor::Constant offset_constant(offsets, z.device());
+  const at::Tensor trained =
+      o.mode == LogitAdjustment::Options::Mode::kLoss ? z + offset_constant.like(z) : z;
+  const at::Tensor nll = -at::log_softmax(trained, 1).gather(1, targets.unsqueeze(1)).squeeze(1);
+  return o.reduction == LogitAdjustment::Options::Reduction::kSum ? nll.sum() : nll.mean();
+}
+
+}  // namespace
 
 TEST_CASE("logit_adjustment matches the reference of the official code",
           "[logit_adjustment][golden]") {
@@ -112,6 +145,64 @@ TEST_CASE("logit_adjustment rejects bad options with clear messages", "[logit_ad
                     "exp.toml:1:7: [loss] tau must be >= 0, got -1");
   CHECK_THROWS_WITH(options<LogitAdjustment::Options>("mode = \"post-hoc\""),
                     "exp.toml:1:8: [loss] mode must be one of: loss, posthoc, got \"post-hoc\"");
+}
+
+// An unmixed batch runs the operations of forward() before mixed batches, bit for bit; a
+// mixed one with mix weight 1 is the unmixed loss, with a constant weight lam the official
+// lam L(y_a) + (1 - lam) L(y_b).
+TEST_CASE("logit_adjustment on unmixed and mixed batches", "[logit_adjustment][mixed]") {
+  using Options = LogitAdjustment::Options;
+  const std::vector<int64_t> counts = {500, 200, 80, 30, 12, 5};
+  at::manual_seed(7);
+  const at::Tensor logits = at::randn({6, 6}, at::kDouble) * 2.0;
+  const at::Tensor y = at::tensor(std::vector<int64_t>{0, 1, 2, 3, 4, 5});
+  const at::Tensor y_b = at::tensor(std::vector<int64_t>{5, 5, 0, 2, 3, 2});
+  for (const at::ScalarType dtype : {at::kFloat, at::kDouble})
+    for (const Options::Mode mode : {Options::Mode::kLoss, Options::Mode::kPosthoc})
+      for (const Options::Reduction reduction :
+           {Options::Reduction::kMean, Options::Reduction::kSum}) {
+        DYNAMIC_SECTION(dtype << " " << Options::kModes.name(mode) << " "
+                              << Options::kReductions.name(reduction)) {
+          Options o;
+          o.mode = mode;
+          o.tau = 1.5;
+          o.reduction = reduction;
+          LogitAdjustment loss(o, loss_context(counts));
+          CHECK((loss.needs() & tailor::needs::kMixedTargets) != 0);
+          const at::Tensor z = logits.to(dtype);
+          const auto unmixed = value_and_grad(z, [&](const at::Tensor& x) {
+            return loss.forward({x, y});
+          });
+          const auto before = value_and_grad(z, [&](const at::Tensor& x) {
+            return logit_adjustment_before_mixing(x, y, counts, o);
+          });
+          CHECK(at::equal(unmixed.first, before.first));
+          CHECK(at::equal(unmixed.second, before.second));
+          const auto ones = value_and_grad(z, [&](const at::Tensor& x) {
+            tailor::LossInput in{x, y};
+            in.targets_b = y_b;
+            in.mix_weight = at::ones({6}, x.options());
+            return loss.forward(in);
+          });
+          CHECK(at::equal(ones.first, unmixed.first));
+          CHECK(at::equal(ones.second, unmixed.second));
+          // A constant weight lambda: the official lam L(y) + (1 - lam) L(y_b).
+          const auto mixed = value_and_grad(z, [&](const at::Tensor& x) {
+            tailor::LossInput in{x, y};
+            in.targets_b = y_b;
+            in.mix_weight = at::full({6}, 0.3, x.options());
+            return loss.forward(in);
+          });
+          const auto official = value_and_grad(z, [&](const at::Tensor& x) {
+            return 0.3 * logit_adjustment_before_mixing(x, y, counts, o) +
+                   0.7 * logit_adjustment_before_mixing(x, y_b, counts, o);
+          });
+          const auto tol = tailor::test::tolerance(dtype);
+          CHECK(mixed.first.item<double>() ==
+                Approx(official.first.item<double>()).epsilon(tol.value));
+          CHECK(at::allclose(mixed.second, official.second, tol.rtol, tol.atol));
+        }
+      }
 }
 
 TEST_CASE("logit_adjustment README parameter table matches the options schema",
