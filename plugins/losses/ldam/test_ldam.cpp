@@ -3,6 +3,7 @@
 
 #include "../../../tests/support/class_vectors.hpp"
 #include "../../../tests/support/golden.hpp"
+#include "../../../tests/support/mixed_targets.hpp"
 
 #include <tailor/constant.hpp>
 #include <tailor/testing.hpp>
@@ -21,15 +22,6 @@ namespace {
 // Options as the host reads them from the loss table of an experiment's second stage.
 LdamLoss::Options stage_options(const char* toml) {
   return tailor::testing::options<LdamLoss::Options>(toml, "stage[1].loss");
-}
-
-// The value of f(z) and its gradient w.r.t. z, for z a fresh leaf copy of `logits`.
-template <class F>
-std::pair<at::Tensor, at::Tensor> value_and_grad(const at::Tensor& logits, F&& f) {
-  at::Tensor z = logits.detach().clone().set_requires_grad(true);
-  at::Tensor value = f(z);
-  value.backward();
-  return {value.detach(), z.grad()};
 }
 
 // forward() as it was before mixed batches (SDK 1.3), op for op, with the margins and DRW
@@ -195,39 +187,12 @@ TEST_CASE("ldam on unmixed and mixed batches", "[ldam][mixed]") {
           o.reweight = reweight;
           o.reduction = reduction;
           LdamLoss loss(o, loss_context(counts));
-          CHECK((loss.needs() & tailor::needs::kMixedTargets) != 0);
           CHECK((loss.needs() & tailor::needs::kNormedHead) != 0);
           const at::Tensor z = logits.to(dtype);
-          const auto unmixed = value_and_grad(z, [&](const at::Tensor& x) {
-            return loss.forward({x, y});
-          });
-          const auto before = value_and_grad(
-              z, [&](const at::Tensor& x) { return ldam_before_mixing(x, y, counts, o); });
-          CHECK(at::equal(unmixed.first, before.first));
-          CHECK(at::equal(unmixed.second, before.second));
-          const auto ones = value_and_grad(z, [&](const at::Tensor& x) {
-            tailor::LossInput in{x, y};
-            in.targets_b = y_b;
-            in.mix_weight = at::ones({6}, x.options());
-            return loss.forward(in);
-          });
-          CHECK(at::equal(ones.first, unmixed.first));
-          CHECK(at::equal(ones.second, unmixed.second));
-          // A constant weight lambda: the official lam L(y) + (1 - lam) L(y_b).
-          const auto mixed = value_and_grad(z, [&](const at::Tensor& x) {
-            tailor::LossInput in{x, y};
-            in.targets_b = y_b;
-            in.mix_weight = at::full({6}, 0.3, x.options());
-            return loss.forward(in);
-          });
-          const auto official = value_and_grad(z, [&](const at::Tensor& x) {
-            return 0.3 * ldam_before_mixing(x, y, counts, o) +
-                   0.7 * ldam_before_mixing(x, y_b, counts, o);
-          });
-          const auto tol = tailor::test::tolerance(dtype);
-          CHECK(mixed.first.item<double>() ==
-                Approx(official.first.item<double>()).epsilon(tol.value));
-          CHECK(at::allclose(mixed.second, official.second, tol.rtol, tol.atol));
+          tailor::test::check_mixed_targets(loss, z, y, y_b,
+                                            [&](const at::Tensor& x, const at::Tensor& t) {
+                                              return ldam_before_mixing(x, t, counts, o);
+                                            });
         }
       }
 }
