@@ -269,12 +269,18 @@ struct MetaOptions {
 
 /// One [[stage]]: a phase of training with its own epochs and overrides.
 struct StageOptions {
+  enum class Inputs { kTrain, kTest };
+  static constexpr auto kInputs =
+      tailor::choice<Inputs>({{"train", Inputs::kTrain}, {"test", Inputs::kTest}});
+
   std::string name = "";
   int64_t epochs = 0;
   std::vector<std::string> freeze = {};
   std::vector<std::string> reinit = {};
   bool reset_optimizer = false;
   bool shift_bn = false;
+  Inputs inputs = Inputs::kTrain;
+  int64_t views = 1;
 
   template <class V>
   void visit(V& v) {
@@ -291,6 +297,15 @@ struct StageOptions {
       "With freeze = [\"backbone\"]: keep the backbone's BatchNorm in training mode, so its "
       "running statistics are re-estimated on this stage's sampler while every weight stays "
       "fixed (MiSLAS's shifted BatchNorm).");
+    v("inputs", inputs,
+      "What the stage trains on: the train split, or the test split's inputs without their "
+      "labels (test-time adaptation such as SADE's aggregation; the loss must declare that it "
+      "reads no labels, and the targets it gets are -1).",
+      kInputs);
+    v("views", views,
+      "Augmented views of every image, concatenated along the batch (view 1 of the batch, "
+      "then view 2, ...); the loss sees views x batch_size samples.",
+      range(1, 4));
   }
 };
 

@@ -204,6 +204,22 @@ std::unique_ptr<Experiment> Experiment::build(ResolvedConfig config, int cuda_in
     }
     plan.sampler = e->samplers_.back().get();
     if (s.batch_mix) e->create_batch_mix(plan, *s.batch_mix, sampler);
+    if (s.stage.inputs == StageOptions::Inputs::kTest) {
+      if ((plan.loss->needs() & TAILOR_LOSS_UNLABELED) == 0)
+        throw ConfigError("stage '" + plan.stage.name + "' trains on the unlabeled test inputs " +
+                          "(inputs = \"test\"), but loss '" + plan.loss->name() +
+                          "' reads labels (its needs() lacks tailor::needs::kUnlabeled); give "
+                          "the stage a self-supervised loss such as sade_aggregation");
+      if (e->dataset_->size(Split::kTest) == 0)
+        throw ConfigError("stage '" + plan.stage.name +
+                          "' trains on the test inputs, but dataset '" + dataset_name +
+                          "' has no test split");
+    }
+    if (plan.batch_mix != nullptr &&
+        (s.stage.views > 1 || s.stage.inputs == StageOptions::Inputs::kTest))
+      throw ConfigError("stage '" + plan.stage.name + "': batch mix '" + plan.batch_mix->name() +
+                        "' cannot mix several views or unlabeled inputs; set [stage.batch_mix] "
+                        "plugin = \"none\" for this stage");
     if ((plan.loss->needs() & TAILOR_LOSS_NEEDS_META_STEP) != 0 && plan.train.accumulate > 1)
       throw ConfigError("stage '" + plan.stage.name + "': loss '" + plan.loss->name() +
                         "' takes a meta step on every batch, which gradient accumulation would "

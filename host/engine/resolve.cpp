@@ -350,6 +350,9 @@ toml::table ResolvedConfig::table() const {
     t.insert("reinit", std::move(reinit));
     t.insert("reset_optimizer", s.stage.reset_optimizer);
     if (s.stage.shift_bn) t.insert("shift_bn", true);
+    if (s.stage.inputs != StageOptions::Inputs::kTrain)
+      t.insert("inputs", std::string(StageOptions::kInputs.name(s.stage.inputs)));
+    if (s.stage.views != 1) t.insert("views", s.stage.views);
     toml::table train = s.train_values.table();
     train.erase("epochs");
     t.insert("train", std::move(train));

@@ -24,11 +24,24 @@
 #include <fstream>
 #include <memory>
 #include <optional>
+#include <random>
 
 namespace fs = std::filesystem;
 
 namespace tailor::host {
 namespace {
+
+// 0..n-1 in an order drawn from `seed` (Fisher-Yates on a 64-bit Mersenne twister, with the
+// same integer draws on every standard library).
+std::vector<int64_t> shuffled_positions(int64_t n, uint64_t seed) {
+  std::vector<int64_t> out(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) out[static_cast<size_t>(i)] = i;
+  std::mt19937_64 engine(seed);
+  for (int64_t i = n - 1; i > 0; --i)
+    std::swap(out[static_cast<size_t>(i)],
+              out[static_cast<size_t>(engine() % static_cast<uint64_t>(i + 1))]);
+  return out;
+}
 
 using SteadyClock = std::chrono::steady_clock;
 
@@ -173,7 +186,12 @@ struct Trainer::Impl {
     // The sampler's global stream (every rank draws the same one).
     SamplerEpoch epoch{clock, epoch_seed, {}};
     if (summary.last_val.num_samples > 0) epoch.val_stats = val_stats(summary.last_val, {});
-    auto order = plan.sampler->indices(epoch);
+    // A stage on the unlabeled test inputs (test-time adaptation) shuffles the test split
+    // itself; its loss never sees a label.
+    const bool unlabeled = plan.stage.inputs == StageOptions::Inputs::kTest;
+    const Split split = unlabeled ? Split::kTest : Split::kTrain;
+    auto order = unlabeled ? shuffled_positions(dataset.size(Split::kTest), epoch_seed)
+                           : plan.sampler->indices(epoch);
     if (train.max_steps_per_epoch > 0)
       order.resize(std::min<size_t>(
           order.size(), static_cast<size_t>(train.max_steps_per_epoch * train.batch_size)));
@@ -200,7 +218,14 @@ struct Trainer::Impl {
       so.seed = mix_seed(epoch_seed, 3);
       second = std::make_unique<BatchLoader>(dataset, Split::kTrain, std::move(stream), so);
     }
-    BatchLoader loader(dataset, Split::kTrain, std::move(order), lo);
+    // Further augmented views of the same images: the same order under other seeds.
+    std::vector<std::unique_ptr<BatchLoader>> views;
+    for (int64_t v = 1; v < plan.stage.views; ++v) {
+      BatchLoader::Options vo = lo;
+      vo.seed = mix_seed(epoch_seed, 16 + static_cast<uint64_t>(v));
+      views.push_back(std::make_unique<BatchLoader>(dataset, split, order, vo));
+    }
+    BatchLoader loader(dataset, split, std::move(order), lo);
     clock.steps_per_epoch = loader.num_batches();
     if (pos.step == 0) {
       loss.on_epoch_start(clock);
@@ -247,13 +272,28 @@ struct Trainer::Impl {
         if (!augment_on_device) return inputs;
         const auto served = from.batch_indices(step);
         return dataset.augment_batch(
-            {Split::kTrain, true, served.data(), served.size(), from.batch_seed(step),
+            {split, true, served.data(), served.size(), from.batch_seed(step),
              static_cast<uint64_t>(from.batch_position(step))},
             inputs);
       };
       at::Tensor x = on_device(loader, *batch);
       const auto indices = loader.batch_indices(step);
-      const at::Tensor y = batch->targets.to(device, /*non_blocking=*/true);
+      at::Tensor y = batch->targets.to(device, /*non_blocking=*/true);
+      // The share of the global batch, before views multiply the samples.
+      context.share = static_cast<double>(y.size(0) * world) /
+                      static_cast<double>(loader.global_batch_size(step));
+      if (!views.empty()) {
+        std::vector<at::Tensor> xs = {x}, ys = {y};
+        for (auto& view : views) {
+          auto other = view->next();
+          TAILOR_CHECK(other, "view ", xs.size() + 1, " ended at step ", step + 1);
+          xs.push_back(on_device(*view, *other));
+          ys.push_back(y);
+        }
+        x = at::cat(xs);
+        y = at::cat(ys);
+      }
+      if (unlabeled) y = at::full_like(y, -1);
       context.targets_b = context.mix_weight = at::Tensor();
       if (plan.batch_mix != nullptr) {
         MixInput mix;
@@ -278,8 +318,6 @@ struct Trainer::Impl {
       if (train.channels_last) x = channels_last_input(x);
       const at::Tensor index_tensor =
           steps.needs_indices() ? at::tensor(indices, at::kLong).to(device) : at::Tensor();
-      context.share = static_cast<double>(y.size(0) * world) /
-                      static_cast<double>(loader.global_batch_size(step));
       const at::Tensor value = steps.run(x, y, index_tensor, context, [&](const at::Tensor& v) {
         if (!device.is_cuda())
           check_finite_loss(v.item<double>(), loss.name(), plan.stage.name, pos.epoch, step, step);

@@ -153,7 +153,8 @@ PIN_AT(TailorHeadVTable, aggregate, 64);  // 1.4
 // The 1.4 kind: batch mix; the multi-expert flag and the loss flags of mixed and expert inputs.
 static_assert(TAILOR_KIND_BATCH_MIX == 6, "kind value changed");
 static_assert(TAILOR_PLUGIN_MULTI_EXPERT == 0x8u, "flag value changed");
-static_assert(TAILOR_LOSS_MIXED_TARGETS == 0x40u && TAILOR_LOSS_NEEDS_EXPERTS == 0x80u,
+static_assert(TAILOR_LOSS_MIXED_TARGETS == 0x40u && TAILOR_LOSS_NEEDS_EXPERTS == 0x80u &&
+                  TAILOR_LOSS_UNLABELED == 0x100u,
               "loss flag values changed");
 static_assert(TAILOR_MIX_NEEDS_SECOND_BATCH == 0x1u, "batch-mix flag value changed");
 PIN_SIZE(TailorBatchMixContext, 32);

@@ -8,7 +8,7 @@
 #  - Configuration errors are refused by name with the fix: a batch mix with a loss that cannot
 #    take mixed targets, a multi-expert backbone with a single-expert head, an expert loss
 #    with a single-expert backbone, a meta-step loss with experts, shift_bn without a frozen
-#    backbone, an unknown batch-mix plugin.
+#    backbone, an unknown batch-mix plugin, a loss that reads labels on the test inputs.
 # usage: methods.sh <tailor binary> <source dir>
 set -euo pipefail
 tailor="$1"
@@ -194,5 +194,17 @@ if "$tailor" validate "$tmp/shift.toml" >"$tmp/refused.log" 2>&1; then fail "shi
 grep -q 'shift_bn = true' "$tmp/refused.log" && grep -q 'freeze = \["backbone"\]' "$tmp/refused.log" ||
   { cat "$tmp/refused.log"; fail "the shift_bn refusal does not name the fix"; }
 ok "shift_bn without a frozen backbone refused"
+
+cat "$base" >"$tmp/tta.toml"
+cat >>"$tmp/tta.toml" <<'EOF'
+[[stage]]
+epochs = 1
+inputs = "test"
+views = 2
+EOF
+if "$tailor" validate "$tmp/tta.toml" >"$tmp/refused.log" 2>&1; then fail "a labelled loss on test inputs accepted"; fi
+grep -q "unlabeled test inputs" "$tmp/refused.log" && grep -q "loss 'ce' reads labels" "$tmp/refused.log" &&
+  grep -q "kUnlabeled" "$tmp/refused.log" || { cat "$tmp/refused.log"; fail "the test-inputs refusal is unclear"; }
+ok "a stage on the test inputs with a loss that reads labels refused"
 
 echo "$passed passed, 0 failed"

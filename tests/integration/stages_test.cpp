@@ -1,5 +1,6 @@
-// A two-stage experiment (train, then cRT: frozen backbone, re-initialised head,
-// class-balanced sampling) leaves the backbone exactly as stage 1 ended.
+// Stages that freeze parts of the model: cRT (frozen backbone, re-initialised head,
+// class-balanced sampling) leaves the backbone exactly as stage 1 ended; shift_bn moves only
+// BatchNorm statistics; a stage on the unlabeled test inputs moves only the aggregation weights.
 #include "engine/checkpoint.hpp"
 
 #include <ATen/ATen.h>
@@ -7,6 +8,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <map>
 
 namespace fs = std::filesystem;
@@ -96,5 +98,78 @@ TEST_CASE("shift_bn moves only a frozen backbone's BatchNorm statistics", "[stag
   }
   CHECK(statistics >= 4);
   CHECK(fixed > 4);
+  fs::remove_all(tmp);
+}
+
+// SADE's test-time aggregation: a stage on the unlabeled test inputs with two views, in which
+// only the experts head's aggregation weights are trainable, moves exactly those weights (away
+// from their 1/K start) and leaves every other parameter and buffer as training ended.
+TEST_CASE("a test-input stage learns only the experts' aggregation weights", "[stages]") {
+  const fs::path tmp = fs::temp_directory_path() / "tailor_stages_tta";
+  fs::remove_all(tmp);
+  fs::create_directories(tmp);
+  const std::string src = TAILOR_SOURCE_DIR;
+  REQUIRE(std::system(("python3 " + src + "/tests/integration/make_idx_fixture.py " +
+                       (tmp / "data").string())
+                          .c_str()) == 0);
+  std::ofstream(tmp / "tta.toml") << R"([experiment]
+name = "tta"
+seed = 2
+threads = 1
+[dataset]
+plugin = "idx_lt"
+class_names = []
+imbalance_ratio = 5.0
+val_per_class = 4
+[backbone]
+plugin = "small_cnn"
+width = 4
+num_experts = 3
+[head]
+plugin = "experts"
+aggregation = "weights"
+[loss]
+plugin = "sade"
+[train]
+batch_size = 16
+workers = 1
+checkpoint_every = 1
+[[stage]]
+name = "experts"
+epochs = 2
+freeze = ["head.expert_weights"]
+[[stage]]
+name = "aggregation"
+epochs = 1
+inputs = "test"
+views = 2
+freeze = ["backbone", "head.weight"]
+reset_optimizer = true
+[stage.loss]
+plugin = "sade_aggregation"
+[stage.optimizer]
+lr = 0.5
+nesterov = true
+)";
+  const std::string cmd = std::string(TAILOR_BINARY) + " run " + (tmp / "tta.toml").string() +
+                          " --set dataset.root=" + (tmp / "data").string() + " --out " +
+                          (tmp / "run").string() + " > " + (tmp / "log.txt").string() + " 2>&1";
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  const auto trained =
+      by_name(tailor::host::load_checkpoint(tmp / "run/checkpoints/epoch_2.pt").model);
+  const auto adapted =
+      by_name(tailor::host::load_checkpoint(tmp / "run/checkpoints/epoch_3.pt").model);
+  const at::Tensor third = at::full({3}, 1.0 / 3.0, at::kFloat);
+  REQUIRE(trained.count("head.expert_weights") == 1);
+  CHECK(at::allclose(trained.at("head.expert_weights"), third));  // frozen while training
+  CHECK_FALSE(at::allclose(adapted.at("head.expert_weights"), third));
+  int others = 0;
+  for (const auto& [name, t] : trained) {
+    if (name == "head.expert_weights") continue;
+    INFO(name);
+    ++others;
+    CHECK(at::equal(t, adapted.at(name)));  // the model in eval mode: no statistic moves
+  }
+  CHECK(others > 10);
   fs::remove_all(tmp);
 }

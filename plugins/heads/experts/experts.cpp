@@ -34,11 +34,17 @@ ExpertsHead::ExpertsHead(const Options& options, const HeadContext& context)
       module_->register_parameter("weight", at::empty({num_experts_, num_classes_, in_features_}));
   if (!options_.normalize)
     bias_ = module_->register_parameter("bias", at::empty({num_experts_, num_classes_}));
+  // Registered last, so that with aggregation = mean the module, its parameter names and the
+  // draws of weight (and bias) stay what they are without it; filling it draws nothing.
+  if (options_.aggregation == Aggregation::kWeights)
+    expert_weights_ = module_->register_parameter("expert_weights", at::empty({num_experts_}));
   reset_parameters();
 }
 
 void ExpertsHead::reset_parameters() {
   torch::NoGradGuard no_grad;
+  // SADE's w starts at 1/K each (softmax: the plain mean); it draws nothing from the generator.
+  if (expert_weights_.defined()) expert_weights_.fill_(1.0 / static_cast<double>(num_experts_));
   if (options_.normalize) {
     // NormedLinear (LDAM-DRW, RIDE, SADE): uniform(-1, 1), then every class vector rescaled to
     // unit length, with the official arithmetic: renorm_(2, <class dim>, 1e-5).mul_(1e5).
@@ -74,6 +80,10 @@ at::Tensor ExpertsHead::aggregate(const at::Tensor& expert_logits) {
   switch (options_.aggregation) {
     case Aggregation::kMean:
       return expert_logits.mean(0);
+    case Aggregation::kWeights: {
+      const at::Tensor a = at::softmax(expert_weights_, 0).to(expert_logits.scalar_type());
+      return (a.view({num_experts_, 1, 1}) * expert_logits).sum(0);
+    }
   }
   throw Error(std::string("experts: aggregation \"") +
               Options::kAggregations.name(options_.aggregation) + "\" is not implemented");

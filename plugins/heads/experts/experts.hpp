@@ -21,12 +21,13 @@ class ExpertsHead final : public Head {
 
   /// How aggregate() combines the experts' logits [K, N, C] into the model's [N, C].
   enum class Aggregation {
-    kMean,  ///< (1/K) sum_k z_k: RIDE's and SADE's output
+    kMean,     ///< (1/K) sum_k z_k: RIDE's and SADE's output
+    kWeights,  ///< sum_k softmax(expert_weights)_k z_k: SADE's test-time aggregation
   };
 
   struct Options {
-    static constexpr auto kAggregations =
-        tailor::choice<Aggregation>({{"mean", Aggregation::kMean}});
+    static constexpr auto kAggregations = tailor::choice<Aggregation>(
+        {{"mean", Aggregation::kMean}, {"weights", Aggregation::kWeights}});
 
     bool normalize = true;
     double scale = 30.0;
@@ -39,7 +40,10 @@ class ExpertsHead final : public Head {
         "NormedLinear); false: linear classifiers W f + b (torch.nn.Linear).");
       v("scale", scale, "Logit scale s of the cosine classifiers (unused when normalize = false).",
         greater_than(0));
-      v("aggregation", aggregation, "How the experts' logits make the model's: mean.",
+      v("aggregation", aggregation,
+        "How the experts' logits make the model's: mean; weights: softmax(w)-weighted sum with "
+        "a learned w [K] (parameter expert_weights, initialised to 1/K: SADE's test-time "
+        "aggregation).",
         kAggregations);
     }
   };
@@ -48,8 +52,10 @@ class ExpertsHead final : public Head {
   torch::nn::Module& module() override { return *module_; }
   /// Features [K, N, D] -> logits [K, N, C]; expert k's classifier is weight[k] (and bias[k]).
   at::Tensor forward(const at::Tensor& features) override;
+  /// Draws weight (and bias) again; expert_weights (aggregation = weights) goes back to 1/K.
   void reset_parameters() override;
-  /// Logits [K, N, C] -> [N, C] by the `aggregation` option.
+  /// Logits [K, N, C] -> [N, C] by the `aggregation` option; with aggregation = weights,
+  /// differentiable w.r.t. expert_weights.
   at::Tensor aggregate(const at::Tensor& expert_logits) override;
 
  private:
@@ -57,6 +63,7 @@ class ExpertsHead final : public Head {
   int64_t num_experts_, num_classes_, in_features_;
   std::shared_ptr<torch::nn::Module> module_;
   at::Tensor weight_, bias_;
+  at::Tensor expert_weights_;  // [K], aggregation = weights only
 };
 
 }  // namespace tailor::plugins

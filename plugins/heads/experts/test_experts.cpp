@@ -31,6 +31,12 @@ ExpertsHead::Options linear_options() {
   return o;
 }
 
+ExpertsHead::Options weights_options() {
+  ExpertsHead::Options o;
+  o.aggregation = ExpertsHead::Aggregation::kWeights;
+  return o;
+}
+
 at::Tensor param(ExpertsHead& h, const char* name) {
   return h.module().named_parameters()[name];
 }
@@ -129,6 +135,71 @@ TEST_CASE("experts aggregates by the mean over experts", "[head][experts]") {
   CHECK(at::allclose(a, (z[0] + z[1] + z[2]) / 3.0, 1e-6, 1e-6));
   CHECK(std::string(ExpertsHead::Options::kAggregations.name(ExpertsHead::Options{}.aggregation)) ==
         "mean");
+}
+
+TEST_CASE("experts: aggregation = weights owns expert_weights [K], registered last",
+          "[head][experts]") {
+  for (const bool normalize : {true, false}) {
+    DYNAMIC_SECTION("normalize = " << normalize) {
+      ExpertsHead::Options mean_options, o = weights_options();
+      mean_options.normalize = o.normalize = normalize;
+      torch::manual_seed(21);
+      ExpertsHead mean(mean_options, context(3, 4, 5));
+      const at::Tensor next_after_mean = at::randn({4});
+      torch::manual_seed(21);
+      ExpertsHead weighted(o, context(3, 4, 5));
+      // Filling expert_weights draws nothing: the generator is where the mean head left it.
+      CHECK(at::equal(at::randn({4}), next_after_mean));
+      // The mean head has no expert_weights; the weighted one has the mean head's parameters,
+      // in the same order and with the same draws, then expert_weights.
+      const auto mean_params = mean.module().named_parameters();
+      const auto params = weighted.module().named_parameters();
+      CHECK_FALSE(mean_params.contains("expert_weights"));
+      REQUIRE(params.size() == mean_params.size() + 1);
+      for (size_t i = 0; i < mean_params.size(); ++i) {
+        CHECK(params[i].key() == mean_params[i].key());
+        CHECK(at::equal(params[i].value(), mean_params[i].value()));
+      }
+      CHECK(params[params.size() - 1].key() == "expert_weights");
+      const at::Tensor w = params["expert_weights"];
+      CHECK(w.sizes() == at::IntArrayRef({3}));
+      CHECK(w.requires_grad());
+      CHECK(at::allclose(w, at::full({3}, 1.0 / 3.0), 0.0, 1e-7));
+    }
+  }
+}
+
+TEST_CASE("experts: aggregation = weights is the softmax(w)-weighted sum", "[head][experts]") {
+  ExpertsHead h(weights_options(), context(3, 4, 5));
+  const at::Tensor z = at::randn({3, 2, 5});
+  // At the initialisation 1/K: the mean.
+  CHECK(at::allclose(h.aggregate(z), (z[0] + z[1] + z[2]) / 3.0, 1e-6, 1e-6));
+  CHECK(at::allclose(h.aggregate(z), ExpertsHead({}, context(3, 4, 5)).aggregate(z), 1e-6, 1e-6));
+  // Other weights: sum_k exp(w_k) z_k / sum_k exp(w_k), by hand.
+  {
+    torch::NoGradGuard g;
+    param(h, "expert_weights").copy_(at::tensor({0.5, -1.0, 2.0}));
+  }
+  const double e0 = std::exp(0.5), e1 = std::exp(-1.0), e2 = std::exp(2.0), s = e0 + e1 + e2;
+  CHECK(at::allclose(h.aggregate(z), (e0 * z[0] + e1 * z[1] + e2 * z[2]) / s, 1e-5, 1e-6));
+  // Double logits keep their dtype.
+  CHECK(h.aggregate(z.to(at::kDouble)).scalar_type() == at::kDouble);
+
+  // The gradient reaches expert_weights: d/dw_j sum(aggregate) = a_j (S_j - sum_k a_k S_k),
+  // S_k = sum(z_k).
+  h.aggregate(z).sum().backward();
+  const at::Tensor g = param(h, "expert_weights").grad();
+  REQUIRE(g.defined());
+  const at::Tensor a = at::tensor({e0 / s, e1 / s, e2 / s}, at::kFloat);
+  const at::Tensor sums = z.sum({1, 2});
+  CHECK(at::allclose(g, a * (sums - (a * sums).sum()), 1e-4, 1e-5));
+  CHECK(g.abs().sum().item<double>() > 0.0);
+
+  // reset_parameters() puts the weights back to 1/K.
+  h.reset_parameters();
+  CHECK(at::allclose(param(h, "expert_weights"), at::full({3}, 1.0 / 3.0), 0.0, 1e-7));
+  CHECK(std::string(ExpertsHead::Options::kAggregations.name(ExpertsHead::Aggregation::kWeights)) ==
+        "weights");
 }
 
 TEST_CASE("experts refuses features and logits of the wrong shape", "[head][experts]") {

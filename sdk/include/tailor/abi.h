@@ -46,7 +46,8 @@ extern "C" {
  *         (TailorHeadContext, TailorHeadVTable) and the flag TAILOR_PLUGIN_NORMED_LOGITS.
  *    1.4  appended the kind batch mix (TailorBatchMixContext, TailorMixInput,
  *         TailorBatchMixVTable), mixed and expert inputs of losses (TailorLossInput.targets_b,
- *         mix_weight, expert_logits; TAILOR_LOSS_MIXED_TARGETS, TAILOR_LOSS_NEEDS_EXPERTS) and
+ *         mix_weight, expert_logits; TAILOR_LOSS_MIXED_TARGETS, TAILOR_LOSS_NEEDS_EXPERTS,
+ *         TAILOR_LOSS_UNLABELED) and
  *         multi-expert models (TailorBackboneVTable.num_experts, TailorHeadContext.num_experts,
  *         TailorHeadVTable.aggregate, TAILOR_PLUGIN_MULTI_EXPERT). */
 #define TAILOR_ABI_MAJOR 1
@@ -384,6 +385,10 @@ typedef struct TailorLossContext {
 /** Since 1.4: forward() reads input->expert_logits; the host refuses the loss unless the
  *  backbone has more than one expert. */
 #define TAILOR_LOSS_NEEDS_EXPERTS 0x80u
+/** Since 1.4: forward() never reads input->targets (a self-supervised objective, e.g. SADE's
+ *  test-time aggregation); only such a loss may train a stage on unlabeled test inputs, for
+ *  which the host passes targets of -1. */
+#define TAILOR_LOSS_UNLABELED 0x100u
 
 /** The training clock. */
 typedef struct TailorClock {

@@ -199,6 +199,10 @@ constexpr uint32_t kMixedTargets = TAILOR_LOSS_MIXED_TARGETS;
 /// forward() reads LossInput::expert_logits; the host refuses the loss without a
 /// multi-expert model. \since SDK 1.4
 constexpr uint32_t kExpertLogits = TAILOR_LOSS_NEEDS_EXPERTS;
+/// forward() never reads LossInput::targets (a self-supervised objective); only such a loss
+/// may train a stage on unlabeled test inputs (`[[stage]] inputs = "test"`), where the
+/// targets are -1. \since SDK 1.4
+constexpr uint32_t kUnlabeled = TAILOR_LOSS_UNLABELED;
 }  // namespace needs
 
 /// One batch as a loss sees it.
