@@ -81,25 +81,7 @@ pass "batch_mix_cmo.so built against the installed SDK; the installed host descr
 begin "c. the installed host trains with it"
 data="$work/data"
 mkdir -p "$data"
-quiet "writing the IDX fixture failed" python3 - "$data" <<'PY'
-import gzip, random, struct, sys
-root = sys.argv[1]
-rng = random.Random(0)
-def write(split, per_class):
-    labels = [c for _ in range(per_class) for c in range(10)]
-    pixels = bytearray()
-    for c in labels:
-        for r in range(28):
-            for col in range(28):
-                band = 2 * c + 4 <= r < 2 * c + 8
-                pixels.append(min(255, (160 if band else 0) + rng.randrange(64)))
-    with gzip.open(f"{root}/{split}-images-idx3-ubyte.gz", "wb") as f:
-        f.write(struct.pack(">IIII", 0x803, len(labels), 28, 28) + bytes(pixels))
-    with gzip.open(f"{root}/{split}-labels-idx1-ubyte.gz", "wb") as f:
-        f.write(struct.pack(">II", 0x801, len(labels)) + bytes(labels))
-write("train", 20)
-write("t10k", 5)
-PY
+quiet "writing the IDX fixture failed" python3 "$source_dir/tests/integration/make_idx_fixture.py" "$data"
 exp="$work/cmo.toml"
 cat >"$exp" <<EOF
 [experiment]
@@ -112,13 +94,10 @@ paths = ["$project/build"]
 [dataset]
 plugin = "idx_lt"
 root = "$data"
-train_images = "train-images-idx3-ubyte.gz"
-train_labels = "train-labels-idx1-ubyte.gz"
-test_images = "t10k-images-idx3-ubyte.gz"
-test_labels = "t10k-labels-idx1-ubyte.gz"
 class_names = []
 imbalance_ratio = 5.0
-val_per_class = 2
+val_per_class = 4
+augment = "none"
 
 [backbone]
 plugin = "small_cnn"
