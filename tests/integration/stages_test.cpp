@@ -10,39 +10,66 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <sstream>
+#include <string>
 
 namespace fs = std::filesystem;
 
 namespace {
 
-std::map<std::string, at::Tensor> by_name(const tailor::NamedTensors& tensors) {
-  return {tensors.begin(), tensors.end()};
+const std::string kSource = TAILOR_SOURCE_DIR;
+
+std::string read_text(const fs::path& file) {
+  std::ifstream in(file);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
 }
+
+// A fresh temporary directory with the IDX fixture in data/, removed after the test; run()
+// trains an experiment on it into run/ with a checkpoint after every epoch.
+struct Workspace {
+  explicit Workspace(const std::string& name) : dir(fs::temp_directory_path() / name) {
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    REQUIRE(std::system(("python3 " + kSource + "/tests/integration/make_idx_fixture.py " +
+                         (dir / "data").string())
+                            .c_str()) == 0);
+  }
+  ~Workspace() { fs::remove_all(dir); }
+
+  // `tailor run experiment` on the fixture; on failure the run's output is in the report.
+  bool run(const fs::path& experiment) const {
+    const fs::path log = dir / "log.txt";
+    const std::string cmd = std::string(TAILOR_BINARY) + " run " + experiment.string() +
+                            " --set dataset.root=" + (dir / "data").string() +
+                            " --set train.checkpoint_every=1 --out " + (dir / "run").string() +
+                            " > " + log.string() + " 2>&1";
+    if (std::system(cmd.c_str()) == 0) return true;
+    UNSCOPED_INFO(read_text(log));
+    return false;
+  }
+
+  // Parameters and buffers by name after `epoch` epochs (counted over all stages).
+  std::map<std::string, at::Tensor> model_after(int epoch) const {
+    const auto checkpoint = tailor::host::load_checkpoint(
+        dir / "run/checkpoints" / ("epoch_" + std::to_string(epoch) + ".pt"));
+    return {checkpoint.model.begin(), checkpoint.model.end()};
+  }
+
+  fs::path dir;
+};
 
 }  // namespace
 
 TEST_CASE("cRT stage keeps the backbone fixed and retrains the head", "[stages]") {
-  const fs::path tmp = fs::temp_directory_path() / "tailor_stages_test";
-  fs::remove_all(tmp);
-  fs::create_directories(tmp);
-  const std::string src = TAILOR_SOURCE_DIR;
-  REQUIRE(std::system(("python3 " + src + "/tests/integration/make_idx_fixture.py " +
-                       (tmp / "data").string())
-                          .c_str()) == 0);
-  const std::string cmd =
-      std::string(TAILOR_BINARY) + " run " + src +
-      "/tests/integration/tiny.toml --set dataset.root=" + (tmp / "data").string() +
-      " --set train.checkpoint_every=1 --out " + (tmp / "run").string() + " > " +
-      (tmp / "log.txt").string() + " 2>&1";
-  REQUIRE(std::system(cmd.c_str()) == 0);
+  const Workspace ws("tailor_stages_test");
+  REQUIRE(ws.run(kSource + "/tests/integration/tiny.toml"));
 
   // Epochs 1-2 are stage "features", 3-4 stage "crt".
-  const auto start =
-      by_name(tailor::host::load_checkpoint(tmp / "run/checkpoints/epoch_1.pt").model);
-  const auto stage1 =
-      by_name(tailor::host::load_checkpoint(tmp / "run/checkpoints/epoch_2.pt").model);
-  const auto stage2 =
-      by_name(tailor::host::load_checkpoint(tmp / "run/checkpoints/epoch_4.pt").model);
+  const auto start = ws.model_after(1);
+  const auto stage1 = ws.model_after(2);
+  const auto stage2 = ws.model_after(4);
   int backbone = 0;
   for (const auto& [name, t] : stage1) {
     INFO(name);
@@ -55,32 +82,23 @@ TEST_CASE("cRT stage keeps the backbone fixed and retrains the head", "[stages]"
   CHECK_FALSE(at::equal(stage1.at("head.weight"), stage2.at("head.weight")));
   // Stage 1 itself did train the backbone.
   CHECK_FALSE(at::equal(start.at("backbone.conv1.weight"), stage1.at("backbone.conv1.weight")));
-  fs::remove_all(tmp);
 }
 
 // MiSLAS's shifted BatchNorm: the same cRT stage with shift_bn = true re-estimates the frozen
 // backbone's BatchNorm running statistics on the class-balanced stream, and nothing else of the
 // backbone moves.
 TEST_CASE("shift_bn moves only a frozen backbone's BatchNorm statistics", "[stages]") {
-  const fs::path tmp = fs::temp_directory_path() / "tailor_stages_shift_bn";
-  fs::remove_all(tmp);
-  fs::create_directories(tmp);
-  const std::string src = TAILOR_SOURCE_DIR;
-  REQUIRE(std::system(("python3 " + src + "/tests/integration/make_idx_fixture.py " +
-                       (tmp / "data").string())
-                          .c_str()) == 0);
+  const Workspace ws("tailor_stages_shift_bn");
   // tiny.toml with shift_bn = true in its second stage.
-  const std::string cmd =
-      "sed 's/^reinit = \\[\"head\"\\]$/&\\nshift_bn = true/' " + src +
-      "/tests/integration/tiny.toml > " + (tmp / "shift.toml").string() + " && " +
-      std::string(TAILOR_BINARY) + " run " + (tmp / "shift.toml").string() +
-      " --set dataset.root=" + (tmp / "data").string() + " --set train.checkpoint_every=1 --out " +
-      (tmp / "run").string() + " > " + (tmp / "log.txt").string() + " 2>&1";
-  REQUIRE(std::system(cmd.c_str()) == 0);
-  const auto stage1 =
-      by_name(tailor::host::load_checkpoint(tmp / "run/checkpoints/epoch_2.pt").model);
-  const auto stage2 =
-      by_name(tailor::host::load_checkpoint(tmp / "run/checkpoints/epoch_4.pt").model);
+  std::string toml = read_text(kSource + "/tests/integration/tiny.toml");
+  const std::string reinit = "reinit = [\"head\"]\n";
+  const size_t at = toml.find(reinit);
+  REQUIRE(at != std::string::npos);
+  toml.insert(at + reinit.size(), "shift_bn = true\n");
+  std::ofstream(ws.dir / "shift.toml") << toml;
+  REQUIRE(ws.run(ws.dir / "shift.toml"));
+  const auto stage1 = ws.model_after(2);
+  const auto stage2 = ws.model_after(4);
   int statistics = 0, fixed = 0;
   for (const auto& [name, t] : stage1) {
     if (name.rfind("backbone.", 0) != 0) continue;
@@ -98,21 +116,14 @@ TEST_CASE("shift_bn moves only a frozen backbone's BatchNorm statistics", "[stag
   }
   CHECK(statistics >= 4);
   CHECK(fixed > 4);
-  fs::remove_all(tmp);
 }
 
 // SADE's test-time aggregation: a stage on the unlabeled test inputs with two views, in which
 // only the experts head's aggregation weights are trainable, moves exactly those weights (away
 // from their 1/K start) and leaves every other parameter and buffer as training ended.
 TEST_CASE("a test-input stage learns only the experts' aggregation weights", "[stages]") {
-  const fs::path tmp = fs::temp_directory_path() / "tailor_stages_tta";
-  fs::remove_all(tmp);
-  fs::create_directories(tmp);
-  const std::string src = TAILOR_SOURCE_DIR;
-  REQUIRE(std::system(("python3 " + src + "/tests/integration/make_idx_fixture.py " +
-                       (tmp / "data").string())
-                          .c_str()) == 0);
-  std::ofstream(tmp / "tta.toml") << R"([experiment]
+  const Workspace ws("tailor_stages_tta");
+  std::ofstream(ws.dir / "tta.toml") << R"([experiment]
 name = "tta"
 seed = 2
 threads = 1
@@ -133,7 +144,6 @@ plugin = "sade"
 [train]
 batch_size = 16
 workers = 1
-checkpoint_every = 1
 [[stage]]
 name = "experts"
 epochs = 2
@@ -151,14 +161,9 @@ plugin = "sade_aggregation"
 lr = 0.5
 nesterov = true
 )";
-  const std::string cmd = std::string(TAILOR_BINARY) + " run " + (tmp / "tta.toml").string() +
-                          " --set dataset.root=" + (tmp / "data").string() + " --out " +
-                          (tmp / "run").string() + " > " + (tmp / "log.txt").string() + " 2>&1";
-  REQUIRE(std::system(cmd.c_str()) == 0);
-  const auto trained =
-      by_name(tailor::host::load_checkpoint(tmp / "run/checkpoints/epoch_2.pt").model);
-  const auto adapted =
-      by_name(tailor::host::load_checkpoint(tmp / "run/checkpoints/epoch_3.pt").model);
+  REQUIRE(ws.run(ws.dir / "tta.toml"));
+  const auto trained = ws.model_after(2);
+  const auto adapted = ws.model_after(3);
   const at::Tensor third = at::full({3}, 1.0 / 3.0, at::kFloat);
   REQUIRE(trained.count("head.expert_weights") == 1);
   CHECK(at::allclose(trained.at("head.expert_weights"), third));  // frozen while training
@@ -171,5 +176,4 @@ nesterov = true
     CHECK(at::equal(t, adapted.at(name)));  // the model in eval mode: no statistic moves
   }
   CHECK(others > 10);
-  fs::remove_all(tmp);
 }

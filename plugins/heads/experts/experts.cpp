@@ -85,8 +85,9 @@ at::Tensor ExpertsHead::aggregate(const at::Tensor& expert_logits) {
       return (a.view({num_experts_, 1, 1}) * expert_logits).sum(0);
     }
   }
-  throw Error(std::string("experts: aggregation \"") +
-              Options::kAggregations.name(options_.aggregation) + "\" is not implemented");
+  // Unreachable: every Aggregation is handled above, and options only hold listed choices.
+  throw InternalError("experts: aggregation value " +
+                      std::to_string(static_cast<int>(options_.aggregation)) + " has no case");
 }
 
 }  // namespace tailor::plugins
